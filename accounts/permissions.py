@@ -1,0 +1,115 @@
+"""Who is acting, and the one permission check every service calls (SPEC §7)."""
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from django.utils.translation import gettext as _
+from guardian.shortcuts import get_objects_for_user
+
+from core.errors import PermissionDeniedError
+
+from .models import ApiKey, ApiKeyScope, Membership, Region, Tenant
+from .roles import Action, Role, role_can
+
+# What an integrator's key may do, by scope. Keys reach integration endpoints only.
+SCOPE_ACTIONS: dict[str, frozenset[Action]] = {
+    ApiKeyScope.MASTER_DATA: frozenset({Action.MASTER_DATA_MANAGE, Action.MASTER_DATA_READ}),
+    ApiKeyScope.ORDERS: frozenset({Action.POINTS_READ}),
+    ApiKeyScope.COUPONS: frozenset(
+        {Action.COUPONS_SUPPORT, Action.COUPONS_SUPPORT_READ, Action.COUPONS_ISSUE}
+    ),
+    ApiKeyScope.POINTS: frozenset({Action.POINTS_READ}),
+}
+
+REGION_PERMISSION = "accounts.operate_region"
+MERCHANT_PERMISSION = "accounts.manage_merchant"
+
+
+@dataclass(eq=False)
+class Actor:
+    """The tenant and the membership or API key behind a request, task or command."""
+
+    tenant: Tenant
+    membership: Membership | None = None
+    api_key: ApiKey | None = None
+    system: bool = False  # management commands and periodic tasks
+
+    @classmethod
+    def for_system(cls, tenant: Tenant) -> "Actor":
+        return cls(tenant=tenant, system=True)
+
+    @property
+    def user(self):
+        return self.membership.user if self.membership else None
+
+    @property
+    def role(self) -> str | None:
+        return self.membership.role if self.membership else None
+
+    @property
+    def label(self) -> str:
+        if self.membership:
+            return self.membership.user.get_username()
+        if self.api_key:
+            return f"api-key:{self.api_key.name}"
+        return "system"
+
+    def has_scope(self, scope: str) -> bool:
+        return self.api_key is not None and scope in self.api_key.scopes
+
+    def can(self, action: Action) -> bool:
+        if self.system:
+            return True
+        if self.api_key is not None:
+            return any(action in SCOPE_ACTIONS[s] for s in self.api_key.scopes)
+        return self.membership is not None and role_can(self.membership.role, action)
+
+    def require(self, action: Action) -> None:
+        if not self.can(action):
+            raise PermissionDeniedError(_("You do not have permission to perform this action."))
+
+    # --- data scope ---------------------------------------------------------------------
+    @property
+    def is_regional(self) -> bool:
+        return self.role == Role.REGIONAL_OPERATOR
+
+    @property
+    def business_unit_id(self) -> int | None:
+        """The unit a business-unit admin is limited to; None means no such limit."""
+        return self.membership.business_unit_id if self.role == Role.BU_ADMIN else None
+
+    @property
+    def merchant_id(self) -> int | None:
+        if self.role in (Role.MERCHANT_ADMIN, Role.MERCHANT_STAFF):
+            return self.membership.merchant_id
+        return None
+
+    @cached_property
+    def region_ids(self) -> frozenset[int] | None:
+        """Regions a regional operator may touch (granted ones and all below them); None = all."""
+        if not self.is_regional:
+            return None
+        granted = get_objects_for_user(
+            self.membership.user,
+            REGION_PERMISSION,
+            klass=Region.objects.for_tenant(self.tenant),
+            accept_global_perms=False,
+        ).values_list("id", flat=True)
+        return frozenset(region_descendant_ids(tenant=self.tenant, region_ids=set(granted)))
+
+
+def region_descendant_ids(*, tenant: Tenant, region_ids: set[int]) -> set[int]:
+    """The regions given and every region below them, one query per level of the tree."""
+    found = set(region_ids)
+    frontier = set(region_ids)
+    while frontier:
+        frontier = (
+            set(
+                Region.objects.for_tenant(tenant)
+                .filter(parent_id__in=frontier)
+                .values_list("id", flat=True)
+            )
+            - found
+        )
+        found |= frontier
+    return found

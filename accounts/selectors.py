@@ -1,0 +1,179 @@
+"""Reads of accounts and master data, always inside the tenant and the actor's data scope."""
+
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+from guardian.shortcuts import get_objects_for_user
+
+from core.errors import NotFoundError
+from core.models import AuditEntry
+
+from .models import ApiKey, BusinessUnit, Customer, Membership, Merchant, MerchantStaff, Region
+from .permissions import REGION_PERMISSION, Actor
+from .roles import Action
+
+
+def _not_found() -> NotFoundError:
+    return NotFoundError(_("Not found."))
+
+
+def _get(queryset: QuerySet, **lookup):
+    """One row the actor may see; missing and out of scope answer alike (the Zulip rule)."""
+    row = queryset.filter(**lookup).first()
+    if row is None:
+        raise _not_found()
+    return row
+
+
+def _search(queryset: QuerySet, search: str, *fields: str) -> QuerySet:
+    if not search:
+        return queryset
+    condition = Q()
+    for field in fields:
+        condition |= Q(**{f"{field}__icontains": search})
+    return queryset.filter(condition)
+
+
+def membership_regions(*, membership: Membership) -> list[Region]:
+    """The regions granted to a regional operator (django-guardian object permissions)."""
+    return list(
+        get_objects_for_user(
+            membership.user,
+            REGION_PERMISSION,
+            klass=Region.objects.for_tenant(membership.tenant_id),
+            accept_global_perms=False,
+        )
+    )
+
+
+# --- users and business units -------------------------------------------------------------------
+
+
+def membership_list(*, tenant, actor: Actor, search: str = "", role: str = "") -> QuerySet:
+    actor.require(Action.USERS_READ)
+    qs = Membership.objects.for_tenant(tenant).select_related("user", "business_unit", "merchant")
+    if actor.business_unit_id is not None:
+        qs = qs.filter(business_unit_id=actor.business_unit_id)
+    if role:
+        qs = qs.filter(role=role)
+    return _search(qs, search, "user__username", "user__email", "user__first_name")
+
+
+def membership_get(*, tenant, actor: Actor, id: int) -> Membership:
+    return _get(membership_list(tenant=tenant, actor=actor), pk=id)
+
+
+def business_unit_list(*, tenant, actor: Actor) -> QuerySet:
+    actor.require(Action.MASTER_DATA_READ)
+    qs = BusinessUnit.objects.for_tenant(tenant)
+    if actor.business_unit_id is not None:
+        qs = qs.filter(pk=actor.business_unit_id)
+    return qs
+
+
+def business_unit_get(*, tenant, actor: Actor, code: str) -> BusinessUnit:
+    return _get(business_unit_list(tenant=tenant, actor=actor), code=code)
+
+
+# --- master data ---------------------------------------------------------------------------------
+
+
+def region_list(*, tenant, actor: Actor, search: str = "") -> QuerySet:
+    actor.require(Action.MASTER_DATA_READ)
+    qs = Region.objects.for_tenant(tenant).select_related("parent")
+    if actor.region_ids is not None:
+        qs = qs.filter(pk__in=actor.region_ids)
+    return _search(qs, search, "code", "name")
+
+
+def region_get(*, tenant, actor: Actor, code: str) -> Region:
+    return _get(region_list(tenant=tenant, actor=actor), code=code)
+
+
+def merchant_list(*, tenant, actor: Actor, search: str = "", region: str = "") -> QuerySet:
+    actor.require(Action.MASTER_DATA_READ)
+    qs = Merchant.objects.for_tenant(tenant).select_related("region")
+    if actor.region_ids is not None:
+        qs = qs.filter(region_id__in=actor.region_ids)
+    if actor.merchant_id is not None:
+        qs = qs.filter(pk=actor.merchant_id)
+    if region:
+        qs = qs.filter(region__code=region)
+    return _search(qs, search, "code", "name")
+
+
+def merchant_get(*, tenant, actor: Actor, code: str) -> Merchant:
+    return _get(merchant_list(tenant=tenant, actor=actor), code=code)
+
+
+def staff_list(*, tenant, actor: Actor, search: str = "", merchant: str = "") -> QuerySet:
+    actor.require(Action.MASTER_DATA_READ)
+    qs = MerchantStaff.objects.for_tenant(tenant).select_related("merchant", "user")
+    if actor.region_ids is not None:
+        qs = qs.filter(merchant__region_id__in=actor.region_ids)
+    if actor.merchant_id is not None:
+        qs = qs.filter(merchant_id=actor.merchant_id)
+    if merchant:
+        qs = qs.filter(merchant__code=merchant)
+    return _search(qs, search, "code", "name", "phone")
+
+
+def staff_get(*, tenant, actor: Actor, code: str) -> MerchantStaff:
+    return _get(staff_list(tenant=tenant, actor=actor), code=code)
+
+
+def customer_list(*, tenant, actor: Actor, search: str = "", region: str = "") -> QuerySet:
+    actor.require(Action.MASTER_DATA_READ)
+    if actor.merchant_id is not None:  # merchant users read their staff, not the customer base
+        return Customer.objects.for_tenant(tenant).none()
+    qs = Customer.objects.for_tenant(tenant).select_related("region")
+    if actor.region_ids is not None:
+        qs = qs.filter(region_id__in=actor.region_ids)
+    if region:
+        qs = qs.filter(region__code=region)
+    return _search(qs, search, "code", "name")
+
+
+def customer_get(*, tenant, actor: Actor, code: str) -> Customer:
+    return _get(customer_list(tenant=tenant, actor=actor), code=code)
+
+
+# --- API keys and the audit log ---------------------------------------------------------------------
+
+
+def api_key_list(*, tenant, actor: Actor) -> QuerySet:
+    actor.require(Action.USERS_READ)
+    return ApiKey.objects.for_tenant(tenant).select_related("created_by")
+
+
+def api_key_get(*, tenant, actor: Actor, id: int) -> ApiKey:
+    return _get(api_key_list(tenant=tenant, actor=actor), pk=id)
+
+
+def audit_entry_list(
+    *,
+    tenant,
+    actor: Actor,
+    action: str = "",
+    actor_label: str = "",
+    object_type: str = "",
+    since=None,
+    until=None,
+) -> QuerySet:
+    actor.require(Action.AUDIT_READ)
+    qs = AuditEntry.objects.for_tenant(tenant)
+    if actor.business_unit_id is not None:
+        users = Membership.objects.for_tenant(tenant).filter(
+            business_unit_id=actor.business_unit_id
+        )
+        qs = qs.filter(actor_user__in=users.values("user_id"))
+    if action:
+        qs = qs.filter(action__startswith=action)
+    if actor_label:
+        qs = qs.filter(actor_label__icontains=actor_label)
+    if object_type:
+        qs = qs.filter(object_type=object_type)
+    if since:
+        qs = qs.filter(created_at__gte=since)
+    if until:
+        qs = qs.filter(created_at__lt=until)
+    return qs

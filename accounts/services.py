@@ -1,0 +1,487 @@
+"""Every write of tenants, users, roles, grants, master data and API keys (audited)."""
+
+from collections.abc import Iterable
+from datetime import date
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from guardian.shortcuts import assign_perm, remove_perm
+
+from campaigns.services import channels_create_defaults
+from core.errors import (
+    AuthenticationError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationFailed,
+)
+from core.services import audit_record, snapshot
+
+from .errors import AccountsErrorCode
+from .models import (
+    ApiKey,
+    ApiKeyScope,
+    BusinessUnit,
+    Customer,
+    Membership,
+    Merchant,
+    MerchantStaff,
+    PersonalToken,
+    Region,
+    Tenant,
+    User,
+)
+from .permissions import MERCHANT_PERMISSION, REGION_PERMISSION, Actor
+from .roles import Action, Role
+from .selectors import membership_regions
+
+# --- tenants ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def tenant_create(
+    *,
+    slug: str,
+    name: str,
+    admin_email: str,
+    admin_password: str,
+    time_zone: str = "",
+    currency: str = "",
+) -> Tenant:
+    """A new tenant with its default channels and a first tenant admin who logs in by e-mail."""
+    if Tenant.objects.filter(slug=slug).exists():
+        raise ValidationFailed(_("Tenant “%s” already exists.") % slug, fields={"slug": ["taken"]})
+    tenant = Tenant(slug=slug, name=name)
+    if time_zone:
+        tenant.time_zone = time_zone
+    if currency:
+        tenant.currency = currency
+    tenant.full_clean()
+    tenant.save()
+    channels_create_defaults(tenant=tenant)
+    system = Actor.for_system(tenant)
+    audit_record(tenant=tenant, actor=system, action="tenant.create", obj=tenant)
+    user_create(
+        tenant=tenant,
+        actor=system,
+        username=admin_email.lower(),
+        email=admin_email,
+        password=admin_password,
+        role=Role.TENANT_ADMIN,
+    )
+    return tenant
+
+
+# --- users, memberships and grants --------------------------------------------------------------
+
+
+def _membership_snapshot(membership: Membership) -> dict:
+    data = snapshot(membership, fields=["role", "business_unit", "merchant", "is_active"])
+    data["user"] = membership.user.get_username()
+    data["regions"] = sorted(r.code for r in membership_regions(membership=membership))
+    return data
+
+
+def _check_role_fields(
+    *, tenant, actor: Actor, role: str, business_unit, regions, merchant, staff
+) -> None:
+    errors: dict[str, list[str]] = {}
+    if role not in Role.values:
+        errors["role"] = [_("Unknown role.")]
+    if role == Role.BU_ADMIN and business_unit is None:
+        errors["business_unit"] = [_("A business-unit admin needs a business unit.")]
+    if role == Role.REGIONAL_OPERATOR and not regions:
+        errors["regions"] = [_("A regional operator needs at least one region.")]
+    if role != Role.REGIONAL_OPERATOR and regions:
+        errors["regions"] = [_("Only regional operators are limited to regions.")]
+    if role in (Role.MERCHANT_ADMIN, Role.MERCHANT_STAFF) and merchant is None:
+        errors["merchant"] = [_("Merchant roles need a merchant.")]
+    if staff is not None and (role != Role.MERCHANT_STAFF or staff.merchant_id != merchant.pk):
+        errors["staff"] = [_("Only merchant staff of the same merchant link to a staff record.")]
+    if errors:
+        raise ValidationFailed(_("Check the role and its scope."), fields=errors)
+    # A business-unit admin manages only their own unit's users, and never above themselves.
+    if actor.business_unit_id is not None and (
+        role == Role.TENANT_ADMIN
+        or business_unit is None
+        or business_unit.pk != actor.business_unit_id
+    ):
+        raise PermissionDeniedError(_("You manage users of your own business unit only."))
+
+
+def _set_region_grants(*, membership: Membership, regions: Iterable[Region]) -> None:
+    wanted = {r.pk: r for r in regions}
+    current = {r.pk: r for r in membership_regions(membership=membership)}
+    for pk in current.keys() - wanted.keys():
+        remove_perm(REGION_PERMISSION, membership.user, current[pk])
+    for pk in wanted.keys() - current.keys():
+        assign_perm(REGION_PERMISSION, membership.user, wanted[pk])
+
+
+def _set_merchant_grant(*, user: User, tenant, merchant: Merchant | None, role: str) -> None:
+    for old in Merchant.objects.for_tenant(tenant).filter(members__user=user):
+        remove_perm(MERCHANT_PERMISSION, user, old)
+    if merchant is not None and role == Role.MERCHANT_ADMIN:
+        assign_perm(MERCHANT_PERMISSION, user, merchant)
+
+
+@transaction.atomic
+def user_create(
+    *,
+    tenant,
+    actor: Actor,
+    username: str,
+    password: str,
+    email: str = "",
+    role: str,
+    first_name: str = "",
+    last_name: str = "",
+    business_unit: BusinessUnit | None = None,
+    regions: Iterable[Region] = (),
+    merchant: Merchant | None = None,
+    staff: MerchantStaff | None = None,
+) -> Membership:
+    """A new user with one membership in this tenant (SPEC §8 POST /users)."""
+    actor.require(Action.USERS_MANAGE)
+    regions = list(regions)
+    if actor.business_unit_id is not None and business_unit is None:
+        business_unit = BusinessUnit.objects.for_tenant(tenant).get(pk=actor.business_unit_id)
+    _check_role_fields(
+        tenant=tenant,
+        actor=actor,
+        role=role,
+        business_unit=business_unit,
+        regions=regions,
+        merchant=merchant,
+        staff=staff,
+    )
+    errors: dict[str, list[str]] = {}
+    if User.objects.filter(username=username).exists():
+        errors["username"] = [_("This username is taken.")]
+    if email and User.objects.filter(email__iexact=email).exists():
+        errors["email"] = [_("A user with this e-mail exists.")]
+    user = User(username=username, email=email, first_name=first_name, last_name=last_name)
+    try:
+        validate_password(password, user=user)
+    except DjangoValidationError as exc:
+        errors["password"] = list(exc.messages)
+    if errors:
+        raise ValidationFailed(_("The user could not be created."), fields=errors)
+    user.set_password(password)
+    user.save()
+    membership = Membership.objects.create(
+        tenant=tenant, user=user, role=role, business_unit=business_unit, merchant=merchant
+    )
+    _apply_grants(membership=membership, regions=regions, staff=staff)
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="user.create",
+        obj=membership,
+        after=_membership_snapshot(membership),
+    )
+    return membership
+
+
+def _apply_grants(*, membership: Membership, regions: list[Region], staff) -> None:
+    user, tenant = membership.user, membership.tenant
+    _set_region_grants(membership=membership, regions=regions)
+    _set_merchant_grant(
+        user=user, tenant=tenant, merchant=membership.merchant, role=membership.role
+    )
+    if staff is not None:
+        MerchantStaff.objects.for_tenant(tenant).filter(user=user).exclude(pk=staff.pk).update(
+            user=None
+        )
+        staff.user = user
+        staff.save(update_fields=["user", "updated_at"])
+
+
+@transaction.atomic
+def membership_update(
+    *,
+    tenant,
+    actor: Actor,
+    membership: Membership,
+    role: str,
+    business_unit: BusinessUnit | None = None,
+    regions: Iterable[Region] = (),
+    merchant: Merchant | None = None,
+    staff: MerchantStaff | None = None,
+    is_active: bool = True,
+) -> Membership:
+    """Change a member's role, scope and grants; the before and after go to the audit log."""
+    actor.require(Action.USERS_MANAGE)
+    regions = list(regions)
+    if actor.business_unit_id is not None and membership.business_unit_id != actor.business_unit_id:
+        raise NotFoundError(_("Not found."))
+    if (
+        actor.membership is not None
+        and membership.pk == actor.membership.pk
+        and (role != membership.role or not is_active)
+    ):
+        raise ValidationFailed(_("You cannot change your own role or deactivate yourself."))
+    _check_role_fields(
+        tenant=tenant,
+        actor=actor,
+        role=role,
+        business_unit=business_unit,
+        regions=regions,
+        merchant=merchant,
+        staff=staff,
+    )
+    before = _membership_snapshot(membership)
+    membership.role = role
+    membership.business_unit = business_unit
+    membership.merchant = merchant
+    membership.is_active = is_active
+    membership.save()
+    _apply_grants(membership=membership, regions=regions, staff=staff)
+    if not is_active:
+        PersonalToken.objects.for_tenant(tenant).filter(membership=membership).delete()
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="membership.update",
+        obj=membership,
+        before=before,
+        after=_membership_snapshot(membership),
+    )
+    return membership
+
+
+@transaction.atomic
+def business_unit_create(*, tenant, actor: Actor, code: str, name: str) -> BusinessUnit:
+    actor.require(Action.USERS_MANAGE)
+    if actor.business_unit_id is not None:
+        raise PermissionDeniedError(_("Only tenant admins create business units."))
+    if BusinessUnit.objects.for_tenant(tenant).filter(code=code).exists():
+        raise ValidationFailed(_("Code in use."), fields={"code": [_("This code is taken.")]})
+    unit = BusinessUnit.objects.create(tenant=tenant, code=code, name=name)
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="business_unit.create",
+        obj=unit,
+        after=snapshot(unit, fields=["code", "name"]),
+    )
+    return unit
+
+
+# --- master data (integrator upserts, SPEC §8) --------------------------------------------------
+
+
+def _require_region_scope(actor: Actor, region: Region | None) -> None:
+    """A regional operator writes only inside their regions."""
+    if actor.region_ids is not None and (region is None or region.pk not in actor.region_ids):
+        raise PermissionDeniedError(
+            _("This is outside your regions."), code=AccountsErrorCode.OUT_OF_SCOPE
+        )
+
+
+def _upsert(*, tenant, actor: Actor, model, code: str, values: dict, audit_fields: list[str]):
+    actor.require(Action.MASTER_DATA_MANAGE)
+    row = model.objects.for_tenant(tenant).select_for_update().filter(code=code).first()
+    before = snapshot(row, fields=audit_fields) if row else None
+    created = row is None
+    if created:
+        row = model(tenant=tenant, code=code)
+    for field, value in values.items():
+        setattr(row, field, value)
+    row.save()
+    after = snapshot(row, fields=audit_fields)
+    if created or after != before:
+        audit_record(
+            tenant=tenant,
+            actor=actor,
+            action=f"{model._meta.model_name}.upsert",
+            obj=row,
+            before=before,
+            after=after,
+        )
+    return row, created
+
+
+@transaction.atomic
+def region_upsert(
+    *, tenant, actor: Actor, code: str, name: str, parent: Region | None = None
+) -> tuple[Region, bool]:
+    if actor.region_ids is not None:
+        raise PermissionDeniedError(_("Regional operators cannot change the region tree."))
+    if parent is not None:
+        node = parent
+        while node is not None:  # a region may not end up below itself
+            if node.code == code:
+                raise ValidationFailed(
+                    _("A region cannot be its own ancestor."), fields={"parent": [_("Cycle.")]}
+                )
+            node = node.parent
+    return _upsert(
+        tenant=tenant,
+        actor=actor,
+        model=Region,
+        code=code,
+        values={"name": name, "parent": parent},
+        audit_fields=["name", "parent"],
+    )
+
+
+@transaction.atomic
+def merchant_upsert(
+    *,
+    tenant,
+    actor: Actor,
+    code: str,
+    name: str,
+    region: Region | None = None,
+    is_active: bool = True,
+) -> tuple[Merchant, bool]:
+    _require_region_scope(actor, region)
+    return _upsert(
+        tenant=tenant,
+        actor=actor,
+        model=Merchant,
+        code=code,
+        values={"name": name, "region": region, "is_active": is_active},
+        audit_fields=["name", "region", "is_active"],
+    )
+
+
+@transaction.atomic
+def staff_upsert(
+    *,
+    tenant,
+    actor: Actor,
+    code: str,
+    name: str,
+    merchant: Merchant,
+    phone: str = "",
+    is_active: bool = True,
+) -> tuple[MerchantStaff, bool]:
+    _require_region_scope(actor, merchant.region)
+    return _upsert(
+        tenant=tenant,
+        actor=actor,
+        model=MerchantStaff,
+        code=code,
+        values={"name": name, "merchant": merchant, "phone": phone, "is_active": is_active},
+        audit_fields=["name", "merchant", "phone", "is_active"],
+    )
+
+
+@transaction.atomic
+def customer_upsert(
+    *,
+    tenant,
+    actor: Actor,
+    code: str,
+    name: str = "",
+    registered_on: date | None = None,
+    region: Region | None = None,
+    tags: list[str] | None = None,
+    last_order_on: date | None = None,
+    phone_fingerprint: str = "",
+    device_fingerprint: str = "",
+) -> tuple[Customer, bool]:
+    _require_region_scope(actor, region)
+    return _upsert(
+        tenant=tenant,
+        actor=actor,
+        model=Customer,
+        code=code,
+        values={
+            "name": name,
+            "registered_on": registered_on,
+            "region": region,
+            "tags": sorted(set(tags or [])),
+            "last_order_on": last_order_on,
+            "phone_fingerprint": phone_fingerprint,
+            "device_fingerprint": device_fingerprint,
+        },
+        audit_fields=["name", "registered_on", "region", "tags", "last_order_on"],
+    )
+
+
+# --- API keys and personal tokens ---------------------------------------------------------------
+
+
+@transaction.atomic
+def api_key_create(
+    *, tenant, actor: Actor, name: str, scopes: Iterable[str] | None = None
+) -> tuple[ApiKey, str]:
+    """A new integrator key. Returns (row, key): the key is shown once and stored only hashed."""
+    actor.require(Action.USERS_MANAGE)
+    scopes = sorted(set(scopes or ApiKeyScope.values))
+    unknown = set(scopes) - set(ApiKeyScope.values)
+    if unknown:
+        raise ValidationFailed(
+            _("Unknown scopes."), fields={"scopes": [", ".join(sorted(unknown))]}
+        )
+    prefix, key = ApiKey.new_secret()
+    api_key = ApiKey.objects.create(
+        tenant=tenant,
+        name=name,
+        prefix=prefix,
+        key_hash=ApiKey.digest(key),
+        scopes=scopes,
+        created_by=actor.user,
+    )
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="api_key.create",
+        obj=api_key,
+        after={"name": name, "scopes": scopes, "prefix": prefix},
+    )
+    return api_key, key
+
+
+@transaction.atomic
+def api_key_revoke(*, tenant, actor: Actor, api_key: ApiKey) -> ApiKey:
+    actor.require(Action.USERS_MANAGE)
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at", "updated_at"])
+        audit_record(tenant=tenant, actor=actor, action="api_key.revoke", obj=api_key)
+    return api_key
+
+
+def personal_token_create(*, membership: Membership) -> tuple[PersonalToken, str]:
+    prefix, key = PersonalToken.new_secret()
+    token = PersonalToken.objects.create(
+        tenant=membership.tenant,
+        membership=membership,
+        prefix=prefix,
+        key_hash=PersonalToken.digest(key),
+    )
+    return token, key
+
+
+def token_issue(*, username: str, password: str, tenant_slug: str = "") -> tuple[Membership, str]:
+    """POST /auth/token: a token for one membership; several tenants need `tenant`."""
+    from django.contrib.auth import authenticate
+
+    user = authenticate(username=username, password=password)
+    if user is None:
+        raise AuthenticationError(_("Wrong username or password."))
+    memberships = (
+        Membership.objects.unscoped()
+        .select_related("tenant", "user")
+        .filter(user=user, is_active=True, tenant__is_active=True)
+    )
+    if tenant_slug:
+        memberships = memberships.filter(tenant__slug=tenant_slug)
+    found = list(memberships[:2])
+    if not found:
+        raise AuthenticationError(_("You are not a member of this tenant."))
+    if len(found) > 1:
+        raise ValidationFailed(
+            _("You belong to several tenants: send `tenant` with the tenant's slug."),
+            code=AccountsErrorCode.TENANT_REQUIRED,
+            fields={"tenant": [_("This field is required for a user of several tenants.")]},
+        )
+    membership = found[0]
+    _token, key = personal_token_create(membership=membership)
+    return membership, key

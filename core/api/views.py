@@ -1,0 +1,80 @@
+"""The base of every tenant API view: resolves the actor once and honours Idempotency-Key."""
+
+import json
+
+from django.http.request import RawPostDataException
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.permissions import Actor
+from core.services import idempotency_begin, idempotency_finish, request_fingerprint
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class _Replay(Exception):
+    def __init__(self, row):
+        self.row = row
+
+
+class TenantAPIView(APIView):
+    api_key_scope: str | None = None  # integration endpoints: the API-key scope they need
+
+    @property
+    def actor(self) -> Actor:
+        return self.request.auth
+
+    @property
+    def tenant(self):
+        return self.request.auth.tenant
+
+    def paginated(self, queryset, serializer_class):
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(queryset, self.request, view=self)
+        return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+    # --- Idempotency-Key (SPEC §8) ------------------------------------------------------
+    def initial(self, request, *args, **kwargs):
+        self._idempotency_row = None
+        super().initial(request, *args, **kwargs)
+        key = request.headers.get("Idempotency-Key")
+        if not key or request.method not in WRITE_METHODS:
+            return
+        row, is_new = idempotency_begin(
+            tenant=self.actor.tenant,
+            principal=self._principal(),
+            key=key[:255],
+            request_hash=request_fingerprint(
+                method=request.method, path=request.path, body=self._body_bytes(request)
+            ),
+        )
+        if not is_new:
+            raise _Replay(row)
+        self._idempotency_row = row
+
+    def handle_exception(self, exc):
+        if isinstance(exc, _Replay):
+            response = Response(exc.row.response_body, status=exc.row.response_status)
+            response["Idempotent-Replayed"] = "true"
+            return response
+        return super().handle_exception(exc)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        row = getattr(self, "_idempotency_row", None)
+        if row is not None:
+            self._idempotency_row = None
+            idempotency_finish(row=row, status=response.status_code, body=response.data)
+        return response
+
+    def _principal(self) -> str:
+        if self.actor.api_key is not None:
+            return f"key:{self.actor.api_key.pk}"
+        return f"user:{self.request.user.pk}"
+
+    @staticmethod
+    def _body_bytes(request) -> bytes:
+        try:
+            return request._request.body
+        except RawPostDataException:  # the stream was read already: hash what it parsed to
+            return json.dumps(request.data, sort_keys=True, default=str).encode()
