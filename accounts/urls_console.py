@@ -1,2 +1,2 @@
-app_name = "console"
+app_name = "accounts"
 urlpatterns: list = []

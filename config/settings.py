@@ -117,9 +117,9 @@ AUTHENTICATION_BACKENDS = [
 ]
 ANONYMOUS_USER_NAME = None  # guardian: no anonymous user row; anonymous users hold no grants
 GUARDIAN_RAISE_403 = False
-LOGIN_URL = "console:login"
-LOGIN_REDIRECT_URL = "console:home"
-LOGOUT_REDIRECT_URL = "console:login"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "accounts:home"
+LOGOUT_REDIRECT_URL = "accounts:login"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

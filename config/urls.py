@@ -1,18 +1,29 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+# Each app keeps its own routes; this file only mounts them.
 api_v1 = [
     path("", include("accounts.urls_api")),
+    path("", include("budgets.urls_api")),
+    path("", include("campaigns.urls_api")),
+]
+console = [
+    path("", include("accounts.urls_console")),
+    path("budgets/", include("budgets.urls_console")),
+    path("campaigns/", include("campaigns.urls_console")),
 ]
 
 urlpatterns = [
+    path("", RedirectView.as_view(url="/console/", permanent=False)),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("console/", include(console)),
+    path("portal/", include("accounts.urls_portal")),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("", include("accounts.urls_console")),
 ]
 
 handler404 = "config.views.not_found"
