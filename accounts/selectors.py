@@ -177,3 +177,49 @@ def audit_entry_list(
     if until:
         qs = qs.filter(created_at__lt=until)
     return qs
+
+
+# --- console and portal ---------------------------------------------------------------------------
+
+
+def membership_list_for_user(*, user) -> QuerySet:
+    """The tenants a user may enter (the tenant picker). Spans tenants by design: it is keyed by
+    the logged-in user, never by a tenant taken from the request."""
+    return (
+        Membership.objects.unscoped()
+        .select_related("tenant", "business_unit", "merchant")
+        .filter(user=user, is_active=True, tenant__is_active=True)
+        .order_by("tenant__name")
+    )
+
+
+def membership_staff(*, membership: Membership) -> MerchantStaff | None:
+    """The staff record a merchant-staff member is linked to, if any."""
+    return (
+        MerchantStaff.objects.for_tenant(membership.tenant_id)
+        .select_related("merchant", "merchant__region")
+        .filter(user_id=membership.user_id)
+        .first()
+    )
+
+
+def staff_own_get(*, tenant, actor: Actor) -> MerchantStaff | None:
+    """The portal's own staff record of a merchant-staff member (None: not linked yet)."""
+    actor.require(Action.PORTAL_OWN)
+    return membership_staff(membership=actor.membership)
+
+
+def console_counts(*, tenant, actor: Actor) -> dict[str, int]:
+    """The dashboard's figures: only those the actor's role may read, each in its data scope."""
+    counts: dict[str, int] = {}
+    if actor.can(Action.USERS_READ):
+        counts["users"] = membership_list(tenant=tenant, actor=actor).filter(is_active=True).count()
+        counts["api_keys"] = (
+            api_key_list(tenant=tenant, actor=actor).filter(revoked_at__isnull=True).count()
+        )
+    if actor.can(Action.MASTER_DATA_READ):
+        counts["regions"] = region_list(tenant=tenant, actor=actor).count()
+        counts["merchants"] = merchant_list(tenant=tenant, actor=actor).count()
+        counts["staff"] = staff_list(tenant=tenant, actor=actor).count()
+        counts["customers"] = customer_list(tenant=tenant, actor=actor).count()
+    return counts
