@@ -14,7 +14,7 @@ from .roles import Action, Role, role_can
 # What an integrator's key may do, by scope. Keys reach integration endpoints only.
 SCOPE_ACTIONS: dict[str, frozenset[Action]] = {
     ApiKeyScope.MASTER_DATA: frozenset({Action.MASTER_DATA_MANAGE, Action.MASTER_DATA_READ}),
-    ApiKeyScope.ORDERS: frozenset({Action.POINTS_READ}),
+    ApiKeyScope.ORDERS: frozenset({Action.ORDERS_WRITE, Action.ORDERS_READ}),
     ApiKeyScope.COUPONS: frozenset(
         {Action.COUPONS_SUPPORT, Action.COUPONS_SUPPORT_READ, Action.COUPONS_ISSUE}
     ),

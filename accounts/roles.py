@@ -30,6 +30,8 @@ class Action(StrEnum):
     COUPONS_ISSUE = "coupons.issue"  # issue coupons, run jobs
     COUPONS_SUPPORT = "coupons.support"  # coupon lookup and rollback
     COUPONS_SUPPORT_READ = "coupons.support_read"
+    ORDERS_WRITE = "orders.write"  # integrators only (API key scope `orders`)
+    ORDERS_READ = "orders.read"
     POINTS_ADJUST = "points.adjust"
     POINTS_READ = "points.read"
     REPORTS_READ = "reports.read"
@@ -48,6 +50,7 @@ _OPERATING = {
     A.COUPONS_ISSUE,
     A.COUPONS_SUPPORT,
     A.COUPONS_SUPPORT_READ,
+    A.ORDERS_READ,
     A.POINTS_ADJUST,
     A.POINTS_READ,
     A.REPORTS_READ,
@@ -70,6 +73,7 @@ ROLE_ACTIONS: dict[str, frozenset[Action]] = {
             A.BUDGETS_READ,
             A.CAMPAIGNS_READ,
             A.COUPONS_SUPPORT_READ,
+            A.ORDERS_READ,
             A.POINTS_READ,
             A.REPORTS_READ,
             A.AUDIT_READ,
@@ -82,13 +86,14 @@ ROLE_ACTIONS: dict[str, frozenset[Action]] = {
             A.BUDGETS_READ,
             A.CAMPAIGNS_READ,
             A.COUPONS_SUPPORT_READ,
+            A.ORDERS_READ,
             A.POINTS_READ,
             A.REPORTS_READ,
             A.AUDIT_READ,
         }
     ),
     Role.MERCHANT_ADMIN: frozenset(
-        {A.MASTER_DATA_READ, A.REPORTS_READ, A.PORTAL_MERCHANT, A.POINTS_READ}
+        {A.MASTER_DATA_READ, A.ORDERS_READ, A.REPORTS_READ, A.PORTAL_MERCHANT, A.POINTS_READ}
     ),
     Role.MERCHANT_STAFF: frozenset({A.PORTAL_OWN}),
 }
