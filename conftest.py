@@ -70,6 +70,12 @@ class TenantWorld:
         return client
 
 
+@pytest.fixture(autouse=True)
+def _plain_http(settings):
+    """Production settings redirect to HTTPS; the test client speaks plain HTTP."""
+    settings.SECURE_SSL_REDIRECT = False
+
+
 @pytest.fixture
 def world(db) -> TenantWorld:
     return TenantWorld("alpha")
