@@ -227,6 +227,8 @@ class CustomerDetailView(_MasterDataDetailView):
 
 
 class ApiKeyListView(TenantAPIView):
+    idempotency_redact = ("key",)  # the key is shown once, never stored for a replay
+
     @extend_schema(tags=["api-keys"], responses={200: s.ApiKeySerializer(many=True)})
     def get(self, request):
         return self.paginated(

@@ -4,7 +4,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 from guardian.shortcuts import get_objects_for_user
 
-from core.errors import NotFoundError
+from core.errors import NotFoundError, PermissionDeniedError
 from core.models import AuditEntry
 
 from .models import ApiKey, BusinessUnit, Customer, Membership, Merchant, MerchantStaff, Region
@@ -142,6 +142,8 @@ def customer_get(*, tenant, actor: Actor, code: str) -> Customer:
 
 def api_key_list(*, tenant, actor: Actor) -> QuerySet:
     actor.require(Action.USERS_READ)
+    if actor.business_unit_id is not None:  # keys are tenant-wide; a BU admin has own BU's users
+        raise PermissionDeniedError(_("Only tenant admins and auditors see API keys."))
     return ApiKey.objects.for_tenant(tenant).select_related("created_by")
 
 

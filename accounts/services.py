@@ -5,7 +5,7 @@ from datetime import date
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
@@ -281,16 +281,43 @@ def _require_region_scope(actor: Actor, region: Region | None) -> None:
         )
 
 
-def _upsert(*, tenant, actor: Actor, model, code: str, values: dict, audit_fields: list[str]):
+def _upsert(
+    *,
+    tenant,
+    actor: Actor,
+    model,
+    code: str,
+    values: dict,
+    audit_fields: list[str],
+    region_of=None,
+):
+    """Create or update the row with this code; `region_of(row)` is its region for the scope."""
     actor.require(Action.MASTER_DATA_MANAGE)
-    row = model.objects.for_tenant(tenant).select_for_update().filter(code=code).first()
-    before = snapshot(row, fields=audit_fields) if row else None
+    rows = model.objects.for_tenant(tenant).select_for_update()
+    row = rows.filter(code=code).first()
     created = row is None
     if created:
-        row = model(tenant=tenant, code=code)
-    for field, value in values.items():
-        setattr(row, field, value)
-    row.save()
+        try:
+            # A concurrent upsert of the same code may win the insert: then update its row.
+            with transaction.atomic():
+                row = model(tenant=tenant, code=code, **values)
+                row.save()
+        except IntegrityError:
+            row = rows.filter(code=code).first()
+            if row is None:  # another constraint failed, not the code's
+                raise
+            created = False
+    if not created and region_of is not None and actor.region_ids is not None:
+        # An existing row outside the operator's regions is invisible to them (like on GET),
+        # so they can neither change it nor move it into their regions.
+        region = region_of(row)
+        if region is None or region.pk not in actor.region_ids:
+            raise NotFoundError(_("Not found."))
+    before = None if created else snapshot(row, fields=audit_fields)
+    if not created:
+        for field, value in values.items():
+            setattr(row, field, value)
+        row.save()
     after = snapshot(row, fields=audit_fields)
     if created or after != before:
         audit_record(
@@ -346,6 +373,7 @@ def merchant_upsert(
         code=code,
         values={"name": name, "region": region, "is_active": is_active},
         audit_fields=["name", "region", "is_active"],
+        region_of=lambda row: row.region,
     )
 
 
@@ -368,6 +396,7 @@ def staff_upsert(
         code=code,
         values={"name": name, "merchant": merchant, "phone": phone, "is_active": is_active},
         audit_fields=["name", "merchant", "phone", "is_active"],
+        region_of=lambda row: row.merchant.region,
     )
 
 
@@ -401,10 +430,17 @@ def customer_upsert(
             "device_fingerprint": device_fingerprint,
         },
         audit_fields=["name", "registered_on", "region", "tags", "last_order_on"],
+        region_of=lambda row: row.region,
     )
 
 
 # --- API keys and personal tokens ---------------------------------------------------------------
+
+
+def _require_tenant_wide(actor: Actor) -> None:
+    """API keys reach the whole tenant, so a business-unit admin (own BU's users) can't hold them."""
+    if actor.business_unit_id is not None:
+        raise PermissionDeniedError(_("Only tenant admins manage API keys."))
 
 
 @transaction.atomic
@@ -413,6 +449,7 @@ def api_key_create(
 ) -> tuple[ApiKey, str]:
     """A new integrator key. Returns (row, key): the key is shown once and stored only hashed."""
     actor.require(Action.USERS_MANAGE)
+    _require_tenant_wide(actor)
     scopes = sorted(set(scopes or ApiKeyScope.values))
     unknown = set(scopes) - set(ApiKeyScope.values)
     if unknown:
@@ -441,6 +478,7 @@ def api_key_create(
 @transaction.atomic
 def api_key_revoke(*, tenant, actor: Actor, api_key: ApiKey) -> ApiKey:
     actor.require(Action.USERS_MANAGE)
+    _require_tenant_wide(actor)
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at", "updated_at"])

@@ -186,7 +186,10 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "pointsops")
 # Periodic services: beat in production, `manage.py run_periodic` beside `make run`.
-PERIODIC_TASKS: dict[str, dict] = {}
+PERIODIC_TASKS: dict[str, dict] = {
+    "idempotency-keys-purge": {"task": "core.tasks.idempotency_keys_purge", "seconds": 3600},
+    "campaigns_advance": {"task": "campaigns.tasks.campaigns_advance", "seconds": 60},
+}
 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -228,11 +231,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {
-            "ApiKey": {"type": "apiKey", "in": "header", "name": "Authorization"},
-        }
-    },
+    # The error shape on every operation, every error code listed (core/api/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.api.schema.postprocess_error_responses",
+    ],
     "ENUM_NAME_OVERRIDES": {},
 }
 IDEMPOTENCY_WAIT_SECONDS = float(os.environ.get("IDEMPOTENCY_WAIT_SECONDS", "5"))

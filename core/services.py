@@ -2,6 +2,7 @@
 
 import hashlib
 import time
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -101,3 +102,14 @@ def idempotency_finish(*, row: IdempotencyKey, status: int, body) -> None:
     row.response_body = body
     row.completed_at = timezone.now()
     row.save(update_fields=["response_status", "response_body", "completed_at", "updated_at"])
+
+
+# Long enough for any client retry; after that a key is only clutter.
+IDEMPOTENCY_KEY_RETENTION = timedelta(hours=24)
+
+
+def idempotency_keys_purge(*, now=None) -> int:
+    """Delete every tenant's Idempotency-Key rows older than the retention, in one statement."""
+    cutoff = (now or timezone.now()) - IDEMPOTENCY_KEY_RETENTION
+    deleted, _by_model = IdempotencyKey.objects.unscoped().filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -1,6 +1,7 @@
 """One error shape for every API failure: {"code", "detail", "fields"} (SPEC §8, §10)."""
 
 import logging
+import math
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
@@ -71,8 +72,8 @@ def exception_handler(exc, context):
         headers = {}
         if getattr(exc, "auth_header", None):
             headers["WWW-Authenticate"] = exc.auth_header
-        if getattr(exc, "wait", None):
-            headers["Retry-After"] = str(int(exc.wait))
+        if getattr(exc, "wait", None) is not None:
+            headers["Retry-After"] = str(max(1, math.ceil(exc.wait)))
         code = getattr(exc.detail, "code", None) or exc.default_code
         set_rollback()
         return Response(error_body(code, exc.detail), status=exc.status_code, headers=headers)

@@ -19,6 +19,8 @@ class _Replay(Exception):
 
 class TenantAPIView(APIView):
     api_key_scope: str | None = None  # integration endpoints: the API-key scope they need
+    # Response fields never stored for an Idempotency-Key replay (secrets shown once).
+    idempotency_redact: tuple[str, ...] = ()
 
     @property
     def actor(self) -> Actor:
@@ -64,7 +66,10 @@ class TenantAPIView(APIView):
         row = getattr(self, "_idempotency_row", None)
         if row is not None:
             self._idempotency_row = None
-            idempotency_finish(row=row, status=response.status_code, body=response.data)
+            body = response.data
+            if self.idempotency_redact and isinstance(body, dict):
+                body = {k: v for k, v in body.items() if k not in self.idempotency_redact}
+            idempotency_finish(row=row, status=response.status_code, body=body)
         return response
 
     def _principal(self) -> str:
