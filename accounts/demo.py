@@ -8,7 +8,6 @@ Users, memberships and grants go through `user_create`, so roles and guardian gr
 exactly as the console makes them.
 """
 
-import hashlib
 from datetime import timedelta
 
 from django.db import transaction
@@ -27,6 +26,7 @@ from .models import (
     User,
 )
 from .roles import PORTAL_ROLES, Role
+from .serializers import fingerprint  # the API's own, so demo rows match integrator rows
 from .services import tenant_create, user_create
 
 DEMO_SLUG = "demo"
@@ -185,10 +185,6 @@ def _phone(rng) -> str:
     return f"1{rng.choice('3578')}{rng.randrange(10**9):09d}"
 
 
-def _fingerprint(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()[:32]
-
-
 def _bulk_missing(ctx: DemoContext, model, rows, *, label: str) -> str:
     """Insert the rows whose code is not there yet, in chunks; report created and present."""
     existing = set(model.objects.for_tenant(ctx.tenant).values_list("code", flat=True))
@@ -334,8 +330,8 @@ def seed_customers(ctx: DemoContext) -> str:
                 region_id=rng.choice(zones)[0],
                 tags=sorted(rng.sample(CUSTOMER_TAGS, rng.randint(0, 3))),
                 last_order_on=last_order,
-                phone_fingerprint=_fingerprint(phone),
-                device_fingerprint=_fingerprint(device),
+                phone_fingerprint=fingerprint(phone),
+                device_fingerprint=fingerprint(device),
             )
         )
     return _bulk_missing(ctx, Customer, rows, label="customers")

@@ -61,10 +61,8 @@ class PeriodicRunner:
         for name in self.due():
             task, seconds = self.tasks[name]
             self.next_due[name] = self.clock() + seconds
-            close_old_connections()
             started = time.monotonic()
             result = task.apply(throw=False)  # a failure is logged, never ends the loop
-            close_old_connections()
             elapsed = time.monotonic() - started
             outcome[name] = not result.failed()
             if result.failed():
@@ -75,7 +73,10 @@ class PeriodicRunner:
 
     def loop(self, *, interval: float, stop: threading.Event) -> None:
         while not stop.is_set():
+            # Like a request: drop connections that broke or outlived CONN_MAX_AGE between rounds.
+            close_old_connections()
             self.run_due()
+            close_old_connections()
             stop.wait(interval)
 
 
