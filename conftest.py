@@ -71,9 +71,11 @@ class TenantWorld:
 
 
 @pytest.fixture(autouse=True)
-def _plain_http(settings):
-    """Production settings redirect to HTTPS; the test client speaks plain HTTP."""
+def _test_settings(settings):
+    """Production settings redirect to HTTPS; the test client speaks plain HTTP. A fast hasher
+    keeps the many test users cheap (password hashing is not what these tests are about)."""
     settings.SECURE_SSL_REDIRECT = False
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

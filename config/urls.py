@@ -8,6 +8,7 @@ api_v1 = [
     path("", include("accounts.urls_api")),
     path("", include("budgets.urls_api")),
     path("", include("campaigns.urls_api")),
+    path("", include("orders.urls_api")),
 ]
 console = [
     path("", include("accounts.urls_console")),

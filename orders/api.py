@@ -1,0 +1,81 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import status
+from rest_framework.response import Response
+
+from accounts.models import ApiKeyScope
+from core.api.views import TenantAPIView
+
+from . import selectors, services
+from .serializers import OrderPlaceSerializer, OrderSerializer
+
+
+class OrderListView(TenantAPIView):
+    api_key_scope = ApiKeyScope.ORDERS
+
+    @extend_schema(
+        tags=["orders"],
+        parameters=[
+            OpenApiParameter(name, str) for name in ("status", "merchant", "staff", "region")
+        ],
+        responses={200: OrderSerializer(many=True)},
+    )
+    def get(self, request):
+        params = request.query_params
+        qs = selectors.order_list(
+            tenant=self.tenant,
+            actor=self.actor,
+            **{k: params.get(k, "") for k in ("status", "merchant", "staff", "region")},
+        )
+        return self.paginated(qs, OrderSerializer)
+
+    @extend_schema(
+        tags=["orders"],
+        request=OrderPlaceSerializer,
+        responses={201: OrderSerializer, 200: OrderSerializer},
+        description="An order event. The same event again answers 200 with the existing order; "
+        "the same external_id with other details answers 409 duplicate_order.",
+    )
+    def post(self, request):
+        data = OrderPlaceSerializer(data=request.data, context={"tenant": self.tenant})
+        data.is_valid(raise_exception=True)
+        order, created = services.order_place(
+            tenant=self.tenant, actor=self.actor, facts=data.facts()
+        )
+        return Response(
+            OrderSerializer(order).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class OrderDetailView(TenantAPIView):
+    api_key_scope = ApiKeyScope.ORDERS
+
+    @extend_schema(tags=["orders"], responses={200: OrderSerializer})
+    def get(self, request, external_id):
+        order = selectors.order_get(tenant=self.tenant, actor=self.actor, external_id=external_id)
+        return Response(OrderSerializer(order).data)
+
+
+class _OrderActionView(TenantAPIView):
+    api_key_scope = ApiKeyScope.ORDERS
+    action = None
+
+    def post(self, request, external_id):
+        order = selectors.order_get(tenant=self.tenant, actor=self.actor, external_id=external_id)
+        order = self.action(tenant=self.tenant, actor=self.actor, order=order)
+        return Response(OrderSerializer(order).data)
+
+
+_action_schema = extend_schema_view(
+    post=extend_schema(tags=["orders"], request=None, responses={200: OrderSerializer})
+)
+
+
+@_action_schema
+class OrderCompleteView(_OrderActionView):
+    action = staticmethod(services.order_complete)
+
+
+@_action_schema
+class OrderCloseView(_OrderActionView):
+    action = staticmethod(services.order_close)

@@ -1,0 +1,46 @@
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+
+from accounts.permissions import Actor
+from accounts.roles import Action
+from core.errors import NotFoundError
+
+from .models import Order
+
+
+def order_list(
+    *,
+    tenant,
+    actor: Actor,
+    status: str = "",
+    merchant: str = "",
+    staff: str = "",
+    region: str = "",
+    placed_after=None,
+    placed_before=None,
+) -> QuerySet:
+    """Orders the actor may read: regional operators their regions, merchant users their merchant."""
+    actor.require(Action.ORDERS_READ)
+    qs = Order.objects.for_tenant(tenant).select_related(
+        "merchant", "staff", "region", "customer", "channel"
+    )
+    if actor.region_ids is not None:
+        qs = qs.filter(region_id__in=actor.region_ids)
+    if actor.merchant_id is not None:
+        qs = qs.filter(merchant_id=actor.merchant_id)
+    filters = {
+        "status": status,
+        "merchant__code": merchant,
+        "staff__code": staff,
+        "region__code": region,
+        "placed_at__gte": placed_after,
+        "placed_at__lt": placed_before,
+    }
+    return qs.filter(**{k: v for k, v in filters.items() if v})
+
+
+def order_get(*, tenant, actor: Actor, external_id: str) -> Order:
+    order = order_list(tenant=tenant, actor=actor).filter(external_id=external_id).first()
+    if order is None:
+        raise NotFoundError(_("Not found."))
+    return order

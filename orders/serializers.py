@@ -1,0 +1,43 @@
+from rest_framework import serializers
+
+from accounts.models import Customer, Merchant, MerchantStaff, Region
+from accounts.serializers import fingerprint
+from campaigns.models import Channel
+from core.api.fields import TenantCodeField
+
+from .services import OrderFacts
+
+
+class OrderPlaceSerializer(serializers.Serializer):
+    external_id = serializers.CharField(max_length=100)
+    merchant = TenantCodeField(Merchant)
+    staff = TenantCodeField(MerchantStaff)
+    region = TenantCodeField(Region)
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
+    placed_at = serializers.DateTimeField()
+    customer = TenantCodeField(Customer, required=False, allow_null=True, default=None)
+    channel = TenantCodeField(Channel, required=False, allow_null=True, default=None)
+    device_id = serializers.CharField(required=False, allow_blank=True, default="")
+    phone = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def facts(self) -> OrderFacts:
+        data = dict(self.validated_data)
+        return OrderFacts(
+            device_fingerprint=fingerprint(data.pop("device_id")),
+            phone_fingerprint=fingerprint(data.pop("phone")),
+            **data,
+        )
+
+
+class OrderSerializer(serializers.Serializer):
+    external_id = serializers.CharField()
+    status = serializers.CharField()
+    merchant = serializers.CharField(source="merchant.code")
+    staff = serializers.CharField(source="staff.code")
+    region = serializers.CharField(source="region.code")
+    customer = serializers.CharField(source="customer.code", default=None)
+    channel = serializers.CharField(source="channel.code", default=None)
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    placed_at = serializers.DateTimeField()
+    completed_at = serializers.DateTimeField()
+    closed_at = serializers.DateTimeField()

@@ -1,0 +1,137 @@
+"""Order events from integrators: placed, completed, closed (SPEC §3.3, §10)."""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Customer, Merchant, MerchantStaff, Region
+from accounts.permissions import Actor
+from accounts.roles import Action
+from campaigns.models import Channel
+from core.errors import ConflictError, ValidationFailed, invalid_transition
+from core.services import audit_record
+
+from .errors import OrderErrorCode
+from .models import Order, OrderStatus
+
+
+@dataclass(frozen=True)
+class OrderFacts:
+    """What an integrator tells us about a placed order."""
+
+    external_id: str
+    merchant: Merchant
+    staff: MerchantStaff
+    region: Region
+    amount: Decimal
+    placed_at: datetime
+    customer: Customer | None = None
+    channel: Channel | None = None
+    device_fingerprint: str = ""
+    phone_fingerprint: str = ""
+
+    def digest(self) -> str:
+        canonical = {
+            "merchant": self.merchant.pk,
+            "staff": self.staff.pk,
+            "region": self.region.pk,
+            "amount": str(self.amount.quantize(Decimal("0.01"))),
+            "placed_at": self.placed_at.astimezone(UTC).isoformat(),
+            "customer": self.customer.pk if self.customer else None,
+            "channel": self.channel.pk if self.channel else None,
+            "device": self.device_fingerprint,
+            "phone": self.phone_fingerprint,
+        }
+        return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+
+
+def order_place(*, tenant, actor: Actor, facts: OrderFacts) -> tuple[Order, bool]:
+    """Record a placed order once. Returns (order, created).
+
+    The same event sent again (even twenty times at once) finds the first row through the
+    unique (tenant, external_id) constraint and returns it; other facts under the same id
+    are refused, so an order's points can never be earned twice.
+    """
+    actor.require(Action.ORDERS_WRITE)
+    if facts.staff.merchant_id != facts.merchant.pk:
+        raise ValidationFailed(
+            _("Staff %(staff)s does not work for merchant %(merchant)s.")
+            % {"staff": facts.staff.code, "merchant": facts.merchant.code},
+            code=OrderErrorCode.STAFF_NOT_OF_MERCHANT,
+            fields={"staff": [_("Not a staff member of this merchant.")]},
+        )
+    digest = facts.digest()
+    try:
+        with transaction.atomic():
+            order = Order.objects.create(
+                tenant=tenant,
+                external_id=facts.external_id,
+                merchant=facts.merchant,
+                staff=facts.staff,
+                region=facts.region,
+                customer=facts.customer,
+                channel=facts.channel,
+                amount=facts.amount,
+                placed_at=facts.placed_at,
+                device_fingerprint=facts.device_fingerprint,
+                phone_fingerprint=facts.phone_fingerprint,
+                payload_hash=digest,
+            )
+            if facts.customer is not None:
+                _customer_touch_last_order(customer=facts.customer, placed_at=facts.placed_at)
+    except IntegrityError:
+        order = Order.objects.for_tenant(tenant).get(external_id=facts.external_id)
+        if order.payload_hash != digest:
+            raise ConflictError(
+                _("Order %s was already received with other details.") % facts.external_id,
+                code=OrderErrorCode.DUPLICATE_ORDER,
+            ) from None
+        return order, False
+    return order, True
+
+
+def _customer_touch_last_order(*, customer: Customer, placed_at: datetime) -> None:
+    placed_on = timezone.localdate(placed_at, customer.tenant.zone)
+    Customer.objects.for_tenant(customer.tenant_id).filter(pk=customer.pk).exclude(
+        last_order_on__gte=placed_on
+    ).update(last_order_on=placed_on)
+
+
+def _locked(tenant, order: Order) -> Order:
+    return Order.objects.for_tenant(tenant).select_for_update().get(pk=order.pk)
+
+
+@transaction.atomic
+def order_complete(*, tenant, actor: Actor, order: Order) -> Order:
+    """open → completed. Completing a completed order again is a harmless retry."""
+    actor.require(Action.ORDERS_WRITE)
+    order = _locked(tenant, order)
+    if order.status == OrderStatus.COMPLETED:
+        return order
+    if order.status != OrderStatus.OPEN:
+        raise invalid_transition(_("order"), order.status, OrderStatus.COMPLETED)
+    order.status = OrderStatus.COMPLETED
+    order.completed_at = timezone.now()
+    order.save(update_fields=["status", "completed_at", "updated_at"])
+    audit_record(tenant=tenant, actor=actor, action="order.complete", obj=order)
+    return order
+
+
+@transaction.atomic
+def order_close(*, tenant, actor: Actor, order: Order) -> Order:
+    """open or completed → closed. Closing twice is a harmless retry."""
+    actor.require(Action.ORDERS_WRITE)
+    order = _locked(tenant, order)
+    if order.status == OrderStatus.CLOSED:
+        return order
+    order.status = OrderStatus.CLOSED
+    order.closed_at = timezone.now()
+    order.save(update_fields=["status", "closed_at", "updated_at"])
+    audit_record(tenant=tenant, actor=actor, action="order.close", obj=order)
+    return order
