@@ -9,11 +9,15 @@ api_v1 = [
     path("", include("budgets.urls_api")),
     path("", include("campaigns.urls_api")),
     path("", include("orders.urls_api")),
+    path("", include("coupons.urls_api")),
+    path("", include("points.urls_api")),
 ]
 console = [
     path("", include("accounts.urls_console")),
     path("budgets/", include("budgets.urls_console")),
     path("campaigns/", include("campaigns.urls_console")),
+    path("coupons/", include("coupons.urls_console")),
+    path("points/", include("points.urls_console")),
 ]
 
 urlpatterns = [
