@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from core.models import TenantScoped
 
@@ -30,3 +31,63 @@ class Channel(TenantScoped):
 
     def __str__(self):
         return self.code
+
+
+class CampaignStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SCHEDULED = "scheduled", _("Scheduled")
+    RUNNING = "running", _("Running")
+    PAUSED = "paused", _("Paused")
+    ENDED = "ended", _("Ended")
+
+
+# SPEC §10: every other move is 409 invalid_transition.
+CAMPAIGN_MOVES: dict[str, frozenset[str]] = {
+    CampaignStatus.DRAFT: frozenset({CampaignStatus.SCHEDULED}),
+    CampaignStatus.SCHEDULED: frozenset({CampaignStatus.RUNNING, CampaignStatus.ENDED}),
+    CampaignStatus.RUNNING: frozenset({CampaignStatus.PAUSED, CampaignStatus.ENDED}),
+    CampaignStatus.PAUSED: frozenset({CampaignStatus.RUNNING, CampaignStatus.ENDED}),
+    CampaignStatus.ENDED: frozenset(),
+}
+
+
+class Campaign(TenantScoped):
+    """A campaign under one budget; its business unit is the budget's (SPEC §2.2)."""
+
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    business_unit = models.ForeignKey(
+        "accounts.BusinessUnit", on_delete=models.PROTECT, related_name="campaigns"
+    )
+    budget = models.ForeignKey("budgets.Budget", on_delete=models.PROTECT, related_name="campaigns")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    channels = models.ManyToManyField(Channel, blank=True, related_name="campaigns")
+    regions = models.ManyToManyField("accounts.Region", related_name="campaigns")
+    owner = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(
+        max_length=16, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT
+    )
+    scheduled_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-starts_at", "-id"]
+        indexes = [
+            models.Index(fields=["tenant", "status"]),
+            # The advance task looks for due starts and ends across tenants.
+            models.Index(fields=["status", "starts_at"]),
+            models.Index(fields=["status", "ends_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                name="campaign_period_ordered",
+            )
+        ]
+
+    def __str__(self):
+        return self.name

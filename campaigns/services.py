@@ -1,4 +1,33 @@
-from .models import DEFAULT_CHANNELS, Channel
+"""Every write of campaigns and channels: create, change, life cycle, the advance task."""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Region, User
+from accounts.permissions import Actor
+from accounts.roles import Action
+from budgets.models import Budget, BudgetStatus
+from core.errors import (
+    ConflictError,
+    CoreErrorCode,
+    PermissionDeniedError,
+    RuleRefusal,
+    ValidationFailed,
+    invalid_transition,
+)
+from core.models import AuditEntry
+from core.services import audit_record, snapshot
+
+from .checks import campaign_check_run
+from .errors import CampaignErrorCode
+from .models import CAMPAIGN_MOVES, DEFAULT_CHANNELS, Campaign, CampaignStatus, Channel
+
+# --- channels -------------------------------------------------------------------------------
 
 
 def channels_create_defaults(*, tenant) -> None:
@@ -9,3 +38,384 @@ def channels_create_defaults(*, tenant) -> None:
         for code, name in DEFAULT_CHANNELS
         if code not in existing
     )
+
+
+def _require_channel_admin(actor: Actor) -> None:
+    # The channel list is the whole tenant's: only those who operate without a scope edit it.
+    actor.require(Action.CAMPAIGNS_MANAGE)
+    if actor.region_ids is not None or actor.business_unit_id is not None:
+        raise PermissionDeniedError(_("Only tenant-wide operators edit the channel list."))
+
+
+@transaction.atomic
+def channel_create(*, tenant, actor: Actor, code: str, name: str) -> Channel:
+    _require_channel_admin(actor)
+    if Channel.objects.for_tenant(tenant).filter(code=code).exists():
+        raise ValidationFailed(
+            _("A channel with this code exists."), fields={"code": [_("Taken.")]}
+        )
+    channel = Channel.objects.create(tenant=tenant, code=code, name=name)
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="channel.create",
+        obj=channel,
+        after=snapshot(channel, fields=["code", "name", "is_active"]),
+    )
+    return channel
+
+
+@transaction.atomic
+def channel_update(
+    *,
+    tenant,
+    actor: Actor,
+    channel: Channel,
+    name: str | None = None,
+    is_active: bool | None = None,
+) -> Channel:
+    """Rename or retire a channel. A retired one stays on past campaigns, for their reports."""
+    _require_channel_admin(actor)
+    before = snapshot(channel, fields=["code", "name", "is_active"])
+    if name is not None:
+        channel.name = name
+    if is_active is not None:
+        channel.is_active = is_active
+    channel.save()
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="channel.update",
+        obj=channel,
+        before=before,
+        after=snapshot(channel, fields=["code", "name", "is_active"]),
+    )
+    return channel
+
+
+# --- campaigns --------------------------------------------------------------------------------
+
+
+def _campaign_snapshot(campaign: Campaign) -> dict:
+    data = snapshot(
+        campaign,
+        fields=["name", "description", "business_unit", "budget", "starts_at", "ends_at", "owner"],
+    )
+    data["status"] = campaign.status
+    data["channels"] = sorted(c.code for c in campaign.channels.all())
+    data["regions"] = sorted(r.code for r in campaign.regions.all())
+    return data
+
+
+def _require_regions_in_scope(actor: Actor, region_ids: Iterable[int]) -> None:
+    """A regional operator changes a campaign only when every target region is theirs."""
+    if actor.region_ids is not None and not set(region_ids) <= actor.region_ids:
+        raise PermissionDeniedError(
+            _("Some of the campaign's regions are not yours."),
+            code=CampaignErrorCode.OUT_OF_SCOPE,
+        )
+
+
+def _require_change(actor: Actor, campaign: Campaign) -> None:
+    actor.require(Action.CAMPAIGNS_MANAGE)
+    _require_regions_in_scope(actor, campaign.regions.values_list("pk", flat=True))
+
+
+def _check_budget_choice(actor: Actor, budget: Budget) -> None:
+    if actor.business_unit_id is not None and budget.business_unit_id != actor.business_unit_id:
+        raise ValidationFailed(
+            _("Choose a budget of your business unit."), fields={"budget": [_("Not yours.")]}
+        )
+    if budget.status in (BudgetStatus.CLOSED, BudgetStatus.REJECTED):
+        raise ValidationFailed(
+            _("The budget is %s; choose an open one.") % budget.status,
+            fields={"budget": [_("Not open.")]},
+        )
+
+
+def _check_fields(*, starts_at: datetime, ends_at: datetime, regions: list[Region]) -> None:
+    errors = {}
+    if ends_at <= starts_at:
+        errors["ends_at"] = [_("Must be after starts_at.")]
+    if not regions:
+        errors["regions"] = [_("Choose at least one target region.")]
+    if errors:
+        raise ValidationFailed(_("Check the campaign's fields."), fields=errors)
+
+
+def _lock(tenant, campaign: Campaign) -> Campaign:
+    return (
+        Campaign.objects.for_tenant(tenant)
+        .select_for_update(of=("self",))
+        .select_related("budget")
+        .get(pk=campaign.pk)
+    )
+
+
+@transaction.atomic
+def campaign_create(
+    *,
+    tenant,
+    actor: Actor,
+    name: str,
+    budget: Budget,
+    starts_at: datetime,
+    ends_at: datetime,
+    regions: Iterable[Region],
+    channels: Iterable[Channel] = (),
+    description: str = "",
+    owner: User | None = None,
+) -> Campaign:
+    actor.require(Action.CAMPAIGNS_MANAGE)
+    regions, channels = list(regions), list(channels)
+    _check_fields(starts_at=starts_at, ends_at=ends_at, regions=regions)
+    _check_budget_choice(actor, budget)
+    _require_regions_in_scope(actor, (r.pk for r in regions))
+    campaign = Campaign.objects.create(
+        tenant=tenant,
+        name=name,
+        description=description,
+        business_unit_id=budget.business_unit_id,
+        budget=budget,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        owner=owner or actor.user,
+    )
+    campaign.regions.set(regions)
+    campaign.channels.set(channels)
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="campaign.create",
+        obj=campaign,
+        after=_campaign_snapshot(campaign),
+    )
+    return campaign
+
+
+CAMPAIGN_EDITABLE = (
+    "name",
+    "description",
+    "budget",
+    "starts_at",
+    "ends_at",
+    "regions",
+    "channels",
+    "owner",
+)
+
+
+@transaction.atomic
+def campaign_update(*, tenant, actor: Actor, campaign: Campaign, **changes) -> Campaign:
+    """Change a campaign that has not ended. Once scheduled, its budget stays, and a change that
+    the check refuses (dates outside the budget …) is refused with the check's errors."""
+    unknown = set(changes) - set(CAMPAIGN_EDITABLE)
+    if unknown:
+        raise ValidationFailed(
+            _("These fields cannot be changed: %s.") % ", ".join(sorted(unknown))
+        )
+    _require_change(actor, campaign)
+    campaign = _lock(tenant, campaign)
+    if campaign.status == CampaignStatus.ENDED:
+        raise ConflictError(
+            _("An ended campaign cannot be changed."), code=CoreErrorCode.INVALID_TRANSITION
+        )
+    before = _campaign_snapshot(campaign)
+    if "budget" in changes and changes["budget"].pk != campaign.budget_id:
+        if campaign.status != CampaignStatus.DRAFT:
+            raise ValidationFailed(
+                _("Only a draft campaign moves to another budget."),
+                fields={"budget": [_("Fixed once scheduled.")]},
+            )
+        _check_budget_choice(actor, changes["budget"])
+        campaign.budget = changes["budget"]
+        campaign.business_unit_id = changes["budget"].business_unit_id
+    started = campaign.status in (CampaignStatus.RUNNING, CampaignStatus.PAUSED)
+    if started and changes.get("starts_at", campaign.starts_at) != campaign.starts_at:
+        raise ValidationFailed(
+            _("A campaign that has started keeps its start time."),
+            fields={"starts_at": [_("Already started.")]},
+        )
+    for field in ("name", "description", "starts_at", "ends_at", "owner"):
+        if field in changes:
+            setattr(campaign, field, changes[field])
+    regions = list(changes["regions"]) if "regions" in changes else list(campaign.regions.all())
+    _check_fields(starts_at=campaign.starts_at, ends_at=campaign.ends_at, regions=regions)
+    if "regions" in changes:
+        _require_regions_in_scope(actor, (r.pk for r in regions))
+        campaign.regions.set(regions)
+    if "channels" in changes:
+        campaign.channels.set(changes["channels"])
+    campaign.save()
+    if campaign.status != CampaignStatus.DRAFT:
+        _refuse_on_errors(tenant, campaign)
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="campaign.update",
+        obj=campaign,
+        before=before,
+        after=_campaign_snapshot(campaign),
+    )
+    return campaign
+
+
+def campaign_check(*, tenant, campaign: Campaign) -> dict:
+    """`{errors: [{code, detail}], warnings: [...], simulation: {...}}` (SPEC §8)."""
+    return campaign_check_run(tenant=tenant, campaign=campaign).as_dict()
+
+
+def _refuse_on_errors(tenant, campaign: Campaign, *, acknowledge_warnings: bool = True) -> None:
+    report = campaign_check_run(tenant=tenant, campaign=campaign)
+    if report.errors:
+        raise RuleRefusal(
+            _("The campaign check found errors."),
+            code=CampaignErrorCode.CAMPAIGN_CHECK_FAILED,
+            fields={e["code"]: [e["detail"]] for e in report.errors},
+        )
+    if report.warnings and not acknowledge_warnings:
+        raise RuleRefusal(
+            _("The campaign check has warnings; acknowledge them to go on."),
+            code=CampaignErrorCode.WARNINGS_NOT_ACKNOWLEDGED,
+            fields={w["code"]: [w["detail"]] for w in report.warnings},
+        )
+
+
+def _transition(
+    tenant, actor: Actor, campaign: Campaign, target: str, verb: str, note: str = ""
+) -> Campaign:
+    if target not in CAMPAIGN_MOVES[campaign.status]:
+        raise invalid_transition(_("campaign"), campaign.status, target)
+    before = _campaign_snapshot(campaign)
+    now = timezone.now()
+    campaign.status = target
+    stamp = {"schedule": "scheduled_at", "start": "started_at", "end": "ended_at"}.get(verb)
+    if stamp:
+        setattr(campaign, stamp, now)
+    campaign.save()
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action=f"campaign.{verb}",
+        obj=campaign,
+        before=before,
+        after=_campaign_snapshot(campaign),
+        note=note,
+    )
+    return campaign
+
+
+@transaction.atomic
+def campaign_schedule(
+    *, tenant, actor: Actor, campaign: Campaign, acknowledge_warnings: bool = False
+) -> Campaign:
+    """draft → scheduled after the check; at once → running when its start time has come."""
+    _require_change(actor, campaign)
+    campaign = _lock(tenant, campaign)
+    if CampaignStatus.SCHEDULED not in CAMPAIGN_MOVES[campaign.status]:
+        raise invalid_transition(_("campaign"), campaign.status, CampaignStatus.SCHEDULED)
+    _refuse_on_errors(tenant, campaign, acknowledge_warnings=acknowledge_warnings)
+    campaign = _transition(tenant, actor, campaign, CampaignStatus.SCHEDULED, "schedule")
+    if campaign.starts_at <= timezone.now():
+        campaign = _transition(tenant, actor, campaign, CampaignStatus.RUNNING, "start")
+    return campaign
+
+
+@transaction.atomic
+def campaign_pause(*, tenant, actor: Actor, campaign: Campaign, note: str = "") -> Campaign:
+    _require_change(actor, campaign)
+    campaign = _lock(tenant, campaign)
+    return _transition(tenant, actor, campaign, CampaignStatus.PAUSED, "pause", note)
+
+
+@transaction.atomic
+def campaign_resume(*, tenant, actor: Actor, campaign: Campaign, note: str = "") -> Campaign:
+    """paused → running, unless the check now finds an error (the budget was closed …)."""
+    _require_change(actor, campaign)
+    campaign = _lock(tenant, campaign)
+    if CampaignStatus.RUNNING not in CAMPAIGN_MOVES[campaign.status] or (
+        campaign.status != CampaignStatus.PAUSED
+    ):
+        raise invalid_transition(_("campaign"), campaign.status, CampaignStatus.RUNNING)
+    _refuse_on_errors(tenant, campaign)
+    return _transition(tenant, actor, campaign, CampaignStatus.RUNNING, "resume", note)
+
+
+@transaction.atomic
+def campaign_end(*, tenant, actor: Actor, campaign: Campaign, note: str = "") -> Campaign:
+    _require_change(actor, campaign)
+    campaign = _lock(tenant, campaign)
+    return _transition(tenant, actor, campaign, CampaignStatus.ENDED, "end", note)
+
+
+# --- time: the periodic task ------------------------------------------------------------------
+
+ADVANCE_CHUNK = 500
+
+
+def _advance(condition: Q, *, target: str, verb: str, stamp: str, now: datetime) -> int:
+    """Move every campaign matching `condition` to `target`, a chunk per transaction.
+
+    Rows are claimed with SKIP LOCKED and re-filtered by status in the UPDATE, so two runs at
+    once (or a run beside a user's click) never move a campaign twice.
+    """
+    moved = 0
+    while True:
+        with transaction.atomic():
+            rows = list(
+                Campaign.objects.unscoped()
+                .filter(condition)
+                .select_for_update(skip_locked=True)
+                .order_by("pk")
+                .values_list("pk", "tenant_id", "status", "name")[:ADVANCE_CHUNK]
+            )
+            if not rows:
+                return moved
+            updated = (
+                Campaign.objects.unscoped()
+                .filter(condition, pk__in=[r[0] for r in rows])
+                .update(status=target, **{stamp: now}, updated_at=now)
+            )
+            if updated != len(rows):  # cannot happen while the rows are locked; never loop on it
+                raise RuntimeError("Campaigns changed under their row locks.")
+            AuditEntry.objects.bulk_create(
+                AuditEntry(
+                    tenant_id=tenant_id,
+                    actor_label="system",
+                    action=f"campaign.{verb}",
+                    object_type=Campaign._meta.label_lower,
+                    object_id=str(pk),
+                    object_repr=name[:200],
+                    before={"status": status},
+                    after={"status": target},
+                    note=_("On time (periodic task)."),
+                )
+                for pk, tenant_id, status, name in rows
+            )
+            moved += len(rows)
+
+
+def campaigns_advance(*, now: datetime | None = None) -> dict[str, int]:
+    """Start scheduled campaigns whose start time has come, end those whose end time has.
+
+    Platform-wide (every tenant) and set-based; running it twice changes nothing the second time.
+    """
+    now = now or timezone.now()
+    ended = _advance(
+        Q(
+            status__in=[CampaignStatus.SCHEDULED, CampaignStatus.RUNNING, CampaignStatus.PAUSED],
+            ends_at__lte=now,
+        ),
+        target=CampaignStatus.ENDED,
+        verb="end",
+        stamp="ended_at",
+        now=now,
+    )
+    started = _advance(
+        Q(status=CampaignStatus.SCHEDULED, starts_at__lte=now, ends_at__gt=now),
+        target=CampaignStatus.RUNNING,
+        verb="start",
+        stamp="started_at",
+        now=now,
+    )
+    return {"started": started, "ended": ended}

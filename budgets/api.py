@@ -1,0 +1,197 @@
+"""Management API of budgets and adjustments (SPEC §8). Users only: no API-key scope."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+
+from core.api.views import TenantAPIView
+
+from . import selectors, services
+from . import serializers as s
+from .models import BudgetPurpose, BudgetStatus
+
+TAGS = ["budgets"]
+LIST_PARAMS = [
+    OpenApiParameter("status", str, many=True, enum=BudgetStatus.values),
+    OpenApiParameter("business_unit", str, description="Business unit code."),
+    OpenApiParameter("purpose", str, enum=BudgetPurpose.values),
+    OpenApiParameter("active_from", str, description="Date: budgets ending on or after it."),
+    OpenApiParameter("active_until", str, description="Date: budgets starting on or before it."),
+    OpenApiParameter("search", str, description="Part of the name."),
+]
+
+
+class BudgetListView(TenantAPIView):
+    @extend_schema(
+        tags=TAGS, parameters=LIST_PARAMS, responses={200: s.BudgetSerializer(many=True)}
+    )
+    def get(self, request):
+        qs = selectors.budget_list(
+            tenant=self.tenant, actor=self.actor, filters=request.query_params
+        )
+        return self.paginated(qs, s.BudgetSerializer)
+
+    @extend_schema(tags=TAGS, request=s.BudgetCreateSerializer, responses={201: s.BudgetSerializer})
+    def post(self, request):
+        data = s.BudgetCreateSerializer(data=request.data, context={"tenant": self.tenant})
+        data.is_valid(raise_exception=True)
+        budget = services.budget_create(tenant=self.tenant, actor=self.actor, **data.validated_data)
+        return Response(s.BudgetSerializer(budget).data, status=status.HTTP_201_CREATED)
+
+
+class BudgetDetailView(TenantAPIView):
+    @extend_schema(tags=TAGS, responses={200: s.BudgetSerializer})
+    def get(self, request, id):
+        budget = selectors.budget_get(tenant=self.tenant, actor=self.actor, id=id)
+        return Response(s.BudgetSerializer(budget).data)
+
+    @extend_schema(
+        tags=TAGS,
+        request=s.BudgetUpdateSerializer,
+        responses={200: s.BudgetSerializer},
+        description="Edit a draft; editing a rejected budget takes it back to draft.",
+    )
+    def patch(self, request, id):
+        budget = selectors.budget_get(tenant=self.tenant, actor=self.actor, id=id)
+        data = s.BudgetUpdateSerializer(data=request.data, context={"tenant": self.tenant})
+        data.is_valid(raise_exception=True)
+        budget = services.budget_update(
+            tenant=self.tenant, actor=self.actor, budget=budget, **data.validated_data
+        )
+        return Response(s.BudgetSerializer(budget).data)
+
+
+class _BudgetActionView(TenantAPIView):
+    """POST /budgets/{id}/<action> → 200 with the budget after it."""
+
+    service = None
+    input = s.BudgetNoteSerializer
+
+    def post(self, request, id):
+        budget = selectors.budget_get(tenant=self.tenant, actor=self.actor, id=id)
+        data = self.input(data=request.data)
+        data.is_valid(raise_exception=True)
+        budget = self.service(
+            tenant=self.tenant, actor=self.actor, budget=budget, **data.validated_data
+        )
+        return Response(s.BudgetSerializer(budget).data)
+
+
+def _action(name: str, service, input=s.BudgetNoteSerializer, description: str = ""):
+    """One action view: its own `post` so each carries its own schema."""
+
+    def post(self, request, id):
+        return _BudgetActionView.post(self, request, id)
+
+    post = extend_schema(
+        tags=TAGS, request=input, responses={200: s.BudgetSerializer}, description=description
+    )(post)
+    return type(
+        name, (_BudgetActionView,), {"service": staticmethod(service), "input": input, "post": post}
+    )
+
+
+BudgetSubmitView = _action(
+    "BudgetSubmitView", services.budget_submit, description="draft → submitted."
+)
+BudgetApproveView = _action(
+    "BudgetApproveView",
+    services.budget_approve,
+    description="submitted → approved; finance only, never the creator (403 maker_checker).",
+)
+BudgetRejectView = _action(
+    "BudgetRejectView",
+    services.budget_reject,
+    s.BudgetRequiredNoteSerializer,
+    description="submitted → rejected with a note; finance only, never the creator.",
+)
+BudgetReopenView = _action(
+    "BudgetReopenView", services.budget_reopen, description="rejected → draft."
+)
+BudgetCloseView = _action(
+    "BudgetCloseView",
+    services.budget_close,
+    description="approved → closed: what is still reserved is released, unused money returns.",
+)
+
+
+class BudgetEntryListView(TenantAPIView):
+    @extend_schema(tags=TAGS, responses={200: s.BudgetEntrySerializer(many=True)})
+    def get(self, request, id):
+        budget = selectors.budget_get(tenant=self.tenant, actor=self.actor, id=id)
+        qs = selectors.budget_entry_list(tenant=self.tenant, actor=self.actor, budget=budget)
+        return self.paginated(qs, s.BudgetEntrySerializer)
+
+
+class BudgetAdjustmentListView(TenantAPIView):
+    @extend_schema(tags=TAGS, responses={200: s.AdjustmentSerializer(many=True)})
+    def get(self, request, id):
+        budget = selectors.budget_get(tenant=self.tenant, actor=self.actor, id=id)
+        qs = selectors.budget_adjustment_list(tenant=self.tenant, actor=self.actor, budget=budget)
+        return self.paginated(qs, s.AdjustmentSerializer)
+
+    @extend_schema(
+        tags=TAGS,
+        request=s.AdjustmentCreateSerializer,
+        responses={201: s.AdjustmentSerializer},
+        description="Ask to change an approved budget's amount; another finance user approves.",
+    )
+    def post(self, request, id):
+        budget = selectors.budget_get(tenant=self.tenant, actor=self.actor, id=id)
+        data = s.AdjustmentCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        adjustment = services.budget_adjustment_create(
+            tenant=self.tenant, actor=self.actor, budget=budget, **data.validated_data
+        )
+        return Response(s.AdjustmentSerializer(adjustment).data, status=status.HTTP_201_CREATED)
+
+
+class AdjustmentListView(TenantAPIView):
+    @extend_schema(
+        tags=TAGS,
+        parameters=[OpenApiParameter("status", str, enum=["pending", "approved", "rejected"])],
+        responses={200: s.AdjustmentSerializer(many=True)},
+    )
+    def get(self, request):
+        qs = selectors.budget_adjustment_list(
+            tenant=self.tenant, actor=self.actor, status=request.query_params.get("status", "")
+        )
+        return self.paginated(qs, s.AdjustmentSerializer)
+
+
+class _AdjustmentActionView(TenantAPIView):
+    service = None
+    input = s.BudgetNoteSerializer
+
+    def post(self, request, id):
+        adjustment = selectors.budget_adjustment_get(tenant=self.tenant, actor=self.actor, id=id)
+        data = self.input(data=request.data)
+        data.is_valid(raise_exception=True)
+        adjustment = self.service(
+            tenant=self.tenant, actor=self.actor, adjustment=adjustment, **data.validated_data
+        )
+        return Response(s.AdjustmentSerializer(adjustment).data)
+
+
+class AdjustmentApproveView(_AdjustmentActionView):
+    service = staticmethod(services.budget_adjustment_approve)
+
+    @extend_schema(
+        tags=TAGS,
+        request=s.BudgetNoteSerializer,
+        responses={200: s.AdjustmentSerializer},
+        description="Apply the adjustment; finance only, never its creator (403 maker_checker).",
+    )
+    def post(self, request, id):
+        return super().post(request, id)
+
+
+class AdjustmentRejectView(_AdjustmentActionView):
+    service = staticmethod(services.budget_adjustment_reject)
+    input = s.BudgetRequiredNoteSerializer
+
+    @extend_schema(
+        tags=TAGS, request=s.BudgetRequiredNoteSerializer, responses={200: s.AdjustmentSerializer}
+    )
+    def post(self, request, id):
+        return super().post(request, id)

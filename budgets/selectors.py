@@ -1,0 +1,93 @@
+"""Reads of budgets, inside the tenant and the actor's data scope (SPEC §7)."""
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+
+from accounts.permissions import Actor
+from accounts.roles import Action
+from core.errors import NotFoundError, ValidationFailed
+
+from .filters import BudgetFilter
+from .models import AdjustmentStatus, Budget, BudgetAdjustment, BudgetEntry, BudgetStatus
+
+
+def _filtered(filterset) -> QuerySet:
+    if not filterset.is_valid():
+        raise ValidationFailed(
+            _("Check the filters."),
+            fields={k: [str(m) for m in v] for k, v in filterset.errors.items()},
+        )
+    return filterset.qs
+
+
+def budget_list(*, tenant, actor: Actor, filters: dict | None = None) -> QuerySet:
+    """Budgets the actor may read: all of the tenant's, or a business-unit admin's own unit's."""
+    actor.require(Action.BUDGETS_READ)
+    qs = Budget.objects.for_tenant(tenant).select_related(
+        "tenant",
+        "business_unit",
+        "created_by",
+        "submitted_by",
+        "approved_by",
+        "rejected_by",
+        "closed_by",
+    )
+    if actor.business_unit_id is not None:
+        qs = qs.filter(business_unit_id=actor.business_unit_id)
+    if filters:
+        qs = _filtered(BudgetFilter(filters, queryset=qs))
+    return qs
+
+
+def budget_get(*, tenant, actor: Actor, id: int) -> Budget:
+    budget = budget_list(tenant=tenant, actor=actor).filter(pk=id).first()
+    if budget is None:
+        raise NotFoundError(_("Not found."))
+    return budget
+
+
+def budget_approval_queue(*, tenant, actor: Actor) -> QuerySet:
+    """What waits for finance: submitted budgets, oldest first."""
+    return (
+        budget_list(tenant=tenant, actor=actor)
+        .filter(status=BudgetStatus.SUBMITTED)
+        .order_by("submitted_at", "pk")
+    )
+
+
+def budget_entry_list(*, tenant, actor: Actor, budget: Budget) -> QuerySet:
+    budget_get(tenant=tenant, actor=actor, id=budget.pk)  # the same scope as the budget
+    return (
+        BudgetEntry.objects.for_tenant(tenant)
+        .filter(budget=budget)
+        .select_related("campaign", "actor_user")
+    )
+
+
+def budget_adjustment_list(
+    *, tenant, actor: Actor, budget: Budget | None = None, status: str = ""
+) -> QuerySet:
+    budgets = budget_list(tenant=tenant, actor=actor)
+    qs = (
+        BudgetAdjustment.objects.for_tenant(tenant)
+        .filter(budget__in=budgets.values("pk"))
+        .select_related("budget", "created_by", "decided_by")
+    )
+    if budget is not None:
+        qs = qs.filter(budget=budget)
+    if status:
+        qs = qs.filter(status=status)
+    return qs
+
+
+def budget_adjustment_get(*, tenant, actor: Actor, id: int) -> BudgetAdjustment:
+    adjustment = budget_adjustment_list(tenant=tenant, actor=actor).filter(pk=id).first()
+    if adjustment is None:
+        raise NotFoundError(_("Not found."))
+    return adjustment
+
+
+def budget_adjustment_queue(*, tenant, actor: Actor) -> QuerySet:
+    return budget_adjustment_list(
+        tenant=tenant, actor=actor, status=AdjustmentStatus.PENDING
+    ).order_by("created_at", "pk")

@@ -1,0 +1,661 @@
+"""Every write of budgets: life cycle, adjustments, and the money service other apps call.
+
+Money moves only through `budget_reserve/_release/_spend/_refund`: each inserts an entry (whose
+unique reference makes a retry a no-op) and changes the budget's figures with one conditional
+UPDATE in the same transaction, so reserved + spent can never pass the amount, not even between
+two concurrent callers. The CHECK constraints of `Budget` back that up. The entries are the
+movement log (who, when, what for); life-cycle changes and approvals go to the audit log.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import BusinessUnit
+from accounts.permissions import Actor
+from accounts.roles import Action
+from core.errors import ConflictError, ValidationFailed, invalid_transition
+from core.services import audit_record, snapshot
+
+from .errors import BudgetErrorCode, BudgetExceeded, MakerChecker
+from .models import (
+    ZERO,
+    AdjustmentStatus,
+    Budget,
+    BudgetAdjustment,
+    BudgetEntry,
+    BudgetStatus,
+    EntryKind,
+)
+
+CENT = Decimal("0.01")
+BUDGET_AUDIT_FIELDS = [
+    "business_unit",
+    "name",
+    "purpose",
+    "amount",
+    "reserved",
+    "spent",
+    "starts_on",
+    "ends_on",
+    "status",
+]
+# Campaign statuses that may still move money; a budget under one of them cannot be closed.
+LIVE_CAMPAIGN_STATUSES = ("scheduled", "running", "paused")
+
+
+def _budget_snapshot(budget: Budget) -> dict:
+    return snapshot(budget, fields=BUDGET_AUDIT_FIELDS)
+
+
+def _money(value, *, field: str = "amount", positive: bool = True) -> Decimal:
+    value = Decimal(value)
+    if value != value.quantize(CENT):
+        raise ValidationFailed(
+            _("Money has at most two decimal places."), fields={field: [_("Too many decimals.")]}
+        )
+    if positive and value <= 0:
+        raise ValidationFailed(
+            _("The amount must be positive."), fields={field: [_("Must be positive.")]}
+        )
+    return value
+
+
+def _lock(tenant, budget: Budget) -> Budget:
+    """The budget's row, locked until the transaction ends: life-cycle moves never interleave."""
+    return Budget.objects.for_tenant(tenant).select_for_update().get(pk=budget.pk)
+
+
+def _check_period(starts_on: date, ends_on: date) -> None:
+    if ends_on < starts_on:
+        raise ValidationFailed(
+            _("The budget must end on or after its start."),
+            fields={"ends_on": [_("Must not be before starts_on.")]},
+        )
+
+
+def _require_checker(actor: Actor, *made_by_ids) -> None:
+    """Maker-checker: whoever made or submitted a request never decides it."""
+    actor.require(Action.BUDGETS_APPROVE)
+    if actor.user is not None and actor.user.pk in made_by_ids:
+        raise MakerChecker()
+
+
+# --- life cycle -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def budget_create(
+    *,
+    tenant,
+    actor: Actor,
+    business_unit: BusinessUnit,
+    name: str,
+    purpose: str,
+    amount: Decimal,
+    starts_on: date,
+    ends_on: date,
+) -> Budget:
+    actor.require(Action.BUDGETS_DRAFT)
+    if business_unit.tenant_id != tenant.pk:
+        raise ValidationFailed(_("Unknown business unit."), fields={"business_unit": ["unknown"]})
+    _check_period(starts_on, ends_on)
+    budget = Budget.objects.create(
+        tenant=tenant,
+        business_unit=business_unit,
+        name=name,
+        purpose=purpose,
+        amount=_money(amount),
+        starts_on=starts_on,
+        ends_on=ends_on,
+        created_by=actor.user,
+    )
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="budget.create",
+        obj=budget,
+        after=_budget_snapshot(budget),
+    )
+    return budget
+
+
+EDITABLE_FIELDS = ("business_unit", "name", "purpose", "amount", "starts_on", "ends_on")
+
+
+@transaction.atomic
+def budget_update(*, tenant, actor: Actor, budget: Budget, note: str = "", **changes) -> Budget:
+    """Edit a draft; editing a rejected budget takes it back to draft (SPEC §10)."""
+    actor.require(Action.BUDGETS_DRAFT)
+    budget = _lock(tenant, budget)
+    if budget.status not in (BudgetStatus.DRAFT, BudgetStatus.REJECTED):
+        raise invalid_transition(_("budget"), budget.status, BudgetStatus.DRAFT)
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationFailed(
+            _("These fields cannot be changed: %s.") % ", ".join(sorted(unknown))
+        )
+    before = _budget_snapshot(budget)
+    for field, value in changes.items():
+        if field == "amount":
+            value = _money(value)
+        setattr(budget, field, value)
+    _check_period(budget.starts_on, budget.ends_on)
+    budget.status = BudgetStatus.DRAFT
+    budget.save()
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="budget.update",
+        obj=budget,
+        before=before,
+        after=_budget_snapshot(budget),
+        note=note,
+    )
+    return budget
+
+
+@transaction.atomic
+def budget_reopen(*, tenant, actor: Actor, budget: Budget, note: str = "") -> Budget:
+    """rejected → draft, without changing anything, so it can be submitted again."""
+    actor.require(Action.BUDGETS_DRAFT)
+    budget = _lock(tenant, budget)
+    return _move(tenant, actor, budget, BudgetStatus.REJECTED, BudgetStatus.DRAFT, "reopen", note)
+
+
+def _move(tenant, actor, budget: Budget, source: str, target: str, verb: str, note: str) -> Budget:
+    if budget.status != source:
+        raise invalid_transition(_("budget"), budget.status, target)
+    before = _budget_snapshot(budget)
+    budget.status = target
+    budget.save(update_fields=["status", "updated_at"])
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action=f"budget.{verb}",
+        obj=budget,
+        before=before,
+        after=_budget_snapshot(budget),
+        note=note,
+    )
+    return budget
+
+
+@transaction.atomic
+def budget_submit(*, tenant, actor: Actor, budget: Budget, note: str = "") -> Budget:
+    actor.require(Action.BUDGETS_DRAFT)
+    budget = _lock(tenant, budget)
+    budget.submitted_by = actor.user
+    budget.submitted_at = timezone.now()
+    budget.submit_note = note
+    budget.save(update_fields=["submitted_by", "submitted_at", "submit_note", "updated_at"])
+    return _move(tenant, actor, budget, BudgetStatus.DRAFT, BudgetStatus.SUBMITTED, "submit", note)
+
+
+@transaction.atomic
+def budget_approve(*, tenant, actor: Actor, budget: Budget, note: str = "") -> Budget:
+    budget = _lock(tenant, budget)
+    _require_checker(actor, budget.created_by_id, budget.submitted_by_id)
+    if budget.status != BudgetStatus.SUBMITTED:
+        raise invalid_transition(_("budget"), budget.status, BudgetStatus.APPROVED)
+    budget.approved_by = actor.user
+    budget.approved_at = timezone.now()
+    budget.decision_note = note
+    budget.save(update_fields=["approved_by", "approved_at", "decision_note", "updated_at"])
+    # The approved amount is the first entry, so the amount too can be rebuilt from entries.
+    BudgetEntry.objects.create(
+        tenant=tenant,
+        budget=budget,
+        kind=EntryKind.APPROVE,
+        amount=budget.amount,
+        amount_delta=budget.amount,
+        reference="approve",
+        actor_user=actor.user,
+        actor_label=actor.label,
+        note=note,
+    )
+    return _move(
+        tenant, actor, budget, BudgetStatus.SUBMITTED, BudgetStatus.APPROVED, "approve", note
+    )
+
+
+@transaction.atomic
+def budget_reject(*, tenant, actor: Actor, budget: Budget, note: str) -> Budget:
+    budget = _lock(tenant, budget)
+    _require_checker(actor, budget.created_by_id, budget.submitted_by_id)
+    if budget.status != BudgetStatus.SUBMITTED:
+        raise invalid_transition(_("budget"), budget.status, BudgetStatus.REJECTED)
+    if not note.strip():
+        raise ValidationFailed(
+            _("Say why the budget is rejected."), fields={"note": [_("Required.")]}
+        )
+    budget.rejected_by = actor.user
+    budget.rejected_at = timezone.now()
+    budget.decision_note = note
+    budget.save(update_fields=["rejected_by", "rejected_at", "decision_note", "updated_at"])
+    return _move(
+        tenant, actor, budget, BudgetStatus.SUBMITTED, BudgetStatus.REJECTED, "reject", note
+    )
+
+
+@transaction.atomic
+def budget_close(*, tenant, actor: Actor, budget: Budget, note: str = "") -> Budget:
+    """approved → closed: what is still reserved is released and all unused money returns."""
+    actor.require(Action.BUDGETS_APPROVE)
+    budget = _lock(tenant, budget)
+    if budget.status != BudgetStatus.APPROVED:
+        raise invalid_transition(_("budget"), budget.status, BudgetStatus.CLOSED)
+    if budget.campaigns.filter(status__in=LIVE_CAMPAIGN_STATUSES).exists():
+        raise ConflictError(
+            _("End the campaigns under this budget before closing it."),
+            code=BudgetErrorCode.BUDGET_IN_USE,
+        )
+    if budget.reserved > 0:
+        BudgetEntry.objects.create(
+            tenant=tenant,
+            budget=budget,
+            kind=EntryKind.CLOSE,
+            amount=budget.reserved,
+            reserved_delta=-budget.reserved,
+            reference="close",
+            actor_user=actor.user,
+            actor_label=actor.label,
+            note=note,
+        )
+        budget.reserved = ZERO
+    budget.closed_by = actor.user
+    budget.closed_at = timezone.now()
+    budget.save(update_fields=["reserved", "closed_by", "closed_at", "updated_at"])
+    return _move(tenant, actor, budget, BudgetStatus.APPROVED, BudgetStatus.CLOSED, "close", note)
+
+
+# --- adjustments ------------------------------------------------------------------------------
+
+
+def _adjustment_snapshot(adjustment: BudgetAdjustment) -> dict:
+    return snapshot(adjustment, fields=["budget", "amount_delta", "reason", "status"])
+
+
+@transaction.atomic
+def budget_adjustment_create(
+    *, tenant, actor: Actor, budget: Budget, amount_delta: Decimal, reason: str
+) -> BudgetAdjustment:
+    """Ask to change an approved budget's amount; it applies when another finance user approves."""
+    actor.require(Action.BUDGETS_DRAFT)
+    amount_delta = _money(amount_delta, field="amount_delta", positive=False)
+    if amount_delta == 0:
+        raise ValidationFailed(
+            _("An adjustment changes the amount."), fields={"amount_delta": [_("Must not be 0.")]}
+        )
+    if not reason.strip():
+        raise ValidationFailed(_("Say why."), fields={"reason": [_("Required.")]})
+    if budget.status != BudgetStatus.APPROVED:
+        raise ConflictError(
+            _("Only an approved budget is adjusted; edit a draft directly."),
+            code=BudgetErrorCode.BUDGET_NOT_ACTIVE,
+        )
+    adjustment = BudgetAdjustment.objects.create(
+        tenant=tenant,
+        budget=budget,
+        amount_delta=amount_delta,
+        reason=reason,
+        created_by=actor.user,
+    )
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="budget_adjustment.create",
+        obj=adjustment,
+        after=_adjustment_snapshot(adjustment),
+        note=reason,
+    )
+    return adjustment
+
+
+def _lock_adjustment(tenant, adjustment: BudgetAdjustment, target: str) -> BudgetAdjustment:
+    adjustment = (
+        BudgetAdjustment.objects.for_tenant(tenant)
+        .select_for_update()
+        .select_related("budget")
+        .get(pk=adjustment.pk)
+    )
+    if adjustment.status != AdjustmentStatus.PENDING:
+        raise invalid_transition(_("adjustment"), adjustment.status, target)
+    return adjustment
+
+
+@transaction.atomic
+def budget_adjustment_approve(
+    *, tenant, actor: Actor, adjustment: BudgetAdjustment, note: str = ""
+) -> BudgetAdjustment:
+    adjustment = _lock_adjustment(tenant, adjustment, AdjustmentStatus.APPROVED)
+    _require_checker(actor, adjustment.created_by_id)
+    budget = _lock(tenant, adjustment.budget)
+    before_budget = _budget_snapshot(budget)
+    before = _adjustment_snapshot(adjustment)
+    delta = adjustment.amount_delta
+    # A decrease may not cut below what is already committed (the CHECK would refuse it too).
+    if budget.status != BudgetStatus.APPROVED:
+        raise ConflictError(
+            _("The budget is no longer open."), code=BudgetErrorCode.BUDGET_NOT_ACTIVE
+        )
+    if budget.amount + delta < budget.reserved + budget.spent:
+        raise BudgetExceeded(_("The budget has already committed more than this would leave."))
+    BudgetEntry.objects.create(
+        tenant=tenant,
+        budget=budget,
+        kind=EntryKind.ADJUST,
+        amount=abs(delta),
+        amount_delta=delta,
+        reference=f"adjustment:{adjustment.pk}",
+        actor_user=actor.user,
+        actor_label=actor.label,
+        note=adjustment.reason,
+    )
+    budget.amount += delta
+    budget.save(update_fields=["amount", "updated_at"])
+    adjustment.status = AdjustmentStatus.APPROVED
+    adjustment.decided_by = actor.user
+    adjustment.decided_at = timezone.now()
+    adjustment.decision_note = note
+    adjustment.save()
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="budget_adjustment.approve",
+        obj=adjustment,
+        before=before,
+        after=_adjustment_snapshot(adjustment),
+        note=note,
+    )
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="budget.adjust",
+        obj=budget,
+        before=before_budget,
+        after=_budget_snapshot(budget),
+        note=adjustment.reason,
+    )
+    return adjustment
+
+
+@transaction.atomic
+def budget_adjustment_reject(
+    *, tenant, actor: Actor, adjustment: BudgetAdjustment, note: str
+) -> BudgetAdjustment:
+    adjustment = _lock_adjustment(tenant, adjustment, AdjustmentStatus.REJECTED)
+    _require_checker(actor, adjustment.created_by_id)
+    if not note.strip():
+        raise ValidationFailed(_("Say why."), fields={"note": [_("Required.")]})
+    before = _adjustment_snapshot(adjustment)
+    adjustment.status = AdjustmentStatus.REJECTED
+    adjustment.decided_by = actor.user
+    adjustment.decided_at = timezone.now()
+    adjustment.decision_note = note
+    adjustment.save()
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="budget_adjustment.reject",
+        obj=adjustment,
+        before=before,
+        after=_adjustment_snapshot(adjustment),
+        note=note,
+    )
+    return adjustment
+
+
+# --- the money service ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Movement:
+    kind: str
+    reserved_delta: int  # -1, 0 or +1 times the amount
+    spent_delta: int
+    statuses: tuple[str, ...]  # budget statuses the movement is allowed in
+    room: str  # what must hold before it: "available", "reserved" or "spent"
+
+
+def _refusal(movement: _Movement):
+    if movement.room == "available":
+        return BudgetExceeded(_("Not enough budget available."))
+    if movement.room == "reserved":
+        return ConflictError(
+            _("Less is reserved than this would take."),
+            code=BudgetErrorCode.RESERVATION_EXCEEDED,
+        )
+    return ConflictError(
+        _("Less was spent than this would refund."), code=BudgetErrorCode.REFUND_EXCEEDED
+    )
+
+
+def _condition(room: str, amount: Decimal) -> Q:
+    if room == "available":
+        return Q(amount__gte=F("reserved") + F("spent") + amount)
+    return Q(**{f"{room}__gte": amount})
+
+
+def _existing_entry(tenant, budget, kind, reference, amount) -> BudgetEntry | None:
+    entry = (
+        BudgetEntry.objects.for_tenant(tenant)
+        .filter(budget=budget, kind=kind, reference=reference)
+        .first()
+    )
+    if entry is not None and entry.amount != amount:
+        raise ConflictError(
+            _("This reference was already used with another amount."),
+            code=BudgetErrorCode.REFERENCE_REUSED,
+        )
+    return entry
+
+
+@transaction.atomic
+def _money_move(
+    *,
+    tenant,
+    budget: Budget,
+    movement: _Movement,
+    amount,
+    reference: str,
+    actor: Actor | None,
+    campaign=None,
+    source: str = "",
+    note: str = "",
+) -> BudgetEntry:
+    amount = _money(amount)
+    if not reference:
+        raise ValidationFailed(_("A reference is required."), fields={"reference": ["required"]})
+    actor = actor or Actor.for_system(tenant)
+    entry = _existing_entry(tenant, budget, movement.kind, reference, amount)
+    if entry is not None:
+        return entry  # a retry: the money moved the first time
+    try:
+        # The entry goes first: its unique reference is the claim, so two concurrent retries
+        # can't both move the money; the loser waits for the winner and then sees its entry.
+        with transaction.atomic():
+            entry = BudgetEntry.objects.create(
+                tenant=tenant,
+                budget=budget,
+                kind=movement.kind,
+                amount=amount,
+                reserved_delta=amount * movement.reserved_delta,
+                spent_delta=amount * movement.spent_delta,
+                reference=reference,
+                campaign=campaign,
+                source=source,
+                actor_user=actor.user,
+                actor_label=actor.label,
+                note=note,
+            )
+    except IntegrityError:
+        return _existing_entry(tenant, budget, movement.kind, reference, amount)
+    # One conditional UPDATE: PostgreSQL re-checks the WHERE after waiting for a concurrent
+    # writer of the row, so the condition holds against the committed figures.
+    updated = (
+        Budget.objects.for_tenant(tenant)
+        .filter(pk=budget.pk, status__in=movement.statuses)
+        .filter(_condition(movement.room, amount))
+        .update(
+            reserved=F("reserved") + amount * movement.reserved_delta,
+            spent=F("spent") + amount * movement.spent_delta,
+            updated_at=timezone.now(),
+        )
+    )
+    if updated != 1:
+        status = (
+            Budget.objects.for_tenant(tenant).filter(pk=budget.pk).values_list("status", flat=True)
+        )
+        if status.first() not in movement.statuses:
+            raise ConflictError(
+                _("Money moves only on an approved budget."),
+                code=BudgetErrorCode.BUDGET_NOT_ACTIVE,
+            )
+        raise _refusal(movement)  # rolls back the entry with the transaction
+    budget.refresh_from_db(fields=["amount", "reserved", "spent", "status"])
+    return entry
+
+
+_OPEN = (BudgetStatus.APPROVED,)
+_OPEN_OR_CLOSED = (BudgetStatus.APPROVED, BudgetStatus.CLOSED)
+RESERVE = _Movement(EntryKind.RESERVE, +1, 0, _OPEN, "available")
+RELEASE = _Movement(EntryKind.RELEASE, -1, 0, _OPEN_OR_CLOSED, "reserved")
+SPEND_RESERVED = _Movement(EntryKind.SPEND, -1, +1, _OPEN, "reserved")
+SPEND_AVAILABLE = _Movement(EntryKind.SPEND, 0, +1, _OPEN, "available")
+REFUND = _Movement(EntryKind.REFUND, 0, -1, _OPEN_OR_CLOSED, "spent")
+REFUND_TO_RESERVED = _Movement(EntryKind.REFUND, +1, -1, _OPEN, "spent")
+
+
+def budget_reserve(
+    *, tenant, budget: Budget, amount, reference: str, actor: Actor | None = None, **labels
+) -> BudgetEntry:
+    """Commit money (a batch activated, points pending): 409 budget_exceeded if it won't fit."""
+    return _money_move(
+        tenant=tenant,
+        budget=budget,
+        movement=RESERVE,
+        amount=amount,
+        reference=reference,
+        actor=actor,
+        **labels,
+    )
+
+
+def budget_release(
+    *, tenant, budget: Budget, amount, reference: str, actor: Actor | None = None, **labels
+) -> BudgetEntry:
+    """Give back part of a reservation (coupons expired, batch ended, pending points cancelled)."""
+    return _money_move(
+        tenant=tenant,
+        budget=budget,
+        movement=RELEASE,
+        amount=amount,
+        reference=reference,
+        actor=actor,
+        **labels,
+    )
+
+
+def budget_spend(
+    *,
+    tenant,
+    budget: Budget,
+    amount,
+    reference: str,
+    from_reserved: bool = True,
+    actor: Actor | None = None,
+    **labels,
+) -> BudgetEntry:
+    """Pay: reserved → spent (a coupon redeemed), or straight from available when nothing was
+    reserved for it (then 409 budget_exceeded if it won't fit)."""
+    return _money_move(
+        tenant=tenant,
+        budget=budget,
+        movement=SPEND_RESERVED if from_reserved else SPEND_AVAILABLE,
+        amount=amount,
+        reference=reference,
+        actor=actor,
+        **labels,
+    )
+
+
+def budget_refund(
+    *,
+    tenant,
+    budget: Budget,
+    amount,
+    reference: str,
+    to_reserved: bool = False,
+    actor: Actor | None = None,
+    **labels,
+) -> BudgetEntry:
+    """Undo a payment: spent → available (usable points reversed), or spent → reserved when the
+    coupon that was redeemed is back in the customer's hands (a redemption rolled back)."""
+    return _money_move(
+        tenant=tenant,
+        budget=budget,
+        movement=REFUND_TO_RESERVED if to_reserved else REFUND,
+        amount=amount,
+        reference=reference,
+        actor=actor,
+        **labels,
+    )
+
+
+# --- verification -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BudgetMismatch:
+    budget_id: int
+    tenant_id: int
+    field: str
+    stored: Decimal
+    rebuilt: Decimal
+
+
+def budgets_verify(*, tenant=None) -> list[BudgetMismatch]:
+    """Rebuild amount, reserved and spent from the entries and list every budget that differs.
+
+    The amount is rebuilt only once a budget is approved: before that it is a draft figure with
+    no entry behind it. Runs over one tenant, or over all of them for the check command.
+    """
+    from django.db.models import Sum
+    from django.db.models.functions import Coalesce
+
+    budgets = Budget.objects.unscoped() if tenant is None else Budget.objects.for_tenant(tenant)
+    rows = budgets.annotate(
+        e_amount=Coalesce(Sum("entries__amount_delta"), ZERO),
+        e_reserved=Coalesce(Sum("entries__reserved_delta"), ZERO),
+        e_spent=Coalesce(Sum("entries__spent_delta"), ZERO),
+    ).values(
+        "pk",
+        "tenant_id",
+        "status",
+        "amount",
+        "reserved",
+        "spent",
+        "e_amount",
+        "e_reserved",
+        "e_spent",
+    )
+    mismatches = []
+    for row in rows.order_by("pk"):
+        checks = [
+            ("reserved", row["reserved"], row["e_reserved"]),
+            ("spent", row["spent"], row["e_spent"]),
+        ]
+        if row["status"] in _OPEN_OR_CLOSED:
+            checks.append(("amount", row["amount"], row["e_amount"]))
+        for field, stored, rebuilt in checks:
+            if stored != rebuilt:
+                mismatches.append(
+                    BudgetMismatch(row["pk"], row["tenant_id"], field, stored, rebuilt)
+                )
+    return mismatches

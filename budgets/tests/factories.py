@@ -1,0 +1,36 @@
+"""Budgets for tests, built through the services so figures and entries stay consistent."""
+
+from datetime import date
+from decimal import Decimal
+
+from accounts.roles import Role
+from budgets import services
+from budgets.models import Budget
+
+
+def draft_budget(world, *, role=Role.TENANT_ADMIN, amount="1000.00", unit=None, **kwargs) -> Budget:
+    fields = {
+        "business_unit": unit or world.unit,
+        "name": "Double Eleven",
+        "purpose": "coupons",
+        "amount": Decimal(amount),
+        "starts_on": date(2026, 11, 1),
+        "ends_on": date(2026, 11, 30),
+    }
+    fields.update(kwargs)
+    return services.budget_create(tenant=world.tenant, actor=world.actor(role), **fields)
+
+
+def submitted_budget(world, **kwargs) -> Budget:
+    budget = draft_budget(world, **kwargs)
+    return services.budget_submit(
+        tenant=world.tenant, actor=world.actor(Role.TENANT_ADMIN), budget=budget
+    )
+
+
+def approved_budget(world, **kwargs) -> Budget:
+    """Drafted and submitted by the tenant admin, approved by finance (maker and checker)."""
+    budget = submitted_budget(world, **kwargs)
+    return services.budget_approve(
+        tenant=world.tenant, actor=world.actor(Role.FINANCE), budget=budget
+    )

@@ -1,0 +1,159 @@
+"""Management API of campaigns and channels (SPEC §8). Users only: no API-key scope."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+
+from core.api.views import TenantAPIView
+
+from . import selectors, services
+from . import serializers as s
+from .models import CampaignStatus
+
+TAGS = ["campaigns"]
+LIST_PARAMS = [
+    OpenApiParameter("status", str, many=True, enum=CampaignStatus.values),
+    OpenApiParameter("budget", int),
+    OpenApiParameter("business_unit", str, description="Business unit code."),
+    OpenApiParameter("region", str, description="Region code among the targets."),
+    OpenApiParameter("channel", str, description="Channel code."),
+    OpenApiParameter("active_from", str, description="ISO time: campaigns ending after it."),
+    OpenApiParameter("active_until", str, description="ISO time: campaigns starting before it."),
+    OpenApiParameter("search", str, description="Part of the name."),
+]
+
+
+class CampaignListView(TenantAPIView):
+    @extend_schema(
+        tags=TAGS, parameters=LIST_PARAMS, responses={200: s.CampaignSerializer(many=True)}
+    )
+    def get(self, request):
+        qs = selectors.campaign_list(
+            tenant=self.tenant, actor=self.actor, filters=request.query_params
+        )
+        return self.paginated(qs, s.CampaignSerializer)
+
+    @extend_schema(
+        tags=TAGS, request=s.CampaignCreateSerializer, responses={201: s.CampaignSerializer}
+    )
+    def post(self, request):
+        data = s.CampaignCreateSerializer(
+            data=request.data, context={"tenant": self.tenant, "actor": self.actor}
+        )
+        data.is_valid(raise_exception=True)
+        campaign = services.campaign_create(
+            tenant=self.tenant, actor=self.actor, **data.validated_data
+        )
+        return Response(s.CampaignSerializer(campaign).data, status=status.HTTP_201_CREATED)
+
+
+class CampaignDetailView(TenantAPIView):
+    @extend_schema(tags=TAGS, responses={200: s.CampaignSerializer})
+    def get(self, request, id):
+        campaign = selectors.campaign_get(tenant=self.tenant, actor=self.actor, id=id)
+        return Response(s.CampaignSerializer(campaign).data)
+
+    @extend_schema(
+        tags=TAGS, request=s.CampaignUpdateSerializer, responses={200: s.CampaignSerializer}
+    )
+    def patch(self, request, id):
+        campaign = selectors.campaign_get(tenant=self.tenant, actor=self.actor, id=id)
+        data = s.CampaignUpdateSerializer(
+            data=request.data, context={"tenant": self.tenant, "actor": self.actor}
+        )
+        data.is_valid(raise_exception=True)
+        campaign = services.campaign_update(
+            tenant=self.tenant, actor=self.actor, campaign=campaign, **data.validated_data
+        )
+        return Response(s.CampaignSerializer(campaign).data)
+
+
+class CampaignCheckView(TenantAPIView):
+    @extend_schema(
+        tags=TAGS,
+        responses={200: s.CheckSerializer},
+        description="Errors block scheduling; warnings need acknowledging (SPEC §6).",
+    )
+    def get(self, request, id):
+        campaign = selectors.campaign_get(tenant=self.tenant, actor=self.actor, id=id)
+        return Response(services.campaign_check(tenant=self.tenant, campaign=campaign))
+
+
+class _CampaignActionView(TenantAPIView):
+    service = None
+    input = s.CampaignNoteSerializer
+
+    def post(self, request, id):
+        campaign = selectors.campaign_get(tenant=self.tenant, actor=self.actor, id=id)
+        data = self.input(data=request.data)
+        data.is_valid(raise_exception=True)
+        campaign = self.service(
+            tenant=self.tenant, actor=self.actor, campaign=campaign, **data.validated_data
+        )
+        return Response(s.CampaignSerializer(campaign).data)
+
+
+def _action(name: str, service, input=s.CampaignNoteSerializer, description: str = ""):
+    """One action view: its own `post` so each carries its own schema."""
+
+    def post(self, request, id):
+        return _CampaignActionView.post(self, request, id)
+
+    post = extend_schema(
+        tags=TAGS, request=input, responses={200: s.CampaignSerializer}, description=description
+    )(post)
+    return type(
+        name,
+        (_CampaignActionView,),
+        {"service": staticmethod(service), "input": input, "post": post},
+    )
+
+
+CampaignScheduleView = _action(
+    "CampaignScheduleView",
+    services.campaign_schedule,
+    s.ScheduleSerializer,
+    "draft → scheduled after the check (422 campaign_check_failed, 422 "
+    "warnings_not_acknowledged); running at once when its start time has come.",
+)
+CampaignPauseView = _action(
+    "CampaignPauseView", services.campaign_pause, description="running → paused."
+)
+CampaignResumeView = _action(
+    "CampaignResumeView",
+    services.campaign_resume,
+    description="paused → running (422 campaign_check_failed when the check finds an error).",
+)
+CampaignEndView = _action(
+    "CampaignEndView", services.campaign_end, description="scheduled, running, paused → ended."
+)
+
+
+class ChannelListView(TenantAPIView):
+    @extend_schema(tags=TAGS, responses={200: s.ChannelSerializer(many=True)})
+    def get(self, request):
+        qs = selectors.channel_list(tenant=self.tenant, actor=self.actor)
+        return self.paginated(qs, s.ChannelSerializer)
+
+    @extend_schema(tags=TAGS, request=s.ChannelSerializer, responses={201: s.ChannelSerializer})
+    def post(self, request):
+        data = s.ChannelSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        channel = services.channel_create(
+            tenant=self.tenant, actor=self.actor, **data.validated_data
+        )
+        return Response(s.ChannelSerializer(channel).data, status=status.HTTP_201_CREATED)
+
+
+class ChannelDetailView(TenantAPIView):
+    @extend_schema(
+        tags=TAGS, request=s.ChannelUpdateSerializer, responses={200: s.ChannelSerializer}
+    )
+    def patch(self, request, code):
+        channel = selectors.channel_get(tenant=self.tenant, actor=self.actor, code=code)
+        data = s.ChannelUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        channel = services.channel_update(
+            tenant=self.tenant, actor=self.actor, channel=channel, **data.validated_data
+        )
+        return Response(s.ChannelSerializer(channel).data)

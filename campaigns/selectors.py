@@ -1,0 +1,73 @@
+"""Reads of campaigns and channels, inside the tenant and the actor's data scope (SPEC §7)."""
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+
+from accounts.models import Region
+from accounts.permissions import Actor
+from accounts.roles import Action
+from core.errors import NotFoundError, ValidationFailed
+
+from .filters import CampaignFilter
+from .models import Campaign, Channel
+
+
+def region_ancestor_ids(*, tenant, region_ids: frozenset[int]) -> set[int]:
+    """The regions given and every region above them, one query per level of the tree."""
+    found = set(region_ids)
+    frontier = set(region_ids)
+    while frontier:
+        parents = set(
+            Region.objects.for_tenant(tenant)
+            .filter(pk__in=frontier, parent__isnull=False)
+            .values_list("parent_id", flat=True)
+        )
+        frontier = parents - found
+        found |= frontier
+    return found
+
+
+def campaign_list(*, tenant, actor: Actor, filters: dict | None = None) -> QuerySet:
+    """Campaigns the actor may read.
+
+    A regional operator sees a campaign when any of its target regions is theirs or lies above
+    one of theirs (a campaign for "North" reaches their "Beijing"); a business-unit admin sees
+    their unit's campaigns.
+    """
+    actor.require(Action.CAMPAIGNS_READ)
+    qs = Campaign.objects.for_tenant(tenant).select_related("budget", "business_unit", "owner")
+    if actor.business_unit_id is not None:
+        qs = qs.filter(business_unit_id=actor.business_unit_id)
+    if actor.region_ids is not None:
+        visible = region_ancestor_ids(tenant=tenant, region_ids=actor.region_ids)
+        targeted = Campaign.regions.through.objects.filter(region_id__in=visible)
+        qs = qs.filter(pk__in=targeted.values("campaign_id"))
+    if filters:
+        filterset = CampaignFilter(filters, queryset=qs)
+        if not filterset.is_valid():
+            raise ValidationFailed(
+                _("Check the filters."),
+                fields={k: [str(m) for m in v] for k, v in filterset.errors.items()},
+            )
+        qs = filterset.qs
+    return qs.prefetch_related("channels", "regions")
+
+
+def campaign_get(*, tenant, actor: Actor, id: int) -> Campaign:
+    campaign = campaign_list(tenant=tenant, actor=actor).filter(pk=id).first()
+    if campaign is None:
+        raise NotFoundError(_("Not found."))
+    return campaign
+
+
+def channel_list(*, tenant, actor: Actor, active_only: bool = False) -> QuerySet:
+    actor.require(Action.CAMPAIGNS_READ)
+    qs = Channel.objects.for_tenant(tenant)
+    return qs.filter(is_active=True) if active_only else qs
+
+
+def channel_get(*, tenant, actor: Actor, code: str) -> Channel:
+    channel = channel_list(tenant=tenant, actor=actor).filter(code=code).first()
+    if channel is None:
+        raise NotFoundError(_("Not found."))
+    return channel
