@@ -2,23 +2,27 @@
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
-PYTHON ?= python3
+# Python 3.11 (pyproject: >=3.11,<3.12): prefer the versioned binary when both exist.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 CHROMIUM ?= /usr/bin/chromium
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/pointsops
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 PYTEST_WORKERS ?= 2
 
-.PHONY: setup run test lint format bench chromium check-services clean
+.PHONY: setup run test lint format chromium check-services clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
 $(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { \
+	  echo "PointsOps needs Python 3.11; $(PYTHON) is $$($(PYTHON) -V). Try: make PYTHON=python3.11 …"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $@
 
 node_modules/.installed: package.json
+	@command -v npm >/dev/null || { echo "The front-end files come from npm: install Node.js (npm) and retry."; exit 1; }
 	npm install --no-audit --no-fund --loglevel=error
 	touch $@
 
