@@ -1,7 +1,9 @@
 """Budgets for tests, built through the services so figures and entries stay consistent."""
 
-from datetime import date
+from datetime import timedelta
 from decimal import Decimal
+
+from django.utils import timezone
 
 from accounts.roles import Role
 from budgets import services
@@ -9,13 +11,15 @@ from budgets.models import Budget
 
 
 def draft_budget(world, *, role=Role.TENANT_ADMIN, amount="1000.00", unit=None, **kwargs) -> Budget:
+    today = timezone.localdate(timezone=world.tenant.zone)
     fields = {
         "business_unit": unit or world.unit,
         "name": "Double Eleven",
         "purpose": "coupons",
         "amount": Decimal(amount),
-        "starts_on": date(2026, 11, 1),
-        "ends_on": date(2026, 11, 30),
+        # around today, so campaigns in the next days fall inside it whenever the tests run
+        "starts_on": today - timedelta(days=10),
+        "ends_on": today + timedelta(days=60),
     }
     fields.update(kwargs)
     return services.budget_create(tenant=world.tenant, actor=world.actor(role), **fields)

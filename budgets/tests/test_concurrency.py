@@ -1,0 +1,96 @@
+"""Real threads against PostgreSQL: the money service holds its invariant under contention."""
+
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.db.models import Sum
+
+from budgets import services
+from budgets.errors import BudgetErrorCode
+from budgets.models import Budget, BudgetEntry
+from core.errors import ConflictError
+
+from .factories import approved_budget
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.xdist_group("concurrency"),
+]
+THREADS = 20
+
+
+def run_at_once(work, count=THREADS):
+    """Start `count` threads that call work(i) at the same moment; collect results and errors."""
+    barrier = threading.Barrier(count)
+    results, errors = [None] * count, []
+
+    def body(i):
+        try:
+            barrier.wait()
+            results[i] = work(i)
+        except ConflictError as exc:
+            results[i] = exc.code
+        except Exception as exc:  # surfaces in the test, not lost in a thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=body, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors, errors
+    return results
+
+
+def test_twenty_threads_never_push_reserved_plus_spent_past_the_amount(world):
+    budget = approved_budget(world, amount="1000.00")
+
+    def work(i):
+        # half reserve, half pay straight from available: both compete for the same room
+        if i % 2:
+            services.budget_reserve(
+                tenant=world.tenant, budget=budget, amount="75.00", reference=f"r{i}"
+            )
+        else:
+            services.budget_spend(
+                tenant=world.tenant,
+                budget=budget,
+                amount="75.00",
+                reference=f"s{i}",
+                from_reserved=False,
+            )
+        return "ok"
+
+    results = run_at_once(work)
+    budget = Budget.objects.for_tenant(world.tenant).get(pk=budget.pk)
+    accepted = results.count("ok")
+    assert accepted == 13  # 13 x 75 = 975 fits in 1000, a 14th would not
+    assert results.count(BudgetErrorCode.BUDGET_EXCEEDED) == THREADS - accepted
+    assert budget.reserved + budget.spent == Decimal("975.00") <= budget.amount
+    sums = (
+        BudgetEntry.objects.for_tenant(world.tenant)
+        .filter(budget=budget)
+        .aggregate(reserved=Sum("reserved_delta"), spent=Sum("spent_delta"))
+    )
+    assert (sums["reserved"], sums["spent"]) == (budget.reserved, budget.spent)
+    assert services.budgets_verify(tenant=world.tenant) == []
+
+
+def test_concurrent_retries_of_one_reference_move_the_money_once(world):
+    budget = approved_budget(world, amount="1000.00")
+
+    def work(i):
+        entry = services.budget_reserve(
+            tenant=world.tenant, budget=budget, amount="10.00", reference="batch:1"
+        )
+        return entry.pk
+
+    results = run_at_once(work, count=10)
+    assert len(set(results)) == 1
+    budget = Budget.objects.for_tenant(world.tenant).get(pk=budget.pk)
+    assert budget.reserved == Decimal("10.00")
+    assert services.budgets_verify(tenant=world.tenant) == []
