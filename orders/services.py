@@ -16,6 +16,7 @@ from accounts.roles import Action
 from campaigns.models import Channel
 from core.errors import ConflictError, ValidationFailed, invalid_transition
 from core.services import audit_record
+from points import services as points_services
 
 from .errors import OrderErrorCode
 from .models import Order, OrderStatus
@@ -67,32 +68,35 @@ def order_place(*, tenant, actor: Actor, facts: OrderFacts) -> tuple[Order, bool
             fields={"staff": [_("Not a staff member of this merchant.")]},
         )
     digest = facts.digest()
-    try:
-        with transaction.atomic():
-            order = Order.objects.create(
-                tenant=tenant,
-                external_id=facts.external_id,
-                merchant=facts.merchant,
-                staff=facts.staff,
-                region=facts.region,
-                customer=facts.customer,
-                channel=facts.channel,
-                amount=facts.amount,
-                placed_at=facts.placed_at,
-                device_fingerprint=facts.device_fingerprint,
-                phone_fingerprint=facts.phone_fingerprint,
-                payload_hash=digest,
-            )
-            if facts.customer is not None:
-                _customer_touch_last_order(customer=facts.customer, placed_at=facts.placed_at)
-    except IntegrityError:
-        order = Order.objects.for_tenant(tenant).get(external_id=facts.external_id)
-        if order.payload_hash != digest:
-            raise ConflictError(
-                _("Order %s was already received with other details.") % facts.external_id,
-                code=OrderErrorCode.DUPLICATE_ORDER,
-            ) from None
-        return order, False
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                order = Order.objects.create(
+                    tenant=tenant,
+                    external_id=facts.external_id,
+                    merchant=facts.merchant,
+                    staff=facts.staff,
+                    region=facts.region,
+                    customer=facts.customer,
+                    channel=facts.channel,
+                    amount=facts.amount,
+                    placed_at=facts.placed_at,
+                    device_fingerprint=facts.device_fingerprint,
+                    phone_fingerprint=facts.phone_fingerprint,
+                    payload_hash=digest,
+                )
+        except IntegrityError:
+            order = Order.objects.for_tenant(tenant).get(external_id=facts.external_id)
+            if order.payload_hash != digest:
+                raise ConflictError(
+                    _("Order %s was already received with other details.") % facts.external_id,
+                    code=OrderErrorCode.DUPLICATE_ORDER,
+                ) from None
+            return order, False
+        if facts.customer is not None:
+            _customer_touch_last_order(customer=facts.customer, placed_at=facts.placed_at)
+        # In the order's own transaction: the order and its points commit together, once.
+        points_services.points_on_order_placed(tenant=tenant, order=order)
     return order, True
 
 
@@ -119,6 +123,7 @@ def order_complete(*, tenant, actor: Actor, order: Order) -> Order:
     order.status = OrderStatus.COMPLETED
     order.completed_at = timezone.now()
     order.save(update_fields=["status", "completed_at", "updated_at"])
+    points_services.points_on_order_completed(tenant=tenant, order=order)
     audit_record(tenant=tenant, actor=actor, action="order.complete", obj=order)
     return order
 
@@ -133,5 +138,6 @@ def order_close(*, tenant, actor: Actor, order: Order) -> Order:
     order.status = OrderStatus.CLOSED
     order.closed_at = timezone.now()
     order.save(update_fields=["status", "closed_at", "updated_at"])
+    points_services.points_on_order_closed(tenant=tenant, order=order)
     audit_record(tenant=tenant, actor=actor, action="order.close", obj=order)
     return order

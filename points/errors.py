@@ -1,0 +1,12 @@
+"""Error codes of points (SPEC §10)."""
+
+from enum import StrEnum
+
+
+class PointsErrorCode(StrEnum):
+    INSUFFICIENT_POINTS = "insufficient_points"
+    NOT_TRANSFERABLE = "not_transferable"
+    TRANSFER_LIMIT = "transfer_limit"
+    WRONG_HOLDER = "wrong_holder"  # a staff reference for a merchant or customer program
+    INVALID_RULE = "invalid_rule"
+    INVALID_PROGRAM = "invalid_program"

@@ -1,0 +1,174 @@
+"""Reads of points: programs, rules, accounts with their figures, ledger entries."""
+
+from datetime import datetime, timedelta
+
+from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import MerchantStaff
+from accounts.permissions import Actor
+from accounts.roles import Action
+from core.errors import NotFoundError
+
+from .models import LedgerEntry, Lot, LotStatus, PointsAccount, PointsProgram, PointsRule
+from .services import EXPIRING_SOON_DAYS
+
+
+def _not_found():
+    return NotFoundError(_("Not found."))
+
+
+def program_list(*, tenant, actor: Actor) -> QuerySet:
+    if not (actor.can(Action.POINTS_READ) or actor.can(Action.CAMPAIGNS_READ)):
+        actor.require(Action.POINTS_READ)
+    return PointsProgram.objects.for_tenant(tenant).order_by("name", "id")
+
+
+def program_get(*, tenant, actor: Actor, id) -> PointsProgram:
+    program = program_list(tenant=tenant, actor=actor).filter(pk=id).first()
+    if program is None:
+        raise _not_found()
+    return program
+
+
+def rule_list(*, tenant, actor: Actor, campaign=None, program=None) -> QuerySet:
+    actor.require(Action.CAMPAIGNS_READ)
+    qs = (
+        PointsRule.objects.for_tenant(tenant)
+        .select_related("campaign", "program")
+        .prefetch_related("regions")
+        .order_by("-id")
+    )
+    if actor.region_ids is not None:
+        qs = qs.filter(regions__in=actor.region_ids).distinct()
+    if actor.business_unit_id is not None:
+        qs = qs.filter(campaign__business_unit_id=actor.business_unit_id)
+    if campaign:
+        qs = qs.filter(campaign_id=campaign)
+    if program:
+        qs = qs.filter(program_id=program)
+    return qs
+
+
+def rule_get(*, tenant, actor: Actor, id) -> PointsRule:
+    rule = rule_list(tenant=tenant, actor=actor).filter(pk=id).first()
+    if rule is None:
+        raise _not_found()
+    return rule
+
+
+def _expiring_subquery(now: datetime):
+    return Coalesce(
+        Subquery(
+            Lot.objects.unscoped()
+            .filter(
+                account=OuterRef("pk"),
+                status=LotStatus.OPEN,
+                expires_at__lte=now + timedelta(days=EXPIRING_SOON_DAYS),
+            )
+            .order_by()
+            .values("account")
+            .annotate(s=Sum("remaining"))
+            .values("s")
+        ),
+        0,
+    )
+
+
+def account_list(
+    *, tenant, actor: Actor, program=None, q: str = "", now: datetime | None = None
+) -> QuerySet:
+    """Accounts the actor may read, each with `expiring_soon` (points due in the next 30 days).
+
+    Regional operators see holders of their regions, merchant users their merchant's staff, a
+    merchant staff member only their own accounts.
+    """
+    if not (actor.can(Action.POINTS_READ) or actor.can(Action.PORTAL_OWN)):
+        actor.require(Action.POINTS_READ)
+    now = now or timezone.now()
+    qs = (
+        PointsAccount.objects.for_tenant(tenant)
+        .select_related("program", "staff__merchant", "merchant", "customer")
+        .annotate(expiring_soon=_expiring_subquery(now))
+        .order_by("id")
+    )
+    if actor.region_ids is not None:
+        qs = qs.filter(
+            Q(staff__merchant__region_id__in=actor.region_ids)
+            | Q(merchant__region_id__in=actor.region_ids)
+            | Q(customer__region_id__in=actor.region_ids)
+        )
+    if actor.merchant_id is not None:
+        qs = qs.filter(Q(staff__merchant_id=actor.merchant_id) | Q(merchant_id=actor.merchant_id))
+    if not actor.can(Action.POINTS_READ):  # merchant staff: their own accounts only
+        qs = qs.filter(staff__user=actor.user)
+    if program:
+        qs = qs.filter(program_id=program)
+    if q:
+        qs = qs.filter(
+            Q(staff__code__icontains=q)
+            | Q(staff__name__icontains=q)
+            | Q(merchant__code__icontains=q)
+            | Q(customer__code__icontains=q)
+        )
+    return qs
+
+
+def account_get(*, tenant, actor: Actor, id) -> PointsAccount:
+    account = account_list(tenant=tenant, actor=actor).filter(pk=id).first()
+    if account is None:
+        raise _not_found()
+    return account
+
+
+def staff_get(*, tenant, actor: Actor, code: str) -> MerchantStaff:
+    """A staff member whose points the actor may read (the same 404 for missing and hidden)."""
+    staff = (
+        MerchantStaff.objects.for_tenant(tenant)
+        .select_related("merchant")
+        .filter(code=code)
+        .first()
+    )
+    if staff is None:
+        raise _not_found()
+    if actor.region_ids is not None and staff.merchant.region_id not in actor.region_ids:
+        raise _not_found()
+    if actor.merchant_id is not None and staff.merchant_id != actor.merchant_id:
+        raise _not_found()
+    if not actor.can(Action.POINTS_READ) and staff.user_id != getattr(actor.user, "pk", None):
+        raise _not_found()
+    return staff
+
+
+def staff_accounts(*, tenant, actor: Actor, code: str) -> QuerySet:
+    staff = staff_get(tenant=tenant, actor=actor, code=code)
+    return account_list(tenant=tenant, actor=actor).filter(staff=staff)
+
+
+def entry_list(*, tenant, actor: Actor, account=None, staff_code: str = "") -> QuerySet:
+    """Ledger entries, newest first, with what caused them."""
+    qs = (
+        LedgerEntry.objects.for_tenant(tenant)
+        .select_related("account__program", "order", "rule", "campaign", "counterpart")
+        .order_by("-id")
+    )
+    if account is not None:
+        return qs.filter(account=account)
+    accounts = staff_accounts(tenant=tenant, actor=actor, code=staff_code)
+    return qs.filter(account__in=accounts.values("pk"))
+
+
+def expiring_soon(*, tenant, account: PointsAccount, now: datetime | None = None) -> int:
+    now = now or timezone.now()
+    return (
+        Lot.objects.for_tenant(tenant)
+        .filter(
+            account=account,
+            status=LotStatus.OPEN,
+            expires_at__lte=now + timedelta(days=EXPIRING_SOON_DAYS),
+        )
+        .aggregate(s=Sum("remaining"))["s"]
+        or 0
+    )
