@@ -189,6 +189,9 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "pointsops")
 PERIODIC_TASKS: dict[str, dict] = {
     "idempotency-keys-purge": {"task": "core.tasks.idempotency_keys_purge", "seconds": 3600},
     "campaigns_advance": {"task": "campaigns.tasks.campaigns_advance", "seconds": 60},
+    "points-expire-due": {"task": "points.tasks.points_expire_due", "seconds": 3600},
+    "points-activate-due": {"task": "points.tasks.points_activate_due", "seconds": 300},
+    "issuance-jobs-resume": {"task": "coupons.tasks.issuance_jobs_resume", "seconds": 300},
 }
 
 # --- API ------------------------------------------------------------------------------------
