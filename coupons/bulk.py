@@ -1,0 +1,53 @@
+"""Set-based inserts: PostgreSQL COPY, with bulk_create where there is no COPY (SQLite).
+
+COPY runs inside the caller's transaction (a job's chunk), so a chunk's coupons and its marker
+commit together or not at all. A unique violation surfaces as Django's IntegrityError.
+"""
+
+import io
+from collections.abc import Iterable, Sequence
+
+from django.db import connection
+
+
+def copy_supported() -> bool:
+    return connection.vendor == "postgresql"
+
+
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _text_value(value) -> str:
+    """One field of COPY's text format: \\N is NULL, backslash and separators escaped."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, int):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value).translate(_ESCAPES)
+
+
+def insert_rows(model, fields: Sequence[str], rows: Iterable[Sequence]) -> int:
+    """Insert rows (tuples in `fields` order, FKs as `<name>_id` values) into `model`'s table."""
+    rows = list(rows)
+    if not rows:
+        return 0
+    if not copy_supported():
+        model.objects.bulk_create(
+            [model(**dict(zip(fields, row, strict=True))) for row in rows], batch_size=2000
+        )
+        return len(rows)
+    columns = [model._meta.get_field(name).column for name in fields]
+    buffer = io.StringIO()
+    buffer.writelines("\t".join(map(_text_value, row)) + "\n" for row in rows)
+    buffer.seek(0)
+    sql = "COPY {table} ({columns}) FROM STDIN".format(
+        table=connection.ops.quote_name(model._meta.db_table),
+        columns=", ".join(connection.ops.quote_name(c) for c in columns),
+    )
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        cursor.copy_expert(sql, buffer)
+    return len(rows)

@@ -1,0 +1,32 @@
+"""Error codes of coupon batches, claims and issuance jobs (SPEC §10)."""
+
+from enum import StrEnum
+
+from core.errors import ConflictError, RuleRefusal
+
+
+class CouponErrorCode(StrEnum):
+    BATCH_EXHAUSTED = "batch_exhausted"  # no coupon left in the batch (409)
+    LIMIT_REACHED = "limit_reached"  # per-customer limit or frequency cap (422)
+    BATCH_NOT_ACTIVE = "batch_not_active"  # issuing from a draft, paused or ended batch (409)
+    NOT_CLAIMABLE = "not_claimable"  # a claim on a batch that is not public (422)
+    CAMPAIGN_ENDED = "campaign_ended"  # activating a batch of an ended campaign (409)
+
+
+class IssueRowReason(StrEnum):
+    """Why one row of an issuance job failed (the job's error report)."""
+
+    UNKNOWN_CUSTOMER = "unknown_customer"
+    LIMIT_REACHED = "limit_reached"
+    FREQUENCY_CAP = "frequency_cap"
+    BATCH_EXHAUSTED = "batch_exhausted"
+    BATCH_NOT_ACTIVE = "batch_not_active"
+    BLANK = "blank"
+
+
+class BatchExhausted(ConflictError):
+    default_code = CouponErrorCode.BATCH_EXHAUSTED
+
+
+class LimitReached(RuleRefusal):
+    default_code = CouponErrorCode.LIMIT_REACHED

@@ -1,0 +1,344 @@
+"""Coupon batches, coupons, holdings, segments and issuance jobs (SPEC §2.3, §2.4)."""
+
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from core.models import TenantScoped
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+ZERO = Decimal("0.00")
+
+
+class BatchKind(models.TextChoices):
+    AMOUNT_OFF = "amount_off", _("Amount off above a threshold")
+    PERCENT_OFF = "percent_off", _("Percentage off with a cap")
+    CASH = "cash", _("Cash voucher")
+    FREE_SHIPPING = "free_shipping", _("Free shipping")
+
+
+class BatchStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    ACTIVE = "active", _("Active")
+    PAUSED = "paused", _("Paused")
+    ENDED = "ended", _("Ended")
+
+
+# SPEC §10: every other move is 409 invalid_transition.
+BATCH_MOVES: dict[str, frozenset[str]] = {
+    BatchStatus.DRAFT: frozenset({BatchStatus.ACTIVE}),
+    BatchStatus.ACTIVE: frozenset({BatchStatus.PAUSED, BatchStatus.ENDED}),
+    BatchStatus.PAUSED: frozenset({BatchStatus.ACTIVE, BatchStatus.ENDED}),
+    BatchStatus.ENDED: frozenset(),
+}
+
+
+class CodeMode(models.TextChoices):
+    UNIQUE = "unique", _("Unique random codes")
+    SHARED = "shared", _("One shared public code")
+
+
+class CouponBatch(TenantScoped):
+    """One kind of coupon within a campaign.
+
+    `issued` counts every coupon row of the batch (given to a holder or generated unassigned) and
+    never passes `quantity`; it moves only by a conditional UPDATE or under the row's lock.
+    `reserved_amount` is what activation reserved from the campaign's budget, `released_amount`
+    what ending gave back.
+    """
+
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", on_delete=models.PROTECT, related_name="coupon_batches"
+    )
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=BatchKind.choices)
+    # amount_off/cash: money off; percent_off: percent (0-100]; free_shipping: what shipping costs us
+    value = models.DecimalField(**MONEY)
+    threshold = models.DecimalField(**MONEY, null=True, blank=True)
+    max_discount = models.DecimalField(**MONEY, null=True, blank=True)
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_until = models.DateTimeField(null=True, blank=True)
+    valid_days = models.PositiveIntegerField(null=True, blank=True)
+    extend_past_campaign = models.BooleanField(default=False)
+    scope_merchants = models.ManyToManyField("accounts.Merchant", blank=True, related_name="+")
+    scope_regions = models.ManyToManyField("accounts.Region", blank=True, related_name="+")
+    scope_categories = models.JSONField(default=list, blank=True)
+    quantity = models.PositiveIntegerField()
+    per_customer_limit = models.PositiveIntegerField(default=1)
+    frequency_cap_count = models.PositiveIntegerField(null=True, blank=True)
+    frequency_cap_days = models.PositiveIntegerField(null=True, blank=True)
+    stackable = models.BooleanField(default=False)
+    claimable = models.BooleanField(default=False)
+    code_mode = models.CharField(max_length=8, choices=CodeMode.choices, default=CodeMode.UNIQUE)
+    code_length = models.PositiveSmallIntegerField(default=10)
+    code_prefix = models.CharField(max_length=16, blank=True)
+    shared_code = models.CharField(max_length=32, null=True, blank=True)
+    issued = models.PositiveIntegerField(default=0)
+    claimed = models.PositiveIntegerField(default=0)
+    redeemed = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=8, choices=BatchStatus.choices, default=BatchStatus.DRAFT)
+    reserved_amount = models.DecimalField(**MONEY, default=ZERO)
+    released_amount = models.DecimalField(**MONEY, default=ZERO)
+    created_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    activated_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "status"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="batch_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(issued__lte=F("quantity")), name="batch_issued_le_qty"
+            ),
+            models.CheckConstraint(
+                condition=Q(claimed__lte=F("issued")), name="batch_claimed_le_issued"
+            ),
+            models.CheckConstraint(
+                condition=Q(redeemed__lte=F("issued")), name="batch_redeemed_le_issued"
+            ),
+            models.CheckConstraint(condition=Q(value__gt=0), name="batch_value_positive"),
+            models.CheckConstraint(
+                condition=~Q(kind=BatchKind.PERCENT_OFF)
+                | (Q(value__lte=100) & Q(max_discount__isnull=False)),
+                name="batch_percent_capped",
+            ),
+            models.CheckConstraint(
+                condition=Q(per_customer_limit__gte=1), name="batch_limit_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(released_amount__lte=F("reserved_amount")),
+                name="batch_release_le_reserve",
+            ),
+            models.CheckConstraint(
+                condition=~Q(code_mode=CodeMode.SHARED) | Q(shared_code__isnull=False),
+                name="batch_shared_has_code",
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "shared_code"],
+                condition=Q(shared_code__isnull=False),
+                name="batch_shared_code_unique",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def stock(self) -> int:
+        return self.quantity - self.issued
+
+    @property
+    def unit_cost(self) -> Decimal:
+        """The most one coupon can cost the budget (SPEC §2.1)."""
+        if self.kind == BatchKind.PERCENT_OFF:
+            return self.max_discount
+        return self.value
+
+
+class CouponStatus(models.TextChoices):
+    UNASSIGNED = "unassigned", _("Unassigned")
+    ISSUED = "issued", _("Issued")
+    REDEEMED = "redeemed", _("Redeemed")
+    EXPIRED = "expired", _("Expired")
+    VOIDED = "voided", _("Voided")
+
+
+class Coupon(TenantScoped):
+    """One coupon. Unique-code batches: `code` unique in the tenant. Shared-code batches: `code`
+    is empty (the code lives on the batch) and a coupon is (batch, customer, seq).
+
+    Millions of rows arrive by COPY, so the table keeps only the indexes its readers need; the
+    tenant FK is not indexed on its own because every index here starts with it or the batch.
+    """
+
+    tenant = models.ForeignKey(
+        "accounts.Tenant", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    batch = models.ForeignKey(
+        CouponBatch, on_delete=models.PROTECT, related_name="coupons", db_index=False
+    )
+    code = models.CharField(max_length=64, null=True, blank=True)
+    customer = models.ForeignKey(
+        "accounts.Customer",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    seq = models.PositiveIntegerField(null=True, blank=True)  # the holder's n-th of this batch
+    status = models.CharField(
+        max_length=12, choices=CouponStatus.choices, default=CouponStatus.ISSUED
+    )
+    issued_at = models.DateTimeField(null=True, blank=True)
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_until = models.DateTimeField(null=True, blank=True)
+    job = models.ForeignKey(
+        "IssuanceJob",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["batch", "status"], name="coupon_batch_status"),
+            models.Index(
+                fields=["tenant", "customer", "status"],
+                condition=Q(customer__isnull=False),
+                name="coupon_customer_status",
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "code"],
+                condition=Q(code__isnull=False),
+                name="coupon_code_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["batch", "customer", "seq"],
+                condition=Q(customer__isnull=False),
+                name="coupon_holder_seq_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(customer__isnull=False) | Q(status=CouponStatus.UNASSIGNED),
+                name="coupon_holder_unless_unassigned",
+            ),
+            models.CheckConstraint(
+                condition=Q(customer__isnull=True) | Q(seq__isnull=False),
+                name="coupon_holder_has_seq",
+            ),
+        ]
+
+    def __str__(self):
+        return self.code or f"{self.batch_id}/{self.customer_id}/{self.seq}"
+
+
+class CouponHolding(TenantScoped):
+    """How many coupons of a batch one customer has received: the row every issuance to that
+    customer locks, so the per-customer limit holds under concurrency (claims, jobs, rules)."""
+
+    batch = models.ForeignKey(CouponBatch, on_delete=models.CASCADE, related_name="holdings")
+    customer = models.ForeignKey("accounts.Customer", on_delete=models.CASCADE, related_name="+")
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "customer"], name="holding_unique"),
+        ]
+
+
+class Segment(TenantScoped):
+    """A saved filter over customers (SPEC §2.4)."""
+
+    name = models.CharField(max_length=200)
+    filters = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self):
+        return self.name
+
+
+class JobKind(models.TextChoices):
+    ISSUE = "issue", _("Issue to customers")
+    GENERATE = "generate", _("Generate unassigned codes")
+
+
+class JobSource(models.TextChoices):
+    LIST = "list", _("List of customers")
+    FILE = "file", _("Uploaded file")
+    SEGMENT = "segment", _("Segment")
+    GENERATE = "generate", _("Generated codes")
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class IssuanceJob(TenantScoped):
+    """A bulk issuance or generation. Its input is fixed at creation (`customer_codes`; a
+    segment is resolved then), so a re-run after a crash works on the same rows."""
+
+    batch = models.ForeignKey(CouponBatch, on_delete=models.PROTECT, related_name="jobs")
+    kind = models.CharField(max_length=10, choices=JobKind.choices)
+    source = models.CharField(max_length=10, choices=JobSource.choices)
+    segment = models.ForeignKey(
+        Segment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    file_name = models.CharField(max_length=255, blank=True)
+    customer_codes = models.JSONField(default=list, blank=True)
+    # A regional operator's job issues only to customers of their regions; None = any.
+    customer_region_ids = models.JSONField(null=True, blank=True)
+    chunk_size = models.PositiveIntegerField()
+    status = models.CharField(max_length=8, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    total = models.PositiveIntegerField()
+    done = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "heartbeat_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(done__lte=F("total")) & Q(failed__lte=F("done")),
+                name="job_progress_bounded",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} #{self.pk}"
+
+    @property
+    def chunk_count(self) -> int:
+        return -(-self.total // self.chunk_size)
+
+
+class IssuanceChunk(TenantScoped):
+    """Marker of a finished chunk, written in the chunk's own transaction: a re-run skips it."""
+
+    job = models.ForeignKey(IssuanceJob, on_delete=models.CASCADE, related_name="chunks")
+    chunk_no = models.PositiveIntegerField()
+    issued = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "chunk_no"], name="issuance_chunk_unique")
+        ]
+
+
+class IssuanceError(TenantScoped):
+    """One row of a job's error report: which input row failed and why."""
+
+    job = models.ForeignKey(IssuanceJob, on_delete=models.CASCADE, related_name="errors")
+    row_no = models.PositiveIntegerField()  # 1-based position in the job's input
+    value = models.CharField(max_length=255, blank=True)
+    reason = models.CharField(max_length=32)
+    detail = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["row_no"]
+        indexes = [models.Index(fields=["job", "row_no"])]

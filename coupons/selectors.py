@@ -1,0 +1,134 @@
+"""Reads of coupon batches, coupons, segments and jobs, inside the tenant and the actor's data
+scope: a batch is visible when its campaign is (SPEC §7)."""
+
+from datetime import date
+
+from django.db import connection
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+
+from accounts.models import Customer
+from accounts.permissions import Actor
+from accounts.roles import Action
+from campaigns.selectors import campaign_list
+from core.errors import NotFoundError
+
+from .models import Coupon, CouponBatch, IssuanceError, IssuanceJob, Segment
+
+
+def batch_list(
+    *, tenant, actor: Actor, campaign_id: int | None = None, status: str | None = None
+) -> QuerySet:
+    campaigns = campaign_list(tenant=tenant, actor=actor)
+    qs = (
+        CouponBatch.objects.for_tenant(tenant)
+        .filter(campaign__in=campaigns.values("pk"))
+        .select_related("campaign", "campaign__budget")
+        .prefetch_related("scope_merchants", "scope_regions")
+    )
+    if campaign_id is not None:
+        qs = qs.filter(campaign_id=campaign_id)
+    if status:
+        qs = qs.filter(status=status)
+    return qs
+
+
+def batch_get(*, tenant, actor: Actor, id: int) -> CouponBatch:
+    batch = batch_list(tenant=tenant, actor=actor).filter(pk=id).first()
+    if batch is None:
+        raise NotFoundError(_("Not found."))
+    return batch
+
+
+def batch_codes(*, tenant, actor: Actor, batch: CouponBatch):
+    """(code, status, customer code, valid_until) of every coupon of the batch, streamed in
+    primary-key order without loading the batch into memory."""
+    actor.require(Action.COUPONS_ISSUE)
+    return (
+        Coupon.objects.for_tenant(tenant)
+        .filter(batch=batch)
+        .order_by("pk")
+        .values_list("code", "status", "customer__code", "valid_until")
+        .iterator(chunk_size=5000)
+    )
+
+
+def job_list(*, tenant, actor: Actor, batch: CouponBatch | None = None) -> QuerySet:
+    batches = batch_list(tenant=tenant, actor=actor)
+    qs = (
+        IssuanceJob.objects.for_tenant(tenant)
+        .filter(batch__in=batches.values("pk"))
+        .select_related("batch", "created_by")
+        .defer("customer_codes")  # up to a million codes: never needed to show a job
+    )
+    if batch is not None:
+        qs = qs.filter(batch=batch)
+    return qs
+
+
+def job_get(*, tenant, actor: Actor, id: int) -> IssuanceJob:
+    job = job_list(tenant=tenant, actor=actor).filter(pk=id).first()
+    if job is None:
+        raise NotFoundError(_("Not found."))
+    return job
+
+
+def job_errors(*, tenant, job: IssuanceJob) -> QuerySet:
+    return IssuanceError.objects.for_tenant(tenant).filter(job=job).order_by("row_no", "pk")
+
+
+def segment_list(*, tenant, actor: Actor) -> QuerySet:
+    actor.require(Action.COUPONS_ISSUE)
+    return Segment.objects.for_tenant(tenant)
+
+
+def segment_get(*, tenant, actor: Actor, id: int) -> Segment:
+    segment = segment_list(tenant=tenant, actor=actor).filter(pk=id).first()
+    if segment is None:
+        raise NotFoundError(_("Not found."))
+    return segment
+
+
+def _day(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def customers_matching(*, tenant, actor: Actor, filters: dict) -> QuerySet:
+    """Customers matching a segment's filters, within the actor's regions."""
+    actor.require(Action.COUPONS_ISSUE)
+    qs = Customer.objects.for_tenant(tenant)
+    if actor.region_ids is not None:
+        qs = qs.filter(region_id__in=actor.region_ids)
+    if filters.get("regions"):
+        qs = qs.filter(region__code__in=filters["regions"])
+    tags = filters.get("tags_any") or []
+    if tags:
+        any_tag = Q()
+        for tag in tags:
+            if connection.features.supports_json_field_contains:
+                any_tag |= Q(tags__contains=[tag])  # PostgreSQL: tags @> '["vip"]'
+            else:
+                # SQLite has no JSON containment; the stored JSON text holds "tag" quoted.
+                any_tag |= Q(tags__icontains=f'"{tag}"')
+        qs = qs.filter(any_tag)
+    for key, lookup in (
+        ("registered_after", "registered_on__gte"),
+        ("registered_before", "registered_on__lte"),
+        ("last_order_after", "last_order_on__gte"),
+        ("last_order_before", "last_order_on__lte"),
+    ):
+        if filters.get(key):
+            qs = qs.filter(**{lookup: _day(filters[key])})
+    return qs
+
+
+def segment_customers(*, tenant, actor: Actor, segment: Segment) -> QuerySet:
+    return customers_matching(tenant=tenant, actor=actor, filters=segment.filters)
+
+
+def segment_preview(*, tenant, actor: Actor, filters: dict, sample: int = 10) -> dict:
+    qs = customers_matching(tenant=tenant, actor=actor, filters=filters)
+    return {
+        "count": qs.count(),
+        "sample": list(qs.order_by("code").values_list("code", flat=True)[:sample]),
+    }

@@ -1,0 +1,1082 @@
+"""Every write of coupons: batches and their life cycle, claims, segments, issuance jobs.
+
+Issuing one coupon or a chunk of ten thousand goes through `_issue`, the one place where the
+per-customer limit, the frequency cap and the batch's stock are enforced. Locks are taken in one
+order everywhere — the customers' holding rows (by primary key), then the batch row — so claims,
+jobs and rules never deadlock each other.
+"""
+
+import csv
+import io
+import logging
+import os
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Customer, Merchant, Region
+from accounts.permissions import Actor
+from accounts.roles import Action
+from budgets.services import budget_release, budget_reserve
+from campaigns.errors import CampaignErrorCode
+from campaigns.models import Campaign, CampaignStatus
+from core.errors import (
+    ConflictError,
+    PermissionDeniedError,
+    RuleRefusal,
+    ValidationFailed,
+    invalid_transition,
+)
+from core.services import audit_record, snapshot
+
+from . import codes as code_gen
+from .bulk import insert_rows
+from .errors import BatchExhausted, CouponErrorCode, IssueRowReason, LimitReached
+from .models import (
+    BATCH_MOVES,
+    ZERO,
+    BatchKind,
+    BatchStatus,
+    CodeMode,
+    Coupon,
+    CouponBatch,
+    CouponHolding,
+    CouponStatus,
+    IssuanceChunk,
+    IssuanceError,
+    IssuanceJob,
+    JobKind,
+    JobSource,
+    JobStatus,
+    Segment,
+)
+
+logger = logging.getLogger("pointsops.coupons")
+
+CENT = Decimal("0.01")
+PREFIX_RE = re.compile(r"^[A-Z0-9-]{0,16}$")
+SHARED_CODE_RE = re.compile(r"^[A-Z0-9-]{4,32}$")
+CODE_RETRIES = 5  # a chunk whose random codes collide with existing ones draws new codes
+BATCH_AUDIT_FIELDS = [
+    "campaign",
+    "name",
+    "kind",
+    "value",
+    "threshold",
+    "max_discount",
+    "valid_from",
+    "valid_until",
+    "valid_days",
+    "extend_past_campaign",
+    "scope_categories",
+    "quantity",
+    "per_customer_limit",
+    "frequency_cap_count",
+    "frequency_cap_days",
+    "stackable",
+    "claimable",
+    "code_mode",
+    "code_length",
+    "code_prefix",
+    "shared_code",
+    "status",
+    "issued",
+    "reserved_amount",
+    "released_amount",
+]
+
+
+def chunk_size() -> int:
+    return int(getattr(settings, "COUPONS_CHUNK_SIZE", 10_000))
+
+
+def _pause_after_chunk() -> float:
+    """Test-only: seconds to sleep after each chunk, so a crash test can kill the worker mid-job."""
+    return float(os.environ.get("COUPONS_PAUSE_AFTER_CHUNK") or 0)
+
+
+def _batch_snapshot(batch: CouponBatch) -> dict:
+    data = snapshot(batch, fields=BATCH_AUDIT_FIELDS)
+    if batch.pk:
+        data["scope_merchants"] = sorted(m.code for m in batch.scope_merchants.all())
+        data["scope_regions"] = sorted(r.code for r in batch.scope_regions.all())
+    return data
+
+
+def _require_campaign_change(actor: Actor, campaign: Campaign, action: Action) -> None:
+    """The action, and for a regional operator every region of the campaign (SPEC §7)."""
+    actor.require(action)
+    if actor.region_ids is not None:
+        regions = set(campaign.regions.values_list("pk", flat=True))
+        if not regions <= actor.region_ids:
+            raise PermissionDeniedError(
+                _("Some of the campaign's regions are not yours."),
+                code=CampaignErrorCode.OUT_OF_SCOPE,
+            )
+
+
+# --- batches: design --------------------------------------------------------------------------
+
+
+def _money(value) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    return Decimal(str(value)).quantize(CENT)
+
+
+def _validate_batch(campaign: Campaign, data: dict) -> None:
+    """Every rule of SPEC §2.3 on a batch's design; all failures at once, by field."""
+    errors: dict[str, list[str]] = {}
+
+    def fail(field, message):
+        errors.setdefault(field, []).append(message)
+
+    kind, value = data["kind"], data["value"]
+    threshold, max_discount = data.get("threshold"), data.get("max_discount")
+    if kind not in BatchKind.values:
+        fail("kind", _("Unknown kind."))
+    if value is None or value <= 0:
+        fail("value", _("Must be more than 0."))
+    if kind == BatchKind.PERCENT_OFF:
+        if value is not None and value > 100:
+            fail("value", _("A percentage is at most 100."))
+        if max_discount is None:
+            fail("max_discount", _("Required for percent_off."))
+        elif max_discount <= 0:
+            fail("max_discount", _("Must be more than 0."))
+    elif max_discount is not None:
+        fail("max_discount", _("Only percent_off has a cap."))
+    if kind == BatchKind.AMOUNT_OFF:
+        if threshold is None:
+            fail("threshold", _("Required for amount_off."))
+        elif value is not None and threshold <= value:
+            fail("threshold", _("Must be above the amount off."))
+    if kind == BatchKind.CASH and threshold is not None:
+        fail("threshold", _("A cash voucher has no threshold."))
+    if threshold is not None and threshold < 0:
+        fail("threshold", _("Must not be negative."))
+
+    valid_from, valid_until, valid_days = (
+        data.get("valid_from"),
+        data.get("valid_until"),
+        data.get("valid_days"),
+    )
+    if valid_days is not None:
+        if valid_from is not None or valid_until is not None:
+            fail("valid_days", _("Give either a fixed window or a number of days, not both."))
+        if valid_days < 1:
+            fail("valid_days", _("Must be at least 1."))
+    elif valid_until is None:
+        fail("valid_until", _("Give valid_until (a fixed window) or valid_days."))
+    if valid_until is not None:
+        start = valid_from or campaign.starts_at
+        if valid_until <= start:
+            fail("valid_until", _("Must be after the start of validity."))
+        if not data.get("extend_past_campaign") and valid_until > campaign.ends_at:
+            fail(
+                "valid_until",
+                _("Past the campaign's end; set extend_past_campaign to allow it."),
+            )
+    if valid_from is not None and valid_from >= campaign.ends_at:
+        fail("valid_from", _("Must be before the campaign's end."))
+
+    quantity, limit = data.get("quantity"), data.get("per_customer_limit", 1)
+    if quantity is None or quantity < 1:
+        fail("quantity", _("Must be at least 1."))
+    if limit is None or limit < 1:
+        fail("per_customer_limit", _("Must be at least 1."))
+    cap_count, cap_days = data.get("frequency_cap_count"), data.get("frequency_cap_days")
+    if (cap_count is None) != (cap_days is None):
+        fail("frequency_cap", _("Give both count and days."))
+    elif cap_count is not None and (cap_count < 1 or cap_days < 1):
+        fail("frequency_cap", _("Count and days must be at least 1."))
+
+    mode = data.get("code_mode", CodeMode.UNIQUE)
+    if mode == CodeMode.UNIQUE:
+        length = data.get("code_length")
+        if length is not None and not code_gen.MIN_LENGTH <= length <= code_gen.MAX_LENGTH:
+            fail(
+                "code.length",
+                _("Between %(min)d (40 bits of randomness) and %(max)d.")
+                % {"min": code_gen.MIN_LENGTH, "max": code_gen.MAX_LENGTH},
+            )
+        if not PREFIX_RE.match(data.get("code_prefix") or ""):
+            fail("code.prefix", _("Up to 16 capital letters, digits or dashes."))
+        if data.get("shared_code"):
+            fail("code.shared_code", _("Only a shared-code batch has a shared code."))
+    elif mode == CodeMode.SHARED:
+        shared = data.get("shared_code") or ""
+        if not SHARED_CODE_RE.match(shared):
+            fail("code.shared_code", _("4 to 32 capital letters, digits or dashes."))
+        else:
+            taken = CouponBatch.objects.for_tenant(campaign.tenant_id).filter(shared_code=shared)
+            if data.get("pk"):
+                taken = taken.exclude(pk=data["pk"])
+            if taken.exists() or (
+                Coupon.objects.for_tenant(campaign.tenant_id).filter(code=shared).exists()
+            ):
+                fail("code.shared_code", _("This code is taken in your tenant."))
+    else:
+        fail("code.mode", _("Unknown code mode."))
+    if errors:
+        raise ValidationFailed(_("Check the batch's fields."), fields=errors)
+
+
+BATCH_FIELDS = (
+    "name",
+    "kind",
+    "value",
+    "threshold",
+    "max_discount",
+    "valid_from",
+    "valid_until",
+    "valid_days",
+    "extend_past_campaign",
+    "scope_categories",
+    "quantity",
+    "per_customer_limit",
+    "frequency_cap_count",
+    "frequency_cap_days",
+    "stackable",
+    "claimable",
+    "code_mode",
+    "code_length",
+    "code_prefix",
+    "shared_code",
+)
+
+
+def _normalise(data: dict) -> dict:
+    data = dict(data)
+    for field in ("value", "threshold", "max_discount"):
+        if field in data:
+            data[field] = _money(data[field])
+    if data.get("code_mode") == CodeMode.SHARED:
+        data["shared_code"] = (data.get("shared_code") or "").strip().upper() or None
+        data["code_prefix"] = ""
+    else:
+        data["shared_code"] = None
+        data["code_prefix"] = (data.get("code_prefix") or "").strip().upper()
+        if data.get("code_length") is None:
+            data["code_length"] = code_gen.DEFAULT_LENGTH
+    if "scope_categories" in data:
+        data["scope_categories"] = sorted({str(c).strip() for c in data["scope_categories"] or []})
+    return data
+
+
+def _check_scope_rows(tenant, merchants, regions) -> None:
+    wrong = [m for m in merchants if m.tenant_id != tenant.pk] + [
+        r for r in regions if r.tenant_id != tenant.pk
+    ]
+    if wrong:
+        raise ValidationFailed(_("Unknown scope entries."), fields={"scope": [_("Unknown.")]})
+
+
+@transaction.atomic
+def batch_create(
+    *,
+    tenant,
+    actor: Actor,
+    campaign: Campaign,
+    name: str,
+    kind: str,
+    value,
+    quantity: int,
+    scope_merchants: list[Merchant] | tuple = (),
+    scope_regions: list[Region] | tuple = (),
+    **fields,
+) -> CouponBatch:
+    """A draft batch in a campaign (SPEC §8 POST /coupon-batches)."""
+    _require_campaign_change(actor, campaign, Action.CAMPAIGNS_MANAGE)
+    unknown = set(fields) - set(BATCH_FIELDS)
+    if unknown:
+        raise ValidationFailed(_("Unknown fields: %s.") % ", ".join(sorted(unknown)))
+    if campaign.status == CampaignStatus.ENDED:
+        raise ConflictError(_("The campaign has ended."), code=CouponErrorCode.CAMPAIGN_ENDED)
+    data = _normalise({"name": name, "kind": kind, "value": value, "quantity": quantity, **fields})
+    _validate_batch(campaign, data)
+    scope_merchants, scope_regions = list(scope_merchants), list(scope_regions)
+    _check_scope_rows(tenant, scope_merchants, scope_regions)
+    batch = CouponBatch.objects.create(
+        tenant=tenant, campaign=campaign, created_by=actor.user, **data
+    )
+    batch.scope_merchants.set(scope_merchants)
+    batch.scope_regions.set(scope_regions)
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="coupon_batch.create",
+        obj=batch,
+        after=_batch_snapshot(batch),
+    )
+    return batch
+
+
+def _lock_batch(tenant, batch: CouponBatch) -> CouponBatch:
+    return (
+        CouponBatch.objects.for_tenant(tenant)
+        .select_for_update(of=("self",))
+        .select_related("campaign", "campaign__budget")
+        .get(pk=batch.pk)
+    )
+
+
+@transaction.atomic
+def batch_update(*, tenant, actor: Actor, batch: CouponBatch, **changes) -> CouponBatch:
+    """Change a draft batch's design; once active its terms are what customers were given."""
+    _require_campaign_change(actor, batch.campaign, Action.CAMPAIGNS_MANAGE)
+    scope_merchants = changes.pop("scope_merchants", None)
+    scope_regions = changes.pop("scope_regions", None)
+    unknown = set(changes) - set(BATCH_FIELDS)
+    if unknown:
+        raise ValidationFailed(_("Unknown fields: %s.") % ", ".join(sorted(unknown)))
+    batch = _lock_batch(tenant, batch)
+    if batch.status != BatchStatus.DRAFT:
+        raise ConflictError(_("Only a draft batch can be changed."), code="invalid_transition")
+    before = _batch_snapshot(batch)
+    current = {field: getattr(batch, field) for field in BATCH_FIELDS}
+    data = _normalise({**current, **changes})
+    _validate_batch(batch.campaign, {**data, "pk": batch.pk})
+    for field, value in data.items():
+        setattr(batch, field, value)
+    batch.save()
+    if scope_merchants is not None:
+        _check_scope_rows(tenant, scope_merchants, [])
+        batch.scope_merchants.set(scope_merchants)
+    if scope_regions is not None:
+        _check_scope_rows(tenant, [], scope_regions)
+        batch.scope_regions.set(scope_regions)
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="coupon_batch.update",
+        obj=batch,
+        before=before,
+        after=_batch_snapshot(batch),
+    )
+    return batch
+
+
+# --- batches: life cycle ----------------------------------------------------------------------
+
+
+def _move(tenant, actor, batch: CouponBatch, target: str, verb: str, note: str = ""):
+    if target not in BATCH_MOVES[batch.status]:
+        raise invalid_transition(_("coupon batch"), batch.status, target)
+    before = _batch_snapshot(batch)
+    batch.status = target
+    return before
+
+
+def _save_move(tenant, actor, batch, before, verb, note=""):
+    batch.save()
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action=f"coupon_batch.{verb}",
+        obj=batch,
+        before=before,
+        after=_batch_snapshot(batch),
+        note=note,
+    )
+    return batch
+
+
+def _require_campaign_open(campaign: Campaign) -> None:
+    if campaign.status == CampaignStatus.ENDED:
+        raise ConflictError(_("The campaign has ended."), code=CouponErrorCode.CAMPAIGN_ENDED)
+
+
+@transaction.atomic
+def batch_activate(*, tenant, actor: Actor, batch: CouponBatch, note: str = "") -> CouponBatch:
+    """draft → active: reserve quantity x the most one coupon can cost (409 budget_exceeded)."""
+    _require_campaign_change(actor, batch.campaign, Action.CAMPAIGNS_MANAGE)
+    batch = _lock_batch(tenant, batch)
+    before = _move(tenant, actor, batch, BatchStatus.ACTIVE, "activate")
+    _require_campaign_open(batch.campaign)
+    amount = (batch.unit_cost * batch.quantity).quantize(CENT)
+    budget_reserve(
+        tenant=tenant,
+        budget=batch.campaign.budget,
+        amount=amount,
+        reference=f"coupon-batch:{batch.pk}:activate",
+        actor=actor,
+        campaign=batch.campaign,
+        source="coupon_batch",
+        note=f"{batch.name}: {batch.quantity} x {batch.unit_cost}",
+    )
+    batch.reserved_amount = amount
+    batch.activated_at = timezone.now()
+    return _save_move(tenant, actor, batch, before, "activate", note)
+
+
+@transaction.atomic
+def batch_pause(*, tenant, actor: Actor, batch: CouponBatch, note: str = "") -> CouponBatch:
+    _require_campaign_change(actor, batch.campaign, Action.CAMPAIGNS_MANAGE)
+    batch = _lock_batch(tenant, batch)
+    before = _move(tenant, actor, batch, BatchStatus.PAUSED, "pause")
+    return _save_move(tenant, actor, batch, before, "pause", note)
+
+
+@transaction.atomic
+def batch_resume(*, tenant, actor: Actor, batch: CouponBatch, note: str = "") -> CouponBatch:
+    _require_campaign_change(actor, batch.campaign, Action.CAMPAIGNS_MANAGE)
+    batch = _lock_batch(tenant, batch)
+    before = _move(tenant, actor, batch, BatchStatus.ACTIVE, "resume")
+    _require_campaign_open(batch.campaign)
+    return _save_move(tenant, actor, batch, before, "resume", note)
+
+
+@transaction.atomic
+def batch_end(*, tenant, actor: Actor, batch: CouponBatch, note: str = "") -> CouponBatch:
+    """active | paused → ended: the stock never issued gives its reservation back. Coupons already
+    issued keep theirs until they are redeemed, expire or are voided (SPEC §2.1)."""
+    _require_campaign_change(actor, batch.campaign, Action.CAMPAIGNS_MANAGE)
+    batch = _lock_batch(tenant, batch)
+    before = _move(tenant, actor, batch, BatchStatus.ENDED, "end")
+    unused = (batch.unit_cost * batch.stock).quantize(CENT)
+    if unused > ZERO:
+        budget_release(
+            tenant=tenant,
+            budget=batch.campaign.budget,
+            amount=unused,
+            reference=f"coupon-batch:{batch.pk}:end",
+            actor=actor,
+            campaign=batch.campaign,
+            source="coupon_batch",
+            note=f"{batch.name}: {batch.stock} never issued",
+        )
+    batch.released_amount = unused
+    batch.ended_at = timezone.now()
+    return _save_move(tenant, actor, batch, before, "end", note)
+
+
+# --- issuing: the one rule ----------------------------------------------------------------------
+
+
+@dataclass
+class _Outcome:
+    coupons: list[tuple]  # rows written (Coupon fields in COUPON_FIELDS order)
+    failures: list[tuple[int, str]]  # (index into the requests, IssueRowReason)
+
+
+COUPON_FIELDS = (
+    "tenant_id",
+    "batch_id",
+    "code",
+    "customer_id",
+    "seq",
+    "status",
+    "issued_at",
+    "valid_from",
+    "valid_until",
+    "job_id",
+    "created_at",
+    "updated_at",
+)
+
+
+def _validity(batch: CouponBatch, now: datetime) -> tuple[datetime | None, datetime | None]:
+    """When a coupon issued now may be used: the batch's window, or N days from now, never past
+    the campaign's end unless the batch says so."""
+    campaign = batch.campaign
+    if batch.valid_days:
+        until = now + timedelta(days=batch.valid_days)
+        if not batch.extend_past_campaign:
+            until = min(until, campaign.ends_at)
+        return now, until
+    return batch.valid_from or campaign.starts_at, batch.valid_until
+
+
+def _lock_holdings(tenant, batch: CouponBatch, customer_ids: set[int]) -> dict[int, CouponHolding]:
+    """Each customer's holding row of the batch, created if missing, locked in pk order."""
+    CouponHolding.objects.bulk_create(
+        [CouponHolding(tenant=tenant, batch=batch, customer_id=c) for c in sorted(customer_ids)],
+        ignore_conflicts=True,
+    )
+    rows = (
+        CouponHolding.objects.for_tenant(tenant)
+        .filter(batch=batch, customer_id__in=customer_ids)
+        .order_by("pk")
+        .select_for_update()
+    )
+    return {h.customer_id: h for h in rows}
+
+
+def _take_stock(tenant, batch: CouponBatch, wanted: int, *, claims: int = 0) -> int:
+    """Draw up to `wanted` coupons from the batch's stock; returns how many were drawn.
+
+    The common case is one conditional UPDATE (`issued + n <= quantity`); when fewer are left the
+    row is locked and what remains is taken. A paused or ended batch draws nothing.
+    """
+    if wanted <= 0:
+        return 0
+    batches = CouponBatch.objects.for_tenant(tenant).filter(pk=batch.pk, status=BatchStatus.ACTIVE)
+    moved = batches.filter(issued__lte=F("quantity") - wanted).update(
+        issued=F("issued") + wanted, claimed=F("claimed") + claims, updated_at=timezone.now()
+    )
+    if moved:
+        return wanted
+    row = batches.select_for_update().values("quantity", "issued").first()
+    if row is None:
+        return 0
+    taken = min(wanted, row["quantity"] - row["issued"])
+    if taken > 0:
+        batches.update(
+            issued=F("issued") + taken,
+            claimed=F("claimed") + min(claims, taken),
+            updated_at=timezone.now(),
+        )
+    return taken
+
+
+def _issue(
+    *,
+    tenant,
+    batch: CouponBatch,
+    customer_ids: list[int],
+    now: datetime,
+    job: IssuanceJob | None = None,
+    claim: bool = False,
+) -> _Outcome:
+    """Issue one coupon per entry of `customer_ids` (a customer may appear more than once).
+
+    Runs inside the caller's transaction. Refusals come back per entry; nothing is raised.
+    """
+    failures: list[tuple[int, str]] = []
+    holdings = _lock_holdings(tenant, batch, set(customer_ids))
+    held_before = {c: h.count for c, h in holdings.items()}
+    recent: dict[int, int] = {}
+    if batch.frequency_cap_count:
+        since = now - timedelta(days=batch.frequency_cap_days)
+        recent = dict(
+            Coupon.objects.for_tenant(tenant)
+            .filter(batch=batch, customer_id__in=set(customer_ids), issued_at__gte=since)
+            .values_list("customer_id")
+            .annotate(n=Count("id"))
+            .values_list("customer_id", "n")
+        )
+    allowed: list[tuple[int, int]] = []  # (index, customer_id)
+    for index, customer_id in enumerate(customer_ids):
+        holding = holdings[customer_id]
+        if holding.count >= batch.per_customer_limit:
+            failures.append((index, IssueRowReason.LIMIT_REACHED))
+            continue
+        if batch.frequency_cap_count and recent.get(customer_id, 0) >= batch.frequency_cap_count:
+            failures.append((index, IssueRowReason.FREQUENCY_CAP))
+            continue
+        holding.count += 1
+        recent[customer_id] = recent.get(customer_id, 0) + 1
+        allowed.append((index, customer_id))
+
+    taken = _take_stock(tenant, batch, len(allowed), claims=len(allowed) if claim else 0)
+    if taken < len(allowed):
+        status = (
+            CouponBatch.objects.for_tenant(tenant)
+            .filter(pk=batch.pk)
+            .values_list("status", flat=True)
+            .first()
+        )
+        reason = (
+            IssueRowReason.BATCH_EXHAUSTED
+            if status == BatchStatus.ACTIVE
+            else IssueRowReason.BATCH_NOT_ACTIVE
+        )
+        for index, customer_id in allowed[taken:]:
+            holdings[customer_id].count -= 1
+            failures.append((index, reason))
+        allowed = allowed[:taken]
+
+    valid_from, valid_until = _validity(batch, now)
+    rows = []
+    seen: dict[int, int] = {}
+    for _index, customer_id in allowed:
+        seen[customer_id] = seen.get(customer_id, 0) + 1
+        seq = held_before[customer_id] + seen[customer_id]  # the holder's n-th of the batch
+        rows.append(
+            [
+                tenant.pk,
+                batch.pk,
+                None,
+                customer_id,
+                seq,
+                CouponStatus.ISSUED,
+                now,
+                valid_from,
+                valid_until,
+                job.pk if job else None,
+                now,
+                now,
+            ]
+        )
+    _insert_coupons(batch, rows)
+    changed = [h for c, h in holdings.items() if h.count != held_before[c]]
+    CouponHolding.objects.for_tenant(tenant).bulk_update(changed, ["count"], batch_size=5000)
+    failures.sort()
+    return _Outcome(coupons=rows, failures=failures)
+
+
+def _insert_coupons(batch: CouponBatch, rows: list[list]) -> None:
+    """Write coupon rows set-based; unique codes are drawn here and drawn again on a collision."""
+    if not rows:
+        return
+    if batch.code_mode == CodeMode.SHARED:
+        insert_rows(Coupon, COUPON_FIELDS, rows)
+        return
+    code_at = COUPON_FIELDS.index("code")
+    for attempt in range(CODE_RETRIES):
+        new_codes = code_gen.generate_codes(
+            len(rows), length=batch.code_length, prefix=batch.code_prefix
+        )
+        for row, code in zip(rows, new_codes, strict=True):
+            row[code_at] = code
+        try:
+            with transaction.atomic():  # a savepoint: a collision undoes this insert only
+                insert_rows(Coupon, COUPON_FIELDS, rows)
+            return
+        except IntegrityError:
+            logger.warning("Coupon code collision in batch %s (attempt %d)", batch.pk, attempt + 1)
+    raise ConflictError(_("Could not draw unique codes; use longer codes."))
+
+
+# --- claim ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def coupon_claim(*, tenant, actor: Actor, batch: CouponBatch, customer: Customer) -> Coupon:
+    """A customer claims a coupon of a public batch (SPEC §2.4 Claim).
+
+    The stock moves by a conditional UPDATE, so exactly `quantity` claims succeed however many
+    race; the customer's holding row is locked first so their limit holds too.
+    """
+    actor.require(Action.COUPONS_ISSUE)
+    if customer.tenant_id != tenant.pk:
+        raise ValidationFailed(_("Unknown customer."), fields={"customer": [_("Unknown.")]})
+    if not batch.claimable:
+        raise RuleRefusal(_("This batch cannot be claimed."), code=CouponErrorCode.NOT_CLAIMABLE)
+    if batch.status != BatchStatus.ACTIVE or batch.campaign.status != CampaignStatus.RUNNING:
+        raise ConflictError(
+            _("The batch is not open for claims."), code=CouponErrorCode.BATCH_NOT_ACTIVE
+        )
+    outcome = _issue(
+        tenant=tenant, batch=batch, customer_ids=[customer.pk], now=timezone.now(), claim=True
+    )
+    if outcome.failures:
+        reason = outcome.failures[0][1]
+        if reason in (IssueRowReason.LIMIT_REACHED, IssueRowReason.FREQUENCY_CAP):
+            raise LimitReached(
+                _("You have reached the limit of this coupon.")
+                if reason == IssueRowReason.LIMIT_REACHED
+                else _("You have claimed this coupon too often lately.")
+            )
+        if reason == IssueRowReason.BATCH_EXHAUSTED:
+            raise BatchExhausted(_("No coupons are left."))
+        raise ConflictError(
+            _("The batch is not open for claims."), code=CouponErrorCode.BATCH_NOT_ACTIVE
+        )
+    row = outcome.coupons[0]
+    return (
+        Coupon.objects.for_tenant(tenant)
+        .filter(batch=batch, customer=customer, seq=row[COUPON_FIELDS.index("seq")])
+        .select_related("batch", "customer")
+        .get()
+    )
+
+
+# --- segments ---------------------------------------------------------------------------------
+
+SEGMENT_FILTERS = (
+    "regions",
+    "tags_any",
+    "registered_after",
+    "registered_before",
+    "last_order_after",
+    "last_order_before",
+)
+
+
+@transaction.atomic
+def segment_create(*, tenant, actor: Actor, name: str, filters: dict) -> Segment:
+    """A saved customer filter. Regions are stored by code, dates as ISO strings."""
+    actor.require(Action.COUPONS_ISSUE)
+    unknown = set(filters) - set(SEGMENT_FILTERS)
+    if unknown:
+        raise ValidationFailed(
+            _("Unknown filters: %s.") % ", ".join(sorted(unknown)),
+            fields={"filters": [_("Unknown: %s.") % ", ".join(sorted(unknown))]},
+        )
+    codes = filters.get("regions") or []
+    known = set(
+        Region.objects.for_tenant(tenant).filter(code__in=codes).values_list("code", flat=True)
+    )
+    if set(codes) - known:
+        raise ValidationFailed(
+            _("Unknown regions."),
+            fields={"filters.regions": [_("Unknown: %s.") % ", ".join(sorted(set(codes) - known))]},
+        )
+    for low, high in (
+        ("registered_after", "registered_before"),
+        ("last_order_after", "last_order_before"),
+    ):
+        if filters.get(low) and filters.get(high) and filters[low] > filters[high]:
+            raise ValidationFailed(
+                _("Check the filters."), fields={f"filters.{high}": [_("Before %s.") % low]}
+            )
+    stored = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in filters.items()}
+    segment = Segment.objects.create(
+        tenant=tenant, name=name, filters=stored, created_by=actor.user
+    )
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="segment.create",
+        obj=segment,
+        after={"name": name, "filters": stored},
+    )
+    return segment
+
+
+# --- issuance jobs ------------------------------------------------------------------------------
+
+
+def parse_customer_file(*, name: str, content: bytes) -> list[str]:
+    """Customer codes from a CSV or XLSX upload: the first column of each row; a header row
+    (customer, code, customer_code) and blank rows are skipped."""
+    values: list = []
+    if name.lower().endswith(".xlsx"):
+        from openpyxl import load_workbook
+
+        try:
+            book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl raises many kinds for a broken file
+            raise ValidationFailed(
+                _("Not a readable XLSX file."), fields={"file": [str(exc)[:200]]}
+            ) from exc
+        sheet = book.worksheets[0]
+        for row in sheet.iter_rows(max_col=1, values_only=True):
+            cell = row[0] if row else None
+            if isinstance(cell, float) and cell.is_integer():
+                cell = int(cell)
+            values.append("" if cell is None else str(cell))
+        book.close()
+    elif name.lower().endswith((".csv", ".txt")):
+        try:
+            text = content.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ValidationFailed(
+                _("The CSV must be UTF-8."), fields={"file": [_("Not UTF-8.")]}
+            ) from exc
+        values = [row[0] if row else "" for row in csv.reader(io.StringIO(text))]
+    else:
+        raise ValidationFailed(
+            _("Upload a .csv or .xlsx file."), fields={"file": [_("Unsupported type.")]}
+        )
+    codes = [v.strip() for v in values]
+    if codes and codes[0].lower() in ("customer", "code", "customer_code", "customers"):
+        codes = codes[1:]
+    codes = [c for c in codes if c]
+    if not codes:
+        raise ValidationFailed(_("The file lists no customers."), fields={"file": [_("Empty.")]})
+    return codes
+
+
+def _require_issuable(actor: Actor, batch: CouponBatch) -> None:
+    _require_campaign_change(actor, batch.campaign, Action.COUPONS_ISSUE)
+    if batch.status != BatchStatus.ACTIVE:
+        raise ConflictError(
+            _("Activate the batch before issuing."), code=CouponErrorCode.BATCH_NOT_ACTIVE
+        )
+
+
+def _enqueue(job: IssuanceJob) -> None:
+    from . import tasks  # tasks import this module
+
+    # After commit: the worker must find the job row it is told about.
+    transaction.on_commit(lambda: tasks.issuance_job_run.delay(job.tenant_id, job.pk))
+
+
+@transaction.atomic
+def issuance_job_create(
+    *,
+    tenant,
+    actor: Actor,
+    batch: CouponBatch,
+    customers: list[str] | None = None,
+    segment: Segment | None = None,
+    file_name: str = "",
+    file_content: bytes | None = None,
+) -> IssuanceJob:
+    """Issue the batch to a list, an uploaded file or a segment, as a background job (202).
+
+    The input is fixed here: a segment is resolved to its customers now, so the count the
+    operator previewed is what the job works through, also after a restart.
+    """
+    _require_issuable(actor, batch)
+    given = [customers is not None, segment is not None, file_content is not None]
+    if sum(given) != 1:
+        raise ValidationFailed(
+            _("Give exactly one of customers, segment or file."),
+            fields={"customers": [_("One of customers, segment, file.")]},
+        )
+    if customers is not None:
+        source, codes = JobSource.LIST, [str(c).strip() for c in customers]
+        if not codes:
+            raise ValidationFailed(_("No customers."), fields={"customers": [_("Empty.")]})
+    elif segment is not None:
+        from .selectors import segment_customers
+
+        source = JobSource.SEGMENT
+        codes = list(
+            segment_customers(tenant=tenant, actor=actor, segment=segment)
+            .order_by("pk")
+            .values_list("code", flat=True)
+        )
+        if not codes:
+            raise ValidationFailed(
+                _("The segment has no customers."), fields={"segment": [_("Empty.")]}
+            )
+    else:
+        source = JobSource.FILE
+        codes = parse_customer_file(name=file_name, content=file_content)
+    job = IssuanceJob.objects.create(
+        tenant=tenant,
+        batch=batch,
+        kind=JobKind.ISSUE,
+        source=source,
+        segment=segment,
+        file_name=file_name[:255],
+        customer_codes=codes,
+        customer_region_ids=sorted(actor.region_ids) if actor.region_ids is not None else None,
+        chunk_size=chunk_size(),
+        total=len(codes),
+        created_by=actor.user,
+    )
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="issuance_job.create",
+        obj=job,
+        after={"batch": batch.pk, "kind": job.kind, "source": source, "total": job.total},
+    )
+    _enqueue(job)
+    return job
+
+
+MAX_GENERATE = 10_000_000
+
+
+@transaction.atomic
+def generation_job_create(*, tenant, actor: Actor, batch: CouponBatch, count: int) -> IssuanceJob:
+    """Generate `count` unassigned codes (for print or a partner) as a background job (202)."""
+    _require_issuable(actor, batch)
+    if batch.code_mode != CodeMode.UNIQUE:
+        raise ValidationFailed(
+            _("A shared-code batch has one code; there is nothing to generate."),
+            fields={"count": [_("Shared-code batch.")]},
+        )
+    if not 1 <= count <= MAX_GENERATE:
+        raise ValidationFailed(
+            _("Between 1 and %d.") % MAX_GENERATE, fields={"count": [_("Out of range.")]}
+        )
+    if count > batch.stock:
+        raise BatchExhausted(
+            _("Only %(stock)d coupons are left in the batch.") % {"stock": batch.stock},
+            fields={"count": [_("More than the stock.")]},
+        )
+    job = IssuanceJob.objects.create(
+        tenant=tenant,
+        batch=batch,
+        kind=JobKind.GENERATE,
+        source=JobSource.GENERATE,
+        chunk_size=chunk_size(),
+        total=count,
+        created_by=actor.user,
+    )
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="issuance_job.create",
+        obj=job,
+        after={"batch": batch.pk, "kind": job.kind, "total": count},
+    )
+    _enqueue(job)
+    return job
+
+
+def _chunk_issue(tenant, job: IssuanceJob, batch: CouponBatch, start: int, now) -> tuple[int, list]:
+    """One chunk of an issue job: (coupons issued, error rows)."""
+    rows = job.customer_codes[start : start + job.chunk_size]
+    customers = Customer.objects.for_tenant(tenant).filter(code__in=set(rows))
+    if job.customer_region_ids is not None:
+        customers = customers.filter(region_id__in=job.customer_region_ids)
+    ids = dict(customers.values_list("code", "pk"))
+    errors: list[IssuanceError] = []
+
+    def error(offset, reason, detail=""):
+        errors.append(
+            IssuanceError(
+                tenant=tenant,
+                job=job,
+                row_no=start + offset + 1,
+                value=rows[offset][:255],
+                reason=reason,
+                detail=detail,
+            )
+        )
+
+    known: list[int] = []  # offsets of rows naming a known customer
+    for offset, code in enumerate(rows):
+        if code in ids:
+            known.append(offset)
+        else:
+            error(offset, IssueRowReason.UNKNOWN_CUSTOMER)
+    outcome = _issue(
+        tenant=tenant,
+        batch=batch,
+        customer_ids=[ids[rows[o]] for o in known],
+        now=now,
+        job=job,
+    )
+    for index, reason in outcome.failures:
+        error(known[index], reason)
+    errors.sort(key=lambda e: e.row_no)
+    return len(outcome.coupons), errors
+
+
+def _chunk_generate(
+    tenant, job: IssuanceJob, batch: CouponBatch, start: int, now
+) -> tuple[int, list]:
+    wanted = min(job.chunk_size, job.total - start)
+    taken = _take_stock(tenant, batch, wanted)
+    valid_from, valid_until = (None, None) if batch.valid_days else _validity(batch, now)
+    rows = [
+        [
+            tenant.pk,
+            batch.pk,
+            None,
+            None,
+            None,
+            CouponStatus.UNASSIGNED,
+            None,
+            valid_from,
+            valid_until,
+            job.pk,
+            now,
+            now,
+        ]
+        for _ in range(taken)
+    ]
+    _insert_coupons(batch, rows)
+    errors = []
+    if taken < wanted:
+        errors.append(
+            IssuanceError(
+                tenant=tenant,
+                job=job,
+                row_no=start + taken + 1,
+                reason=IssueRowReason.BATCH_EXHAUSTED,
+                detail=f"rows {start + taken + 1}-{start + wanted} not generated",
+            )
+        )
+    return taken, errors
+
+
+def _run_chunk(tenant, job: IssuanceJob, chunk_no: int) -> bool:
+    """One chunk in its own transaction with its marker; False when another run did it."""
+    start = chunk_no * job.chunk_size
+    rows = min(job.chunk_size, job.total - start)
+    with transaction.atomic():
+        try:
+            # The marker first: a second runner of the same job waits here, then skips.
+            with transaction.atomic():
+                marker = IssuanceChunk.objects.create(tenant=tenant, job=job, chunk_no=chunk_no)
+        except IntegrityError:
+            return False
+        batch = (
+            CouponBatch.objects.for_tenant(tenant).select_related("campaign").get(pk=job.batch_id)
+        )
+        now = timezone.now()
+        work = _chunk_generate if job.kind == JobKind.GENERATE else _chunk_issue
+        issued, errors = work(tenant, job, batch, start, now)
+        failed = rows - issued
+        IssuanceError.objects.bulk_create(errors, batch_size=5000)
+        marker.issued, marker.failed = issued, failed
+        marker.save(update_fields=["issued", "failed"])
+        IssuanceJob.objects.for_tenant(tenant).filter(pk=job.pk).update(
+            done=F("done") + rows,
+            failed=F("failed") + failed,
+            heartbeat_at=now,
+            updated_at=now,
+        )
+    return True
+
+
+def issuance_job_run(*, tenant, job_id: int) -> IssuanceJob:
+    """Work through a job chunk by chunk, skipping chunks already done (a re-run after a crash,
+    or a second delivery of the task): never a duplicate, never a gap."""
+    jobs = IssuanceJob.objects.for_tenant(tenant)
+    job = jobs.get(pk=job_id)
+    if job.status in (JobStatus.DONE, JobStatus.FAILED):
+        return job
+    now = timezone.now()
+    jobs.filter(pk=job.pk).update(
+        status=JobStatus.RUNNING,
+        started_at=job.started_at or now,
+        heartbeat_at=now,
+        updated_at=now,
+    )
+    finished = set(
+        IssuanceChunk.objects.for_tenant(tenant).filter(job=job).values_list("chunk_no", flat=True)
+    )
+    pause = _pause_after_chunk()
+    try:
+        for chunk_no in range(job.chunk_count):
+            if chunk_no in finished:
+                continue
+            _run_chunk(tenant, job, chunk_no)
+            if pause:
+                time.sleep(pause)
+    except Exception as exc:
+        logger.exception("Issuance job %s failed", job.pk)
+        jobs.filter(pk=job.pk).update(
+            status=JobStatus.FAILED,
+            error=f"{type(exc).__name__}: {exc}"[:2000],
+            finished_at=timezone.now(),
+            updated_at=timezone.now(),
+        )
+        raise
+    jobs.filter(pk=job.pk, status=JobStatus.RUNNING).update(
+        status=JobStatus.DONE, finished_at=timezone.now(), updated_at=timezone.now()
+    )
+    job.refresh_from_db()
+    return job
+
+
+STALE_AFTER = timedelta(minutes=5)
+
+
+def issuance_jobs_resume(*, stale_after: timedelta = STALE_AFTER, now=None) -> int:
+    """Enqueue again every job that was queued or running but shows no progress for a while
+    (its worker was killed). Platform-wide: the beat runs it for every tenant."""
+    from . import tasks
+
+    cutoff = (now or timezone.now()) - stale_after
+    stale = (
+        IssuanceJob.objects.unscoped()
+        .filter(status__in=(JobStatus.QUEUED, JobStatus.RUNNING))
+        .filter(Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff))
+        .values_list("tenant_id", "pk")
+    )
+    count = 0
+    for tenant_id, job_id in stale:
+        tasks.issuance_job_run.delay(tenant_id, job_id)
+        count += 1
+    return count
