@@ -216,6 +216,7 @@ def console_counts(*, tenant, actor: Actor) -> dict[str, int]:
     counts: dict[str, int] = {}
     if actor.can(Action.USERS_READ):
         counts["users"] = membership_list(tenant=tenant, actor=actor).filter(is_active=True).count()
+    if actor.can(Action.USERS_READ) and actor.business_unit_id is None:  # keys are tenant-wide
         counts["api_keys"] = (
             api_key_list(tenant=tenant, actor=actor).filter(revoked_at__isnull=True).count()
         )

@@ -1,2 +1,9 @@
+from django.urls import path
+
+from . import views
+
 app_name = "portal"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.portal_home, name="home"),
+    path("staff/", views.portal_staff_list, name="staff_list"),
+]

@@ -1,0 +1,620 @@
+"""Console (/console/) and portal (/portal/) pages: parse, call a service or selector, render.
+
+Every page goes through `console_view(action)` or `portal_view(action)`: logged in, a tenant
+chosen, the role allowed. A service's PermissionDeniedError becomes the 403 page and its
+NotFoundError the 404 page, so out-of-scope and missing look the same here as in the API.
+"""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from core.errors import DomainError, NotFoundError, PermissionDeniedError
+
+from . import filters, forms, selectors, services
+from .authentication import SESSION_TENANT_KEY
+from .roles import CONSOLE_ROLES, PORTAL_ROLES, Action
+
+PAGE_SIZE = 25
+
+
+# --- access -----------------------------------------------------------------------------------------
+
+
+def _role_home(role: str) -> str:
+    return reverse("portal:home") if role in PORTAL_ROLES else reverse("accounts:home")
+
+
+def _safe_next(request, fallback: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
+
+
+def _guarded(view, *, action: Action | None, roles: frozenset, elsewhere: str):
+    @wraps(view)
+    @login_required
+    def wrapped(request, *args, **kwargs):
+        actor = request.actor
+        if actor is None:  # no tenant chosen yet (or the chosen membership was deactivated)
+            return redirect(f"{reverse('accounts:tenant_pick')}?next={request.path}")
+        if actor.role not in roles:
+            return redirect(elsewhere)
+        try:
+            if action is not None:
+                actor.require(action)
+            return view(request, *args, **kwargs)
+        except PermissionDeniedError as exc:
+            raise PermissionDenied(exc.detail) from exc
+        except NotFoundError as exc:
+            raise Http404(exc.detail) from exc
+
+    return wrapped
+
+
+def console_view(action: Action | None = None):
+    """Console page: login, chosen tenant, a console role, and `action` if given."""
+
+    def decorator(view):
+        return _guarded(view, action=action, roles=CONSOLE_ROLES, elsewhere="portal:home")
+
+    return decorator
+
+
+def portal_view(action: Action | None = None):
+    """Portal page: login, chosen tenant, a merchant role, and `action` if given."""
+
+    def decorator(view):
+        return _guarded(view, action=action, roles=PORTAL_ROLES, elsewhere="accounts:home")
+
+    return decorator
+
+
+def _paginate(request, queryset):
+    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _list(request, template: str, filterset, **context):
+    return render(
+        request,
+        template,
+        {"filter": filterset, "page": _paginate(request, filterset.qs), **context},
+    )
+
+
+# --- login, logout, password, tenant ------------------------------------------------------------------
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "accounts/login.html"
+    authentication_form = forms.LoginForm
+    redirect_authenticated_user = True
+
+    def get_success_url(self):
+        memberships = list(selectors.membership_list_for_user(user=self.request.user)[:2])
+        if len(memberships) != 1:
+            # Several tenants: the user picks one; a stale choice from an old session is dropped.
+            self.request.session.pop(SESSION_TENANT_KEY, None)
+            url = reverse("accounts:tenant_pick")
+            next_url = self.get_redirect_url()
+            return f"{url}?next={next_url}" if next_url else url
+        membership = memberships[0]
+        self.request.session[SESSION_TENANT_KEY] = membership.tenant_id
+        if membership.role in PORTAL_ROLES:
+            return reverse("portal:home")
+        return self.get_redirect_url() or reverse("accounts:home")
+
+
+class LogoutView(auth_views.LogoutView):
+    next_page = reverse_lazy("accounts:login")
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "accounts/password_change.html"
+    form_class = forms.PasswordChangeForm
+
+    def get_success_url(self):
+        membership = self.request.membership
+        return _role_home(membership.role) if membership else reverse("accounts:tenant_pick")
+
+    def form_valid(self, form):
+        messages.success(self.request, _("Your password was changed."))
+        return super().form_valid(form)
+
+
+@login_required
+def tenant_pick(request):
+    memberships = selectors.membership_list_for_user(user=request.user)
+    form = forms.TenantPickForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        membership = form.cleaned_data["membership"]
+        request.session[SESSION_TENANT_KEY] = membership.tenant_id
+        messages.success(
+            request, _("You are working in %(tenant)s.") % {"tenant": membership.tenant}
+        )
+        home = _role_home(membership.role)
+        if membership.role in PORTAL_ROLES:
+            return redirect(home)
+        return redirect(_safe_next(request, home))
+    return render(
+        request,
+        "accounts/tenant_pick.html",
+        {
+            "memberships": memberships,
+            "form": form,
+            "next": _safe_next(request, ""),
+            "current_tenant_id": request.session.get(SESSION_TENANT_KEY),
+        },
+    )
+
+
+# --- dashboard ---------------------------------------------------------------------------------------
+
+
+@console_view()
+def home(request):
+    actor = request.actor
+    counts = selectors.console_counts(tenant=actor.tenant, actor=actor)
+    return render(request, "accounts/home.html", {"counts": counts})
+
+
+# --- users and roles -------------------------------------------------------------------------------------
+
+
+@console_view(Action.USERS_READ)
+def user_list(request):
+    actor = request.actor
+    qs = selectors.membership_list(tenant=actor.tenant, actor=actor)
+    return _list(
+        request,
+        "accounts/user_list.html",
+        filters.MembershipFilter(request.GET, queryset=qs, request=request),
+    )
+
+
+@console_view(Action.USERS_MANAGE)
+def user_create(request):
+    actor = request.actor
+    form = forms.UserCreateForm(request.POST or None, actor=actor)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            membership = services.user_create(
+                tenant=actor.tenant,
+                actor=actor,
+                username=data["username"],
+                password=data["password"],
+                email=data["email"],
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+                **form.scope_values(),
+            )
+        except DomainError as exc:
+            form.add_domain_error(exc)
+        else:
+            messages.success(request, _("User %(name)s was created.") % {"name": membership.user})
+            return redirect("accounts:user_list")
+    return render(request, "accounts/user_form.html", {"form": form, "creating": True})
+
+
+@console_view(Action.USERS_MANAGE)
+def membership_edit(request, pk: int):
+    actor = request.actor
+    membership = selectors.membership_get(tenant=actor.tenant, actor=actor, id=pk)
+    form = forms.MembershipForm(
+        request.POST or None, actor=actor, initial=forms.MembershipForm.initial_for(membership)
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.membership_update(
+                tenant=actor.tenant,
+                actor=actor,
+                membership=membership,
+                is_active=form.cleaned_data["is_active"],
+                **form.scope_values(),
+            )
+        except DomainError as exc:
+            form.add_domain_error(exc)
+        else:
+            messages.success(request, _("%(name)s was updated.") % {"name": membership.user})
+            return redirect("accounts:user_list")
+    return render(request, "accounts/user_form.html", {"form": form, "membership": membership})
+
+
+# --- business units -----------------------------------------------------------------------------------
+
+
+@console_view(Action.USERS_READ)
+def business_unit_list(request):
+    actor = request.actor
+    form = None
+    # Only tenant admins create units (the service refuses business-unit admins too).
+    may_create = actor.can(Action.USERS_MANAGE) and actor.business_unit_id is None
+    if may_create:
+        form = forms.BusinessUnitForm(request.POST or None, actor=actor)
+        if request.method == "POST" and form.is_valid():
+            try:
+                unit = services.business_unit_create(
+                    tenant=actor.tenant, actor=actor, **form.cleaned_data
+                )
+            except DomainError as exc:
+                form.add_domain_error(exc)
+            else:
+                messages.success(request, _("Business unit %(unit)s was created.") % {"unit": unit})
+                return redirect("accounts:business_unit_list")
+    elif request.method == "POST":
+        raise PermissionDenied
+    units = selectors.business_unit_list(tenant=actor.tenant, actor=actor)
+    return render(
+        request,
+        "accounts/business_unit_list.html",
+        {"page": _paginate(request, units), "form": form},
+    )
+
+
+# --- regions ---------------------------------------------------------------------------------------------
+
+
+def _may_edit_regions(actor) -> bool:
+    # Regional operators work inside the tree; they never change it (region_upsert refuses).
+    return actor.can(Action.MASTER_DATA_MANAGE) and not actor.is_regional
+
+
+@console_view(Action.MASTER_DATA_READ)
+def region_list(request):
+    actor = request.actor
+    qs = selectors.region_list(tenant=actor.tenant, actor=actor)
+    return _list(
+        request,
+        "accounts/region_list.html",
+        filters.RegionFilter(request.GET, queryset=qs, request=request),
+        may_edit=_may_edit_regions(actor),
+    )
+
+
+@console_view(Action.MASTER_DATA_MANAGE)
+def region_form(request, code: str | None = None):
+    actor = request.actor
+    if not _may_edit_regions(actor):
+        raise PermissionDenied
+    region = selectors.region_get(tenant=actor.tenant, actor=actor, code=code) if code else None
+    initial = (
+        {
+            "code": region.code,
+            "name": region.name,
+            "parent": region.parent.code if region.parent else "",
+        }
+        if region
+        else {}
+    )
+    form = forms.RegionForm(
+        request.POST or None, actor=actor, initial=initial, editing=bool(region)
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if region is None and _exists(selectors.region_get, actor, data["code"]):
+            form.add_error("code", _("This code is taken; edit that region instead."))
+        else:
+            saved = _upsert(
+                request,
+                form,
+                services.region_upsert,
+                code=data["code"],
+                name=data["name"],
+                parent=data["parent"],
+            )
+            if saved:
+                return redirect("accounts:region_list")
+    return render(request, "accounts/object_form.html", _region_ctx(form, region))
+
+
+def _region_ctx(form, region):
+    return {
+        "form": form,
+        "object": region,
+        "title": _("Edit region") if region else _("New region"),
+        "list_url": reverse("accounts:region_list"),
+        "list_label": _("Regions"),
+    }
+
+
+def _exists(getter, actor, code: str) -> bool:
+    try:
+        getter(tenant=actor.tenant, actor=actor, code=code)
+    except NotFoundError:
+        return False
+    return True
+
+
+def _upsert(request, form, service, **values):
+    """Run an upsert service and return the row; on refusal put the reasons on the form."""
+    actor = request.actor
+    try:
+        row, created = service(tenant=actor.tenant, actor=actor, **values)
+    except DomainError as exc:
+        form.add_domain_error(exc)
+        return None
+    message = _("%(object)s was created.") if created else _("%(object)s was saved.")
+    messages.success(request, message % {"object": row})
+    return row
+
+
+# --- merchants and staff -------------------------------------------------------------------------------
+
+
+@console_view(Action.MASTER_DATA_READ)
+def merchant_list(request):
+    actor = request.actor
+    qs = selectors.merchant_list(tenant=actor.tenant, actor=actor)
+    return _list(
+        request,
+        "accounts/merchant_list.html",
+        filters.MerchantFilter(request.GET, queryset=qs, request=request),
+    )
+
+
+@console_view(Action.MASTER_DATA_READ)
+def merchant_detail(request, code: str):
+    actor = request.actor
+    merchant = selectors.merchant_get(tenant=actor.tenant, actor=actor, code=code)
+    staff = selectors.staff_list(tenant=actor.tenant, actor=actor, merchant=merchant.code)
+    return _list(
+        request,
+        "accounts/merchant_detail.html",
+        filters.StaffFilter(request.GET, queryset=staff, request=request),
+        merchant=merchant,
+    )
+
+
+@console_view(Action.MASTER_DATA_MANAGE)
+def merchant_form(request, code: str | None = None):
+    actor = request.actor
+    merchant = selectors.merchant_get(tenant=actor.tenant, actor=actor, code=code) if code else None
+    initial = (
+        {
+            "code": merchant.code,
+            "name": merchant.name,
+            "region": merchant.region.code if merchant.region else "",
+            "is_active": merchant.is_active,
+        }
+        if merchant
+        else {"is_active": True}
+    )
+    form = forms.MerchantForm(
+        request.POST or None, actor=actor, initial=initial, editing=bool(merchant)
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if merchant is None and _exists(selectors.merchant_get, actor, data["code"]):
+            form.add_error("code", _("This code is taken; edit that merchant instead."))
+        else:
+            saved = _upsert(
+                request,
+                form,
+                services.merchant_upsert,
+                code=data["code"],
+                name=data["name"],
+                region=data["region"],
+                is_active=data["is_active"],
+            )
+            if saved:
+                return redirect("accounts:merchant_detail", code=saved.code)
+    return render(
+        request,
+        "accounts/object_form.html",
+        {
+            "form": form,
+            "object": merchant,
+            "title": _("Edit merchant") if merchant else _("New merchant"),
+            "list_url": reverse("accounts:merchant_list"),
+            "list_label": _("Merchants"),
+        },
+    )
+
+
+@console_view(Action.MASTER_DATA_MANAGE)
+def staff_form(request, code: str | None = None, merchant_code: str | None = None):
+    actor = request.actor
+    staff = selectors.staff_get(tenant=actor.tenant, actor=actor, code=code) if code else None
+    merchant = (
+        staff.merchant
+        if staff
+        else selectors.merchant_get(tenant=actor.tenant, actor=actor, code=merchant_code)
+    )
+    initial = {"merchant": merchant.code, "is_active": True}
+    if staff:
+        initial.update(
+            code=staff.code, name=staff.name, phone=staff.phone, is_active=staff.is_active
+        )
+    form = forms.StaffForm(request.POST or None, actor=actor, initial=initial, editing=bool(staff))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if staff is None and _exists(selectors.staff_get, actor, data["code"]):
+            form.add_error("code", _("This code is taken; edit that staff member instead."))
+        else:
+            saved = _upsert(
+                request,
+                form,
+                services.staff_upsert,
+                code=data["code"],
+                name=data["name"],
+                merchant=data["merchant"],
+                phone=data["phone"],
+                is_active=data["is_active"],
+            )
+            if saved:
+                return redirect("accounts:merchant_detail", code=saved.merchant.code)
+    return render(
+        request,
+        "accounts/object_form.html",
+        {
+            "form": form,
+            "object": staff,
+            "title": _("Edit staff member") if staff else _("New staff member"),
+            "list_url": reverse("accounts:merchant_detail", args=[merchant.code]),
+            "list_label": str(merchant),
+        },
+    )
+
+
+# --- customers -------------------------------------------------------------------------------------------
+
+
+@console_view(Action.MASTER_DATA_READ)
+def customer_list(request):
+    actor = request.actor
+    qs = selectors.customer_list(tenant=actor.tenant, actor=actor)
+    return _list(
+        request,
+        "accounts/customer_list.html",
+        filters.CustomerFilter(request.GET, queryset=qs, request=request),
+    )
+
+
+@console_view(Action.MASTER_DATA_MANAGE)
+def customer_edit(request, code: str):
+    actor = request.actor
+    customer = selectors.customer_get(tenant=actor.tenant, actor=actor, code=code)
+    initial = {
+        "code": customer.code,
+        "name": customer.name,
+        "registered_on": customer.registered_on,
+        "region": customer.region.code if customer.region else "",
+        "tags": ", ".join(customer.tags or []),
+        "last_order_on": customer.last_order_on,
+    }
+    form = forms.CustomerForm(request.POST or None, actor=actor, initial=initial, editing=True)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        saved = _upsert(
+            request,
+            form,
+            services.customer_upsert,
+            code=customer.code,
+            name=data["name"],
+            registered_on=data["registered_on"],
+            region=data["region"],
+            tags=data["tags"],
+            last_order_on=data["last_order_on"],
+            # The fingerprints come from integrators; the console keeps them as they are.
+            phone_fingerprint=customer.phone_fingerprint,
+            device_fingerprint=customer.device_fingerprint,
+        )
+        if saved:
+            return redirect("accounts:customer_list")
+    return render(
+        request,
+        "accounts/object_form.html",
+        {
+            "form": form,
+            "object": customer,
+            "title": _("Edit customer"),
+            "list_url": reverse("accounts:customer_list"),
+            "list_label": _("Customers"),
+        },
+    )
+
+
+# --- API keys --------------------------------------------------------------------------------------------
+
+
+@console_view(Action.USERS_READ)
+def api_key_list(request):
+    actor = request.actor
+    qs = selectors.api_key_list(tenant=actor.tenant, actor=actor)
+    return _list(
+        request,
+        "accounts/api_key_list.html",
+        filters.ApiKeyFilter(request.GET, queryset=qs, request=request),
+    )
+
+
+@console_view(Action.USERS_MANAGE)
+def api_key_create(request):
+    actor = request.actor
+    form = forms.ApiKeyForm(request.POST or None, actor=actor)
+    if request.method == "POST" and form.is_valid():
+        try:
+            api_key, key = services.api_key_create(
+                tenant=actor.tenant,
+                actor=actor,
+                name=form.cleaned_data["name"],
+                scopes=form.cleaned_data["scopes"],
+            )
+        except DomainError as exc:
+            form.add_domain_error(exc)
+        else:
+            # The key exists only in this response: it is stored hashed and never shown again,
+            # so the page must not be cached or replayed from history.
+            response = render(
+                request, "accounts/api_key_created.html", {"api_key": api_key, "key": key}
+            )
+            response["Cache-Control"] = "no-store"
+            return response
+    return render(request, "accounts/api_key_form.html", {"form": form})
+
+
+@require_POST
+@console_view(Action.USERS_MANAGE)
+def api_key_revoke(request, pk: int):
+    actor = request.actor
+    api_key = selectors.api_key_get(tenant=actor.tenant, actor=actor, id=pk)
+    services.api_key_revoke(tenant=actor.tenant, actor=actor, api_key=api_key)
+    messages.success(request, _("API key %(key)s was revoked.") % {"key": api_key})
+    return redirect("accounts:api_key_list")
+
+
+# --- audit log -------------------------------------------------------------------------------------------
+
+
+@console_view(Action.AUDIT_READ)
+def audit_list(request):
+    actor = request.actor
+    qs = selectors.audit_entry_list(tenant=actor.tenant, actor=actor).select_related(
+        "actor_user", "actor_api_key"
+    )
+    return _list(
+        request,
+        "accounts/audit_list.html",
+        filters.AuditFilter(request.GET, queryset=qs, request=request),
+    )
+
+
+# --- portal ----------------------------------------------------------------------------------------------
+
+
+@portal_view()
+def portal_home(request):
+    actor = request.actor
+    if actor.can(Action.PORTAL_MERCHANT):
+        return redirect("portal:staff_list")
+    staff = selectors.staff_own_get(tenant=actor.tenant, actor=actor)
+    return render(request, "portal/home.html", {"staff": staff})
+
+
+@portal_view(Action.PORTAL_MERCHANT)
+def portal_staff_list(request):
+    actor = request.actor
+    qs = selectors.staff_list(tenant=actor.tenant, actor=actor)
+    merchant = selectors.merchant_get(
+        tenant=actor.tenant, actor=actor, code=actor.membership.merchant.code
+    )
+    return _list(
+        request,
+        "portal/staff_list.html",
+        filters.StaffFilter(request.GET, queryset=qs, request=request),
+        merchant=merchant,
+    )
