@@ -5,6 +5,7 @@ from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from core.api.permissions import ANY_API_KEY
 from core.api.views import TenantAPIView
 
 from . import selectors, services
@@ -34,6 +35,8 @@ class TokenView(TenantAPIView):
 
 
 class MeView(TenantAPIView):
+    api_key_scope = ANY_API_KEY  # an integrator checks which tenant its key belongs to
+
     @extend_schema(tags=["auth"], responses={200: s.MembershipSerializer})
     def get(self, request):
         if self.actor.membership is None:

@@ -4,6 +4,8 @@ from rest_framework.permissions import BasePermission
 
 from accounts.permissions import Actor
 
+ANY_API_KEY = "*"  # api_key_scope of endpoints every key may call, whatever its scopes
+
 
 class IsTenantMember(BasePermission):
     """The caller acts inside one tenant: a membership (session or token) or an API key.
@@ -26,6 +28,6 @@ class IsTenantMember(BasePermission):
                 raise exceptions.PermissionDenied(
                     _("API keys call the integration endpoints only; this one needs a user.")
                 )
-            if scope not in actor.api_key.scopes:
+            if scope != ANY_API_KEY and scope not in actor.api_key.scopes:
                 raise exceptions.PermissionDenied(_("This API key lacks the scope “%s”.") % scope)
         return True

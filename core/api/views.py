@@ -4,6 +4,7 @@ import json
 
 from django.http.request import RawPostDataException
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from accounts.permissions import Actor
@@ -19,6 +20,7 @@ class _Replay(Exception):
 
 class TenantAPIView(APIView):
     api_key_scope: str | None = None  # integration endpoints: the API-key scope they need
+    pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
     # Response fields never stored for an Idempotency-Key replay (secrets shown once).
     idempotency_redact: tuple[str, ...] = ()
 
