@@ -58,11 +58,11 @@ class OrderDetailView(TenantAPIView):
 
 class _OrderActionView(TenantAPIView):
     api_key_scope = ApiKeyScope.ORDERS
-    action = None
+    service = None  # not `action`: drf-spectacular reads view.action as a method name
 
     def post(self, request, external_id):
         order = selectors.order_get(tenant=self.tenant, actor=self.actor, external_id=external_id)
-        order = self.action(tenant=self.tenant, actor=self.actor, order=order)
+        order = self.service(tenant=self.tenant, actor=self.actor, order=order)
         return Response(OrderSerializer(order).data)
 
 
@@ -73,9 +73,9 @@ _action_schema = extend_schema_view(
 
 @_action_schema
 class OrderCompleteView(_OrderActionView):
-    action = staticmethod(services.order_complete)
+    service = staticmethod(services.order_complete)
 
 
 @_action_schema
 class OrderCloseView(_OrderActionView):
-    action = staticmethod(services.order_close)
+    service = staticmethod(services.order_close)
