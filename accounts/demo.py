@@ -32,7 +32,8 @@ from .services import tenant_create, user_create
 DEMO_SLUG = "demo"
 DEMO_NAME = "Double Eleven After-Sales (demo)"
 DEMO_PASSWORD = "double11-demo"
-DEMO_ADMIN_EMAIL = "admin@demo.example.com"
+DEMO_DOMAIN = "demo.example.com"  # every demo user's address: how rundemo finds them
+DEMO_ADMIN_EMAIL = f"admin@{DEMO_DOMAIN}"
 CHUNK = 2_000
 
 # (username, role, what it is scoped to) — one login per role of SPEC §7.
@@ -162,22 +163,30 @@ def demo_tenant_ensure() -> tuple[Tenant, bool]:
 
 
 def demo_logins(tenant: Tenant) -> list[DemoLogin]:
-    """The demo users that exist in this tenant, for the table seed_demo and rundemo print."""
-    present = set(
+    """Every demo user of the tenant (all have DEMO_DOMAIN addresses), in the order of the roles.
+
+    Later apps' seed steps may add demo users of their own (a second finance user for
+    maker-checker); they are found here too, so `rundemo` prints them as well.
+    """
+    notes = {username: note for username, _, note in DEMO_USERS}
+    memberships = (
         Membership.objects.for_tenant(tenant)
-        .filter(user__username__in=[username for username, _, _ in DEMO_USERS])
-        .values_list("user__username", flat=True)
+        .filter(user__email__iendswith=f"@{DEMO_DOMAIN}")
+        .select_related("user")
+    )
+    rows = sorted(
+        memberships,
+        key=lambda m: (Role.values.index(m.role), m.user.get_username()),
     )
     return [
         DemoLogin(
-            username=username,
+            username=m.user.get_username(),
             password=DEMO_PASSWORD,
-            role=role,
-            where="portal" if role in PORTAL_ROLES else "console",
-            note=note,
+            role=m.role,
+            where="portal" if m.role in PORTAL_ROLES else "console",
+            note=notes.get(m.user.get_username(), ""),
         )
-        for username, role, note in DEMO_USERS
-        if username in present
+        for m in rows
     ]
 
 
@@ -361,12 +370,13 @@ def seed_users(ctx: DemoContext) -> str:
             tenant=tenant,
             actor=actor,
             username=username,
-            email=username if "@" in username else f"{username}@demo.example.com",
+            email=username if "@" in username else f"{username}@{DEMO_DOMAIN}",
             password=DEMO_PASSWORD,
             role=role,
             first_name=role.label.split(" (")[0],
             **scope,
         )
         created.append(username)
-    ctx.logins.extend(demo_logins(tenant))
+    ours = {username for username, _, _ in DEMO_USERS}
+    ctx.logins.extend(login for login in demo_logins(tenant) if login.username in ours)
     return f"users: {len(created)} created, {len(present)} already there"

@@ -1,9 +1,15 @@
 """The command-line set-up of SPEC §8 and the demo/periodic commands of `make run`."""
 
+import json
+import os
+import subprocess
+import sys
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from celery import shared_task
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 from guardian.shortcuts import get_objects_for_user
@@ -30,6 +36,7 @@ from core.management.commands.run_periodic import PeriodicRunner
 from core.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
@@ -182,7 +189,9 @@ def test_seed_demo_loads_every_kind_and_a_second_run_adds_nothing():
     assert counts["Customer"] == size.customers
     low, high = size.staff_per_merchant
     assert low * size.merchants <= counts["MerchantStaff"] <= high * size.merchants
-    assert counts["Membership"] == len(DEMO_USERS) == len(Role.values)
+    members = dict(Membership.objects.for_tenant(tenant).values_list("user__username", "role"))
+    assert {username: role for username, role, _ in DEMO_USERS}.items() <= members.items()
+    assert {role for _, role, _ in DEMO_USERS} == set(Role.values)  # one login per role
     assert counts["Channel"] == len(DEFAULT_CHANNELS)
 
     regions = Region.objects.for_tenant(tenant)
@@ -307,10 +316,24 @@ def test_run_periodic_refuses_an_unknown_task():
 
 
 def test_beat_runs_the_same_table():
-    from django.conf import settings
-
-    from config.celery import app
-
     table = {"tick": {"task": "tests.test_commands.tick", "seconds": 90}}
     assert beat_schedule(table) == {"tick": {"task": "tests.test_commands.tick", "schedule": 90.0}}
-    assert app.conf.beat_schedule == beat_schedule(settings.PERIODIC_TASKS)
+
+    # What beat itself sees: a fresh process, the app configured from the real settings.
+    script = (
+        "import json, django; django.setup(); from config.celery import app; "
+        "print(json.dumps(app.conf.beat_schedule, sort_keys=True))"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen == beat_schedule(settings.PERIODIC_TASKS)
+    assert seen, "settings.PERIODIC_TASKS is empty: beat would have nothing to run"

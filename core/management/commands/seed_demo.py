@@ -25,7 +25,11 @@ def logins_table(logins: list[DemoLogin], *, url: str) -> str:
     """The logins as a plain-text table; console and portal users get their own address."""
     base = url.rstrip("/")
     rows = [("username", "password", "role", "sign in at", "scope")]
+    seen = set()
     for login in logins:
+        if login.username in seen:  # a step may report a user another step already listed
+            continue
+        seen.add(login.username)
         rows.append(
             (login.username, login.password, login.role, f"{base}/{login.where}/", login.note)
         )
