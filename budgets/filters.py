@@ -1,4 +1,9 @@
 import django_filters
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.filters import SearchFilterSet
+from accounts.selectors import business_unit_list
 
 from .models import Budget, BudgetPurpose, BudgetStatus
 
@@ -17,3 +22,34 @@ class BudgetFilter(django_filters.FilterSet):
     class Meta:
         model = Budget
         fields = ["status", "business_unit", "purpose", "active_from", "active_until", "search"]
+
+
+def _console_units(request):
+    return business_unit_list(tenant=request.actor.tenant, actor=request.actor)
+
+
+class BudgetConsoleFilter(SearchFilterSet):
+    """The console's budget list: search by name, status, unit, purpose, a day inside the period."""
+
+    search_fields = ("name",)
+    status = django_filters.ChoiceFilter(
+        label=_("Status"), choices=BudgetStatus.choices, empty_label=_("Any status")
+    )
+    business_unit = django_filters.ModelChoiceFilter(
+        label=_("Business unit"), queryset=_console_units, empty_label=_("All units")
+    )
+    purpose = django_filters.ChoiceFilter(
+        label=_("Purpose"), choices=BudgetPurpose.choices, empty_label=_("Any purpose")
+    )
+    active_on = django_filters.DateFilter(
+        method="filter_active_on",
+        label=_("Active on"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    class Meta:
+        model = Budget
+        fields = ["q", "status", "business_unit", "purpose", "active_on"]
+
+    def filter_active_on(self, queryset, name, value):
+        return queryset.filter(starts_on__lte=value, ends_on__gte=value)

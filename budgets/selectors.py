@@ -1,11 +1,12 @@
 """Reads of budgets, inside the tenant and the actor's data scope (SPEC §7)."""
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from accounts.permissions import Actor
 from accounts.roles import Action
 from core.errors import NotFoundError, ValidationFailed
+from core.models import AuditEntry
 
 from .filters import BudgetFilter
 from .models import AdjustmentStatus, Budget, BudgetAdjustment, BudgetEntry, BudgetStatus
@@ -91,3 +92,26 @@ def budget_adjustment_queue(*, tenant, actor: Actor) -> QuerySet:
     return budget_adjustment_list(
         tenant=tenant, actor=actor, status=AdjustmentStatus.PENDING
     ).order_by("created_at", "pk")
+
+
+def budget_history(*, tenant, actor: Actor, budget: Budget) -> QuerySet:
+    """The budget's audit trail and its adjustments': who did what, when and why.
+
+    Whoever may read the budget reads how it came about; the rest of the audit log stays behind
+    AUDIT_READ.
+    """
+    budget_get(tenant=tenant, actor=actor, id=budget.pk)
+    adjustment_ids = [
+        str(pk)
+        for pk in BudgetAdjustment.objects.for_tenant(tenant)
+        .filter(budget=budget)
+        .values_list("pk", flat=True)
+    ]
+    return (
+        AuditEntry.objects.for_tenant(tenant)
+        .filter(
+            Q(object_type=Budget._meta.label_lower, object_id=str(budget.pk))
+            | Q(object_type=BudgetAdjustment._meta.label_lower, object_id__in=adjustment_ids)
+        )
+        .order_by("-created_at", "-id")
+    )

@@ -1,6 +1,14 @@
-import django_filters
+from datetime import datetime, time, timedelta
 
-from .models import Campaign, CampaignStatus
+import django_filters
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.filters import SearchFilterSet
+from accounts.selectors import region_list
+from budgets.selectors import budget_list
+
+from .models import Campaign, CampaignStatus, Channel
 
 
 class CampaignFilter(django_filters.FilterSet):
@@ -27,3 +35,55 @@ class CampaignFilter(django_filters.FilterSet):
             "active_until",
             "search",
         ]
+
+
+def _console_budgets(request):
+    return budget_list(tenant=request.actor.tenant, actor=request.actor)
+
+
+def _console_regions(request):
+    return region_list(tenant=request.actor.tenant, actor=request.actor)
+
+
+def _console_channels(request):
+    return Channel.objects.for_tenant(request.actor.tenant)
+
+
+class CampaignConsoleFilter(SearchFilterSet):
+    """The console's campaign list: search, status, budget, region, channel, a day it runs on."""
+
+    search_fields = ("name", "description")
+    status = django_filters.ChoiceFilter(
+        label=_("Status"), choices=CampaignStatus.choices, empty_label=_("Any status")
+    )
+    budget = django_filters.ModelChoiceFilter(
+        label=_("Budget"), queryset=_console_budgets, empty_label=_("All budgets")
+    )
+    region = django_filters.ModelChoiceFilter(
+        label=_("Region"),
+        field_name="regions",
+        queryset=_console_regions,
+        empty_label=_("All regions"),
+        distinct=True,
+    )
+    channel = django_filters.ModelChoiceFilter(
+        label=_("Channel"),
+        field_name="channels",
+        queryset=_console_channels,
+        empty_label=_("All channels"),
+        distinct=True,
+    )
+    running_on = django_filters.DateFilter(
+        label=_("Runs on"),
+        method="filter_running_on",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    class Meta:
+        model = Campaign
+        fields = ["q", "status", "budget", "region", "channel", "running_on"]
+
+    def filter_running_on(self, queryset, name, value):
+        zone = self.request.actor.tenant.zone
+        start = datetime.combine(value, time.min, tzinfo=zone)
+        return queryset.filter(starts_at__lt=start + timedelta(days=1), ends_at__gt=start)

@@ -1,2 +1,16 @@
+from django.urls import path, re_path
+
+from . import views
+
 app_name = "campaigns"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.campaign_list, name="list"),
+    path("new/", views.campaign_form, name="create"),
+    path("<int:pk>/", views.campaign_detail, name="detail"),
+    path("<int:pk>/edit/", views.campaign_form, name="edit"),
+    re_path(
+        r"^(?P<pk>[0-9]+)/(?P<verb>schedule|pause|resume|end)/$",
+        views.campaign_action,
+        name="action",
+    ),
+]

@@ -1,0 +1,113 @@
+"""Console pages of campaigns: list, form, detail with life cycle and the check panel."""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.roles import Action
+from accounts.views import console_view
+from core.errors import DomainError
+
+from . import filters, forms, selectors, services
+from .models import CAMPAIGN_MOVES, CampaignStatus
+
+PAGE_SIZE = 25
+ACTIONS = {
+    "schedule": (services.campaign_schedule, _("Campaign scheduled.")),
+    "pause": (services.campaign_pause, _("Campaign paused.")),
+    "resume": (services.campaign_resume, _("Campaign running again.")),
+    "end": (services.campaign_end, _("Campaign ended.")),
+}
+# the target status of each button, to show only the moves the life cycle allows
+TARGETS = {
+    "schedule": CampaignStatus.SCHEDULED,
+    "pause": CampaignStatus.PAUSED,
+    "resume": CampaignStatus.RUNNING,
+    "end": CampaignStatus.ENDED,
+}
+
+
+@console_view(Action.CAMPAIGNS_READ)
+def campaign_list(request):
+    actor = request.actor
+    filterset = filters.CampaignConsoleFilter(
+        request.GET,
+        queryset=selectors.campaign_list(tenant=actor.tenant, actor=actor),
+        request=request,
+    )
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "campaigns/campaign_list.html", {"filter": filterset, "page": page})
+
+
+@console_view(Action.CAMPAIGNS_READ)
+def campaign_detail(request, pk: int):
+    actor = request.actor
+    campaign = selectors.campaign_get(tenant=actor.tenant, actor=actor, id=pk)
+    region_ids = {r.pk for r in campaign.regions.all()}
+    may_change = actor.can(Action.CAMPAIGNS_MANAGE) and (
+        actor.region_ids is None or region_ids <= actor.region_ids
+    )
+    allowed = CAMPAIGN_MOVES[campaign.status]
+    moves = [
+        verb
+        for verb, target in TARGETS.items()
+        if target in allowed and not (verb == "resume" and campaign.status != CampaignStatus.PAUSED)
+    ]
+    return render(
+        request,
+        "campaigns/campaign_detail.html",
+        {
+            "campaign": campaign,
+            "check": services.campaign_check(tenant=actor.tenant, campaign=campaign),
+            "may_change": may_change,
+            "moves": moves if may_change else [],
+        },
+    )
+
+
+@console_view(Action.CAMPAIGNS_MANAGE)
+def campaign_form(request, pk: int | None = None):
+    actor = request.actor
+    campaign = selectors.campaign_get(tenant=actor.tenant, actor=actor, id=pk) if pk else None
+    initial = forms.CampaignForm.initial_for(campaign) if campaign else None
+    form = forms.CampaignForm(request.POST or None, actor=actor, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if campaign is None:
+                campaign = services.campaign_create(
+                    tenant=actor.tenant, actor=actor, **form.cleaned_data
+                )
+                messages.success(request, _("Campaign created as a draft."))
+            else:
+                services.campaign_update(
+                    tenant=actor.tenant, actor=actor, campaign=campaign, **form.cleaned_data
+                )
+                messages.success(request, _("Campaign saved."))
+        except DomainError as exc:
+            form.add_domain_error(exc)
+        else:
+            return redirect("campaigns:detail", pk=campaign.pk)
+    return render(request, "campaigns/campaign_form.html", {"form": form, "campaign": campaign})
+
+
+@require_POST
+@console_view(Action.CAMPAIGNS_MANAGE)
+def campaign_action(request, pk: int, verb: str):
+    actor = request.actor
+    campaign = selectors.campaign_get(tenant=actor.tenant, actor=actor, id=pk)
+    service, done = ACTIONS[verb]
+    extra = (
+        {"acknowledge_warnings": request.POST.get("acknowledge_warnings") == "on"}
+        if verb == "schedule"
+        else {"note": request.POST.get("note", "")}
+    )
+    try:
+        service(tenant=actor.tenant, actor=actor, campaign=campaign, **extra)
+    except DomainError as exc:
+        details = " ".join(" ".join(m) for m in exc.fields.values())
+        messages.error(request, f"{exc.detail} {details}".strip())
+    else:
+        messages.success(request, done)
+    return redirect("campaigns:detail", pk=pk)
