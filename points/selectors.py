@@ -21,7 +21,8 @@ def _not_found():
 
 
 def program_list(*, tenant, actor: Actor) -> QuerySet:
-    if not (actor.can(Action.POINTS_READ) or actor.can(Action.CAMPAIGNS_READ)):
+    readers = (Action.POINTS_READ, Action.CAMPAIGNS_READ, Action.PORTAL_OWN)
+    if not any(actor.can(action) for action in readers):
         actor.require(Action.POINTS_READ)
     return PointsProgram.objects.for_tenant(tenant).order_by("name", "id")
 

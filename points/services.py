@@ -584,7 +584,14 @@ def points_adjust(
 def points_transfer(
     *, tenant, actor: Actor, program: PointsProgram, from_holder, to_holder, points: int
 ) -> Transfer:
-    """Move usable points to another holder of the same program, within its limits."""
+    """Move usable points to another holder of the same program, within its limits.
+
+    Operators may move anyone's points; a staff member (portal) only their own.
+    """
+    if not actor.can(Action.POINTS_ADJUST):
+        actor.require(Action.PORTAL_OWN)
+        if actor.user is None or getattr(from_holder, "user_id", None) != actor.user.pk:
+            raise NotFoundError(_("Not found."))
     if not program.transferable:
         raise RuleRefusal(
             _("Points of this program cannot be transferred."),

@@ -1,0 +1,190 @@
+"""Points API (SPEC §8): staff points for integrators (scope `points`), programs, rules,
+adjustments and transfers for console users."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+
+from accounts.models import ApiKeyScope
+from campaigns.selectors import campaign_get
+from core.api.views import TenantAPIView
+
+from . import selectors, services
+from . import serializers as s
+
+TAGS = ["points"]
+
+
+class StaffPointsView(TenantAPIView):
+    api_key_scope = ApiKeyScope.POINTS
+
+    @extend_schema(
+        tags=TAGS,
+        responses={200: s.StaffPointsSerializer},
+        description="The staff member's accounts: balance (usable), pending, points expiring in "
+        "the next 30 days, tier.",
+    )
+    def get(self, request, code):
+        accounts = selectors.staff_accounts(tenant=self.tenant, actor=self.actor, code=code)
+        return Response(s.StaffPointsSerializer({"staff": code, "accounts": list(accounts)}).data)
+
+
+class StaffEntriesView(TenantAPIView):
+    api_key_scope = ApiKeyScope.POINTS
+
+    @extend_schema(
+        tags=TAGS,
+        parameters=[OpenApiParameter("program", int)],
+        responses={200: s.EntrySerializer(many=True)},
+        description="Ledger entries of the staff member's accounts, newest first.",
+    )
+    def get(self, request, code):
+        qs = selectors.entry_list(tenant=self.tenant, actor=self.actor, staff_code=code)
+        if request.query_params.get("program", "").isdigit():
+            qs = qs.filter(account__program_id=request.query_params["program"])
+        return self.paginated(qs, s.EntrySerializer)
+
+
+class ProgramListView(TenantAPIView):
+    @extend_schema(tags=TAGS, responses={200: s.ProgramSerializer(many=True)})
+    def get(self, request):
+        return self.paginated(
+            selectors.program_list(tenant=self.tenant, actor=self.actor), s.ProgramSerializer
+        )
+
+    @extend_schema(
+        tags=TAGS, request=s.ProgramCreateSerializer, responses={201: s.ProgramSerializer}
+    )
+    def post(self, request):
+        data = s.ProgramCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        program = services.program_create(
+            tenant=self.tenant, actor=self.actor, **data.service_kwargs()
+        )
+        return Response(s.ProgramSerializer(program).data, status=status.HTTP_201_CREATED)
+
+
+class ProgramDetailView(TenantAPIView):
+    @extend_schema(tags=TAGS, responses={200: s.ProgramSerializer})
+    def get(self, request, id):
+        program = selectors.program_get(tenant=self.tenant, actor=self.actor, id=id)
+        return Response(s.ProgramSerializer(program).data)
+
+
+class RuleListView(TenantAPIView):
+    @extend_schema(
+        tags=TAGS,
+        parameters=[OpenApiParameter("campaign", int), OpenApiParameter("program", int)],
+        responses={200: s.RuleSerializer(many=True)},
+    )
+    def get(self, request):
+        params = request.query_params
+        qs = selectors.rule_list(
+            tenant=self.tenant,
+            actor=self.actor,
+            campaign=params.get("campaign") if params.get("campaign", "").isdigit() else None,
+            program=params.get("program") if params.get("program", "").isdigit() else None,
+        )
+        return self.paginated(qs, s.RuleSerializer)
+
+    @extend_schema(tags=TAGS, request=s.RuleCreateSerializer, responses={201: s.RuleSerializer})
+    def post(self, request):
+        data = s.RuleCreateSerializer(data=request.data, context={"tenant": self.tenant})
+        data.is_valid(raise_exception=True)
+        campaign = campaign_get(
+            tenant=self.tenant, actor=self.actor, id=data.validated_data["campaign"]
+        )
+        program = selectors.program_get(
+            tenant=self.tenant, actor=self.actor, id=data.validated_data["program"]
+        )
+        rule = services.rule_create(
+            tenant=self.tenant,
+            actor=self.actor,
+            campaign=campaign,
+            program=program,
+            **data.service_kwargs(),
+        )
+        return Response(s.RuleSerializer(rule).data, status=status.HTTP_201_CREATED)
+
+
+class RuleDetailView(TenantAPIView):
+    @extend_schema(tags=TAGS, responses={200: s.RuleSerializer})
+    def get(self, request, id):
+        rule = selectors.rule_get(tenant=self.tenant, actor=self.actor, id=id)
+        return Response(s.RuleSerializer(rule).data)
+
+
+class AccountListView(TenantAPIView):
+    @extend_schema(
+        tags=TAGS,
+        parameters=[OpenApiParameter("program", int), OpenApiParameter("search", str)],
+        responses={200: s.AccountSerializer(many=True)},
+    )
+    def get(self, request):
+        params = request.query_params
+        qs = selectors.account_list(
+            tenant=self.tenant,
+            actor=self.actor,
+            program=params.get("program") if params.get("program", "").isdigit() else None,
+            q=params.get("search", ""),
+        )
+        return self.paginated(qs, s.AccountSerializer)
+
+
+class AccountDetailView(TenantAPIView):
+    @extend_schema(tags=TAGS, responses={200: s.AccountSerializer})
+    def get(self, request, id):
+        account = selectors.account_get(tenant=self.tenant, actor=self.actor, id=id)
+        return Response(s.AccountSerializer(account).data)
+
+
+class AccountEntriesView(TenantAPIView):
+    @extend_schema(tags=TAGS, responses={200: s.EntrySerializer(many=True)})
+    def get(self, request, id):
+        account = selectors.account_get(tenant=self.tenant, actor=self.actor, id=id)
+        qs = selectors.entry_list(tenant=self.tenant, actor=self.actor, account=account)
+        return self.paginated(qs, s.EntrySerializer)
+
+
+class AdjustmentView(TenantAPIView):
+    @extend_schema(
+        tags=TAGS,
+        request=s.AdjustmentSerializer,
+        responses={201: s.EntrySerializer},
+        description="A manual correction with a reason; negative points take usable points "
+        "first-in, first-out (422 insufficient_points when there are not enough).",
+    )
+    def post(self, request, id):
+        account = selectors.account_get(tenant=self.tenant, actor=self.actor, id=id)
+        data = s.AdjustmentSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        entry = services.points_adjust(
+            tenant=self.tenant, actor=self.actor, account=account, **data.validated_data
+        )
+        return Response(s.EntrySerializer(entry).data, status=status.HTTP_201_CREATED)
+
+
+class TransferView(TenantAPIView):
+    @extend_schema(
+        tags=TAGS,
+        request=s.TransferCreateSerializer,
+        responses={201: s.TransferSerializer},
+        description="422 not_transferable, transfer_limit or insufficient_points.",
+    )
+    def post(self, request):
+        data = s.TransferCreateSerializer(data=request.data, context={"tenant": self.tenant})
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        program = selectors.program_get(tenant=self.tenant, actor=self.actor, id=values["program"])
+        sender = selectors.staff_get(
+            tenant=self.tenant, actor=self.actor, code=values["from_staff"].code
+        )
+        transfer = services.points_transfer(
+            tenant=self.tenant,
+            actor=self.actor,
+            program=program,
+            from_holder=sender,
+            to_holder=values["to_staff"],
+            points=values["points"],
+        )
+        return Response(s.TransferSerializer(transfer).data, status=status.HTTP_201_CREATED)

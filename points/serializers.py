@@ -1,0 +1,238 @@
+from rest_framework import serializers
+
+from accounts.models import MerchantStaff, Region
+from core.api.fields import TenantCodeField
+
+from .models import (
+    ExpiryPeriod,
+    ExpiryPolicy,
+    Holder,
+    PendingPolicy,
+    RuleKind,
+    TierBasis,
+)
+
+# --- programs ---------------------------------------------------------------------------------
+
+
+class ExpirySerializer(serializers.Serializer):
+    policy = serializers.ChoiceField(ExpiryPolicy.choices, default=ExpiryPolicy.NONE)
+    days = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    period = serializers.ChoiceField(ExpiryPeriod.choices, required=False, allow_blank=True)
+
+
+class TransferLimitsSerializer(serializers.Serializer):
+    per_transfer = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    per_month = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+
+
+class ProgramTierSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    threshold = serializers.IntegerField(min_value=0)
+    multiplier = serializers.DecimalField(max_digits=6, decimal_places=3, min_value=0)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        value["multiplier"] = str(value["multiplier"])  # JSON-able, exact
+        return value
+
+
+class ProgramCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    holder = serializers.ChoiceField(Holder.choices, default=Holder.STAFF)
+    point_value = serializers.DecimalField(max_digits=12, decimal_places=6, min_value=0)
+    point_value_band = serializers.DecimalField(
+        max_digits=5, decimal_places=4, min_value=0, required=False
+    )
+    expiry = ExpirySerializer(required=False)
+    pending = serializers.ChoiceField(PendingPolicy.choices, default=PendingPolicy.UNTIL_COMPLETED)
+    pending_days = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    weekly_cap = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    monthly_cap = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    allow_negative = serializers.BooleanField(default=False)
+    transferable = serializers.BooleanField(default=False)
+    transfer_limits = TransferLimitsSerializer(required=False, allow_null=True)
+    tiers = ProgramTierSerializer(many=True, required=False)
+    tier_basis = serializers.ChoiceField(TierBasis.choices, default=TierBasis.LIFETIME)
+
+    def service_kwargs(self) -> dict:
+        data = dict(self.validated_data)
+        expiry = data.pop("expiry", None) or {}
+        limits = data.pop("transfer_limits", None) or {}
+        data["pending_policy"] = data.pop("pending")
+        data["expiry_policy"] = expiry.get("policy", ExpiryPolicy.NONE)
+        data["expiry_days"] = expiry.get("days")
+        data["expiry_period"] = expiry.get("period") or ""
+        data["transfer_per_transfer"] = limits.get("per_transfer")
+        data["transfer_per_month"] = limits.get("per_month")
+        data["tiers"] = [dict(t) for t in data.get("tiers", [])]
+        return data
+
+
+class ProgramSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    holder = serializers.CharField()
+    point_value = serializers.DecimalField(max_digits=12, decimal_places=6)
+    point_value_band = serializers.DecimalField(max_digits=5, decimal_places=4)
+    expiry = serializers.SerializerMethodField()
+    pending = serializers.CharField(source="pending_policy")
+    pending_days = serializers.IntegerField()
+    weekly_cap = serializers.IntegerField()
+    monthly_cap = serializers.IntegerField()
+    allow_negative = serializers.BooleanField()
+    transferable = serializers.BooleanField()
+    transfer_limits = serializers.SerializerMethodField()
+    tiers = serializers.JSONField()
+    tier_basis = serializers.CharField()
+    is_active = serializers.BooleanField()
+
+    def get_expiry(self, program) -> dict:
+        return {
+            "policy": program.expiry_policy,
+            "days": program.expiry_days,
+            "period": program.expiry_period or None,
+        }
+
+    def get_transfer_limits(self, program) -> dict:
+        return {
+            "per_transfer": program.transfer_per_transfer,
+            "per_month": program.transfer_per_month,
+        }
+
+
+# --- rules ------------------------------------------------------------------------------------
+
+
+class RankTierSerializer(serializers.Serializer):
+    to = serializers.IntegerField(min_value=1)
+    points = serializers.IntegerField(min_value=1)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = serializers.IntegerField(min_value=1)  # a keyword in Python
+        return fields
+
+
+class MilestoneSerializer(serializers.Serializer):
+    count = serializers.IntegerField(min_value=1)
+    period = serializers.ChoiceField(["week", "month"])
+    points = serializers.IntegerField(min_value=1)
+
+
+class RuleCreateSerializer(serializers.Serializer):
+    campaign = serializers.IntegerField()
+    program = serializers.IntegerField()
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    kind = serializers.ChoiceField(RuleKind.choices)
+    points = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    per_amount = serializers.DecimalField(
+        max_digits=14, decimal_places=2, min_value=0, required=False, allow_null=True
+    )
+    min_amount = serializers.DecimalField(
+        max_digits=14, decimal_places=2, min_value=0, required=False, allow_null=True
+    )
+    regions = TenantCodeField(Region, many=True, required=False)
+    tiers = RankTierSerializer(many=True, required=False)
+    milestone = MilestoneSerializer(required=False, allow_null=True)
+    cap_total = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    cap_per_holder_week = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    cap_per_region = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+
+    def service_kwargs(self) -> dict:
+        data = dict(self.validated_data)
+        data.pop("campaign")
+        data.pop("program")
+        data["tiers"] = [dict(t) for t in data.get("tiers", [])]
+        data["milestone"] = dict(data.get("milestone") or {})
+        return data
+
+
+class RuleSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    campaign = serializers.IntegerField(source="campaign_id")
+    program = serializers.IntegerField(source="program_id")
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    points = serializers.IntegerField()
+    per_amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    min_amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    regions = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    tiers = serializers.JSONField()
+    milestone = serializers.JSONField()
+    cap_total = serializers.IntegerField()
+    cap_per_holder_week = serializers.IntegerField()
+    cap_per_region = serializers.IntegerField()
+    awarded = serializers.IntegerField()
+    is_active = serializers.BooleanField()
+
+
+# --- accounts and entries ---------------------------------------------------------------------
+
+
+class AccountSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    program = serializers.IntegerField(source="program_id")
+    program_name = serializers.CharField(source="program.name")
+    holder = serializers.CharField(source="program.holder")
+    staff = serializers.CharField(source="staff.code", default=None)
+    merchant = serializers.SerializerMethodField()
+    customer = serializers.CharField(source="customer.code", default=None)
+    balance = serializers.IntegerField()
+    pending = serializers.IntegerField()
+    lifetime_earned = serializers.IntegerField()
+    shortfall = serializers.IntegerField()
+    expiring_soon = serializers.IntegerField(default=0)
+    tier = serializers.CharField()
+
+    def get_merchant(self, account) -> str | None:
+        merchant = account.merchant or (account.staff.merchant if account.staff_id else None)
+        return merchant.code if merchant else None
+
+
+class EntrySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    account = serializers.IntegerField(source="account_id")
+    program = serializers.IntegerField(source="account.program_id")
+    kind = serializers.CharField()
+    bucket = serializers.CharField()
+    points = serializers.IntegerField()
+    pending_delta = serializers.IntegerField()
+    usable_delta = serializers.IntegerField()
+    balance_after = serializers.IntegerField()
+    pending_after = serializers.IntegerField()
+    order = serializers.CharField(source="order.external_id", default=None)
+    rule = serializers.IntegerField(source="rule_id")
+    campaign = serializers.IntegerField(source="campaign_id")
+    counterpart = serializers.IntegerField(source="counterpart_id")
+    source = serializers.CharField()
+    operator = serializers.CharField(source="operator_label")
+    reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class StaffPointsSerializer(serializers.Serializer):
+    staff = serializers.CharField()
+    accounts = AccountSerializer(many=True)
+
+
+class AdjustmentSerializer(serializers.Serializer):
+    points = serializers.IntegerField()
+    reason = serializers.CharField(max_length=2000)
+
+
+class TransferCreateSerializer(serializers.Serializer):
+    program = serializers.IntegerField()
+    from_staff = TenantCodeField(MerchantStaff)
+    to_staff = TenantCodeField(MerchantStaff)
+    points = serializers.IntegerField(min_value=1)
+
+
+class TransferSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    program = serializers.IntegerField(source="program_id")
+    from_staff = serializers.CharField(source="from_account.staff.code")
+    to_staff = serializers.CharField(source="to_account.staff.code")
+    points = serializers.IntegerField()
+    from_balance = serializers.IntegerField(source="from_account.balance")
+    created_at = serializers.DateTimeField()

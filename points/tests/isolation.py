@@ -1,0 +1,39 @@
+"""Where the tenant-isolation test finds the other tenant's identifiers for points' routes."""
+
+from accounts.models import MerchantStaff
+from core.testing import route_param
+from points import api, services
+from points.models import PointsAccount, PointsProgram, PointsRule
+
+
+def _program(world):
+    existing = PointsProgram.objects.for_tenant(world.tenant).first()
+    if existing is not None:
+        return existing
+    return services.program_create(
+        tenant=world.tenant,
+        actor=world.system,
+        name=f"{world.tenant.slug} points",
+        holder="staff",
+        point_value="0.01",
+    )
+
+
+def _account(world):
+    program = _program(world)
+    return services.account_for_holder(tenant=world.tenant, program=program, holder=world.staff)
+
+
+def _rule(world):
+    from points.tests.factories import rule, running_campaign
+
+    program = _program(world)
+    return rule(world, running_campaign(world), program, kind="per_order", points=1)
+
+
+for view in (api.StaffPointsView, api.StaffEntriesView):
+    route_param(view, "code", MerchantStaff, field="code")
+route_param(api.ProgramDetailView, "id", PointsProgram, make=_program)
+route_param(api.RuleDetailView, "id", PointsRule, make=_rule)
+for view in (api.AccountDetailView, api.AccountEntriesView, api.AdjustmentView):
+    route_param(view, "id", PointsAccount, make=_account)

@@ -1,0 +1,212 @@
+import pytest
+
+from accounts.roles import Role
+from points.models import PointsAccount
+
+from .factories import program, running_campaign
+
+pytestmark = pytest.mark.django_db
+
+
+def order_body(world, external_id, **overrides):
+    body = {
+        "external_id": external_id,
+        "merchant": world.merchant.code,
+        "staff": world.staff.code,
+        "region": world.region.code,
+        "amount": "120.00",
+        "placed_at": "2026-11-11T10:00:00+08:00",
+    }
+    body.update(overrides)
+    return body
+
+
+@pytest.fixture
+def setup(world):
+    """A program and a tiered first-N rule, made over the API by an operator."""
+    operator = world.client(Role.OPERATOR)
+    campaign = running_campaign(world)
+    response = operator.post(
+        "/api/v1/points-programs",
+        {
+            "name": "Staff task points",
+            "holder": "staff",
+            "point_value": "0.010000",
+            "expiry": {"policy": "days", "days": 90},
+            "pending": "until_completed",
+            "weekly_cap": 50,
+            "allow_negative": False,
+            "transferable": True,
+            "transfer_limits": {"per_transfer": 100},
+            "tiers": [{"name": "gold", "threshold": 1000, "multiplier": "1.5"}],
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    program_id = response.json()["id"]
+    response = operator.post(
+        "/api/v1/points-rules",
+        {
+            "campaign": campaign.pk,
+            "program": program_id,
+            "kind": "region_first_n",
+            "regions": [world.region.code],
+            "tiers": [{"from": 1, "to": 10, "points": 5}, {"from": 11, "to": 20, "points": 10}],
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    assert response.json()["tiers"][1] == {"from": 11, "to": 20, "points": 10}
+    return program_id
+
+
+def test_orders_over_http_earn_pending_then_usable_points(world, setup):
+    client = world.key_client()
+    for n in range(3):
+        assert (
+            client.post("/api/v1/orders", order_body(world, f"O-{n}"), format="json").status_code
+            == 201
+        )
+    assert client.post("/api/v1/orders/O-0/complete").status_code == 200
+    assert client.post("/api/v1/orders/O-1/close").status_code == 200
+    points = client.get(f"/api/v1/staff/{world.staff.code}/points").json()
+    account = points["accounts"][0]
+    assert (account["balance"], account["pending"], account["expiring_soon"]) == (5, 5, 0)
+    entries = client.get(f"/api/v1/staff/{world.staff.code}/points/entries").json()
+    assert entries["count"] == 5
+    kinds = [e["kind"] for e in entries["results"]]
+    assert kinds == ["cancel", "activate", "earn", "earn", "earn"]  # newest first
+    assert entries["results"][0]["order"] == "O-1"
+
+
+def test_program_validation_errors_are_field_errors(world):
+    response = world.client(Role.OPERATOR).post(
+        "/api/v1/points-programs",
+        {"name": "x", "point_value": "0.01", "expiry": {"policy": "days"}},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "expiry" in response.json()["fields"]
+
+
+def test_rule_with_overlapping_tiers_is_refused(world):
+    prog = program(world)
+    campaign = running_campaign(world)
+    response = world.client(Role.OPERATOR).post(
+        "/api/v1/points-rules",
+        {
+            "campaign": campaign.pk,
+            "program": prog.pk,
+            "kind": "region_first_n",
+            "regions": [world.region.code],
+            "tiers": [{"from": 1, "to": 10, "points": 5}, {"from": 10, "to": 20, "points": 10}],
+        },
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_rule"
+
+
+def test_finance_reads_programs_but_cannot_create(world):
+    client = world.client(Role.FINANCE)
+    assert client.get("/api/v1/points-programs").status_code == 200
+    response = client.post(
+        "/api/v1/points-programs", {"name": "x", "point_value": "0.01"}, format="json"
+    )
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "role,status",
+    [
+        (Role.TENANT_ADMIN, 201),
+        (Role.BU_ADMIN, 201),
+        (Role.OPERATOR, 201),
+        (Role.REGIONAL_OPERATOR, 201),
+        (Role.FINANCE, 403),
+        (Role.AUDITOR, 403),
+        (Role.MERCHANT_ADMIN, 403),
+    ],
+)
+def test_adjustments_by_role(world, setup, role, status):
+    world.key_client().post("/api/v1/orders", order_body(world, "O-1"), format="json")
+    account = PointsAccount.objects.for_tenant(world.tenant).get()
+    response = world.client(role).post(
+        f"/api/v1/points-accounts/{account.pk}/adjustments",
+        {"points": 7, "reason": "Goodwill after a complaint"},
+        format="json",
+    )
+    assert response.status_code == status, response.json()
+    if status == 201:
+        assert response.json()["kind"] == "adjust"
+        assert response.json()["balance_after"] == 7
+
+
+def test_adjustment_without_reason_and_beyond_the_balance(world, setup):
+    world.key_client().post("/api/v1/orders", order_body(world, "O-1"), format="json")
+    account = PointsAccount.objects.for_tenant(world.tenant).get()
+    client = world.client(Role.OPERATOR)
+    url = f"/api/v1/points-accounts/{account.pk}/adjustments"
+    assert client.post(url, {"points": 5, "reason": ""}, format="json").status_code == 400
+    response = client.post(url, {"points": -1, "reason": "x"}, format="json")
+    assert response.status_code == 422
+    assert response.json()["code"] == "insufficient_points"
+
+
+def test_regional_operator_cannot_see_accounts_outside_their_regions(world, setup):
+    from accounts.tests.factories import MerchantFactory, StaffFactory
+
+    far = StaffFactory(
+        tenant=world.tenant,
+        merchant=MerchantFactory(tenant=world.tenant, region=world.other_region),
+    )
+    body = order_body(world, "O-far", merchant=far.merchant.code, staff=far.code)
+    world.key_client().post("/api/v1/orders", body, format="json")
+    account = PointsAccount.objects.for_tenant(world.tenant).get(staff=far)
+    client = world.client(Role.REGIONAL_OPERATOR)
+    assert client.get(f"/api/v1/points-accounts/{account.pk}").status_code == 404
+    assert client.get(f"/api/v1/staff/{far.code}/points").status_code == 404
+    assert client.get("/api/v1/points-accounts").json()["count"] == 0
+    assert world.client(Role.OPERATOR).get("/api/v1/points-accounts").json()["count"] == 1
+
+
+def test_transfer_over_the_api(world, setup):
+    from accounts.tests.factories import StaffFactory
+
+    other = StaffFactory(tenant=world.tenant, merchant=world.merchant)
+    client = world.key_client()
+    client.post("/api/v1/orders", order_body(world, "O-1"), format="json")
+    client.post("/api/v1/orders/O-1/complete")
+    body = {"program": setup, "from_staff": world.staff.code, "to_staff": other.code, "points": 3}
+    response = world.client(Role.OPERATOR).post("/api/v1/points-transfers", body, format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["from_balance"] == 2
+    response = world.client(Role.OPERATOR).post(
+        "/api/v1/points-transfers", {**body, "points": 3}, format="json"
+    )
+    assert response.status_code == 422
+    assert response.json()["code"] == "insufficient_points"
+    # A staff member moves only their own points.
+    staff_client = world.client(Role.MERCHANT_STAFF)
+    mine = staff_client.post("/api/v1/points-transfers", {**body, "points": 1}, format="json")
+    assert mine.status_code == 201
+    theirs = {**body, "from_staff": other.code, "to_staff": world.staff.code, "points": 1}
+    assert staff_client.post("/api/v1/points-transfers", theirs, format="json").status_code == 404
+
+
+def test_api_key_needs_the_points_scope(world, setup):
+    client = world.key_client(scopes=["orders"])
+    assert client.get(f"/api/v1/staff/{world.staff.code}/points").status_code == 403
+    assert (
+        world.key_client(scopes=["points"])
+        .get(f"/api/v1/staff/{world.staff.code}/points")
+        .status_code
+        == 200
+    )
+    # Management endpoints need a user.
+    assert world.key_client().get("/api/v1/points-programs").status_code == 403
+
+
+def test_other_tenant_staff_is_404(world, other_world, setup):
+    response = world.key_client().get(f"/api/v1/staff/{other_world.staff.code}/points")
+    assert response.status_code == 404
