@@ -8,9 +8,11 @@ come from in `<app>/tests/isolation.py`:
 
     from core.testing import route_param
     route_param(BudgetDetailView, "id", Budget, make=lambda world: BudgetFactory(tenant=world.tenant))
+    route_param("budgets/<int:id>", "id", Budget, make=…)  # every route below this path
 
-`make(world)` creates a row for one of the two test tenants when the shared `world` fixture has
-none of that model; `field` is the model field the parameter carries (`pk` for ids, `code`, …).
+`make(world)` is called for each of the two test tenants and creates a row of that model whose
+identifier the other tenant doesn't share; `field` is the model field the parameter carries
+(`pk` for ids, `code`, …).
 """
 
 import uuid
@@ -30,12 +32,14 @@ class RouteParam:
     make: Callable[[Any], Any] | None = None
 
 
-ROUTE_PARAMS: dict[tuple[type, str], RouteParam] = {}
+# (view class or route prefix below /api/v1/, parameter name) → where its values come from
+ROUTE_PARAMS: dict[tuple[type | str, str], RouteParam] = {}
 
 
-def route_param(view, param: str, model, *, field: str = "pk", make=None) -> None:
-    """Declare which model (and field) the path parameter `param` of `view` names."""
-    ROUTE_PARAMS[(view, param)] = RouteParam(model=model, field=field, make=make)
+def route_param(target, param: str, model, *, field: str = "pk", make=None) -> None:
+    """Declare which model (and field) the path parameter `param` names, for one view class
+    (and its subclasses) or for every route whose path starts with the prefix `target`."""
+    ROUTE_PARAMS[(target, param)] = RouteParam(model=model, field=field, make=make)
 
 
 @contextmanager

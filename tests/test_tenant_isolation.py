@@ -86,10 +86,16 @@ def _param_source(route: Route, name: str) -> RouteParam:
     for view in route.view.__mro__:
         if (view, name) in ROUTE_PARAMS:
             return ROUTE_PARAMS[(view, name)]
+    path = route.template.removeprefix(API_PREFIX)
+    prefixes = [t for t, p in ROUTE_PARAMS if isinstance(t, str) and p == name]
+    for prefix in sorted(prefixes, key=len, reverse=True):
+        if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
+            return ROUTE_PARAMS[(prefix, name)]
     raise AssertionError(
         f"{route}: no source for the path parameter `{name}`. Declare it in "
         f"{route.view.__module__.split('.')[0]}/tests/isolation.py with "
-        f"core.testing.route_param({route.view.__name__}, {name!r}, <Model>, field=…, make=…)."
+        f"core.testing.route_param({route.view.__name__} or a path prefix, {name!r}, <Model>, "
+        "field=…, make=…)."
     )
 
 

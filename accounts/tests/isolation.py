@@ -1,21 +1,23 @@
-"""Where the tenant-isolation test finds the other tenant's identifiers for accounts' routes."""
+"""Where the tenant-isolation test finds the other tenant's identifiers for accounts' routes.
 
-from accounts import api
+Registered by path prefix, so other apps' routes below these paths (say
+/customers/{code}/coupons) are filled with the same identifiers.
+"""
+
 from accounts.models import ApiKey, Customer, Membership, Merchant, MerchantStaff, Region
 from accounts.tests.factories import CustomerFactory
 from core.testing import route_param
 
-route_param(api.UserDetailView, "id", Membership)
-route_param(api.RegionDetailView, "code", Region, field="code")
-route_param(api.MerchantDetailView, "code", Merchant, field="code")
-route_param(api.StaffDetailView, "code", MerchantStaff, field="code")
-route_param(
-    api.CustomerDetailView,
-    "code",
-    Customer,
-    field="code",
-    make=lambda world: CustomerFactory(
+
+def _customer(world):
+    return CustomerFactory(
         tenant=world.tenant, region=world.region, name=f"{world.tenant.slug} customer"
-    ),
-)
-route_param(api.ApiKeyRevokeView, "id", ApiKey, make=lambda world: world.key_client())
+    )
+
+
+route_param("users/<int:id>", "id", Membership)
+route_param("regions/<str:code>", "code", Region, field="code")
+route_param("merchants/<str:code>", "code", Merchant, field="code")
+route_param("staff/<str:code>", "code", MerchantStaff, field="code")
+route_param("customers/<str:code>", "code", Customer, field="code", make=_customer)
+route_param("api-keys/<int:id>", "id", ApiKey, make=lambda world: world.key_client())
