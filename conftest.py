@@ -1,5 +1,7 @@
 """Fixtures every app's tests share: two tenants, a member of each role, API clients."""
 
+import uuid
+
 import pytest
 from guardian.shortcuts import assign_perm
 from rest_framework.test import APIClient
@@ -76,6 +78,10 @@ def _test_settings(settings):
     keeps the many test users cheap (password hashing is not what these tests are about)."""
     settings.SECURE_SSL_REDIRECT = False
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Cache keys (throttle counters) of one test never count in another test, or in another
+    # test process on the same Redis.
+    default = {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
+    settings.CACHES = {**settings.CACHES, "default": default}
 
 
 @pytest.fixture
