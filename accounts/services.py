@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from guardian.shortcuts import assign_perm, remove_perm
+from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 
 from campaigns.services import channels_create_defaults
 from core.errors import (
@@ -121,8 +121,16 @@ def _set_region_grants(*, membership: Membership, regions: Iterable[Region]) -> 
 
 
 def _set_merchant_grant(*, user: User, tenant, merchant: Merchant | None, role: str) -> None:
-    for old in Merchant.objects.for_tenant(tenant).filter(members__user=user):
-        remove_perm(MERCHANT_PERMISSION, user, old)
+    # Revoke by the grants themselves: the membership already points at the new merchant.
+    granted = get_objects_for_user(
+        user,
+        MERCHANT_PERMISSION,
+        klass=Merchant.objects.for_tenant(tenant),
+        accept_global_perms=False,
+    )
+    for old in granted:
+        if old != merchant or role != Role.MERCHANT_ADMIN:
+            remove_perm(MERCHANT_PERMISSION, user, old)
     if merchant is not None and role == Role.MERCHANT_ADMIN:
         assign_perm(MERCHANT_PERMISSION, user, merchant)
 
@@ -191,12 +199,13 @@ def _apply_grants(*, membership: Membership, regions: list[Region], staff) -> No
     _set_merchant_grant(
         user=user, tenant=tenant, merchant=membership.merchant, role=membership.role
     )
+    linked = MerchantStaff.objects.for_tenant(tenant).filter(user=user)
     if staff is not None:
-        MerchantStaff.objects.for_tenant(tenant).filter(user=user).exclude(pk=staff.pk).update(
-            user=None
-        )
+        linked.exclude(pk=staff.pk).update(user=None)
         staff.user = user
         staff.save(update_fields=["user", "updated_at"])
+    elif membership.role != Role.MERCHANT_STAFF:  # only merchant staff log in as a staff record
+        linked.update(user=None)
 
 
 @transaction.atomic

@@ -1,6 +1,7 @@
 """Every API error is {code, detail, fields} with a fitting status (SPEC §8, §10 Errors)."""
 
 import pytest
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.test import Client
 from django.urls import path
 from rest_framework.test import APIClient
@@ -114,6 +115,11 @@ class _Boom(TenantAPIView):
         raise RuntimeError("secret detail of a bug at /srv/app/settings.py line 42")
 
 
+class _ModelRule(TenantAPIView):
+    def post(self, request):
+        raise DjangoValidationError({"ends_on": ["Ends before it starts."]})
+
+
 def _plain_django_boom(request):
     raise RuntimeError("secret detail of a bug outside DRF")
 
@@ -121,6 +127,7 @@ def _plain_django_boom(request):
 urlpatterns = [
     path("api/v1/boom", _Boom.as_view()),
     path("api/v1/plain-boom", _plain_django_boom),
+    path("api/v1/model-rule", _ModelRule.as_view()),
 ]
 handler404 = "config.views.not_found"
 handler500 = "config.views.server_error"
@@ -130,6 +137,12 @@ def _assert_no_traceback(response):
     text = response.content.decode()
     for leak in ("Traceback", "RuntimeError", "secret detail", "settings.py", 'File "'):
         assert leak not in text
+
+
+@pytest.mark.urls("tests.test_error_shape")
+def test_400_from_a_model_rule(world):
+    response = world.client(Role.TENANT_ADMIN).post("/api/v1/model-rule", {}, format="json")
+    assert_error(response, 400, "invalid", fields={"ends_on"})
 
 
 @pytest.mark.urls("tests.test_error_shape")

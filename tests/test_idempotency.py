@@ -67,6 +67,13 @@ class TestReplay:
         )
         assert response.json()["code"] == "idempotency_conflict"
 
+    def test_other_query_string_with_the_same_key_is_409(self, world):
+        client = world.key_client()
+        url = "/api/v1/regions/r1"
+        client.put(url, {"name": "X"}, format="json", HTTP_IDEMPOTENCY_KEY="k")
+        response = client.put(f"{url}?v=2", {"name": "X"}, format="json", HTTP_IDEMPOTENCY_KEY="k")
+        assert response.json()["code"] == "idempotency_conflict"
+
     def test_keys_are_per_caller(self, world):
         body = {"code": "c1", "name": "C"}
         admin = world.client(Role.TENANT_ADMIN)

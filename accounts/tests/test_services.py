@@ -163,6 +163,29 @@ class TestMembershipUpdate:
         assert second.before["role"] == Role.REGIONAL_OPERATOR
         assert second.after["role"] == Role.OPERATOR and second.after["regions"] == []
 
+    def test_merchant_admin_moved_to_another_merchant_loses_the_old_grant(self, world):
+        membership = world.members[Role.MERCHANT_ADMIN]
+        services.membership_update(
+            tenant=world.tenant,
+            actor=world.actor(Role.TENANT_ADMIN),
+            membership=membership,
+            role=Role.MERCHANT_ADMIN,
+            merchant=world.merchant,
+        )
+        assert membership.user.has_perm(MERCHANT_PERMISSION, world.merchant)
+        other = StaffFactory(tenant=world.tenant).merchant
+        self.update(world, membership, role=Role.MERCHANT_ADMIN, merchant=other)
+        user = type(membership.user).objects.get(pk=membership.user.pk)  # no perm cache
+        assert user.has_perm(MERCHANT_PERMISSION, other)
+        assert not user.has_perm(MERCHANT_PERMISSION, world.merchant)
+
+    def test_leaving_the_merchant_staff_role_unlinks_the_staff_record(self, world):
+        membership = world.members[Role.MERCHANT_STAFF]
+        assert world.staff.user == membership.user
+        self.update(world, membership, role=Role.OPERATOR)
+        world.staff.refresh_from_db()
+        assert world.staff.user is None
+
     def test_deactivation_drops_tokens(self, world):
         membership = world.members[Role.OPERATOR]
         services.personal_token_create(membership=membership)

@@ -49,7 +49,9 @@ class TenantAPIView(APIView):
             principal=self._principal(),
             key=key[:255],
             request_hash=request_fingerprint(
-                method=request.method, path=request.path, body=self._body_bytes(request)
+                method=request.method,
+                path=request.get_full_path(),  # the query string is part of the request
+                body=self._body_bytes(request),
             ),
         )
         if not is_new:
