@@ -49,6 +49,7 @@ class SuperuserOnlyMixin:
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         # Choices and validation of a tenant-owned foreign key would run unscoped queries.
+        # (Hence autocomplete rather than raw-id widgets: those look rows up on the manager.)
         manager = db_field.related_model._default_manager
         if hasattr(manager, "unscoped"):
             kwargs.setdefault("queryset", manager.unscoped())
@@ -80,7 +81,7 @@ class MembershipAdmin(TenantScopedAdmin):
     list_display = ("user", "tenant", "role", "business_unit", "merchant", "is_active")
     list_filter = ("tenant", "role", "is_active")
     search_fields = ("user__username", "user__email")
-    raw_id_fields = ("user", "business_unit", "merchant")
+    autocomplete_fields = ("user", "business_unit", "merchant")
     list_select_related = ("tenant", "user", "business_unit", "merchant")
 
 
@@ -95,7 +96,7 @@ class RegionAdmin(SuperuserOnlyMixin, GuardedModelAdmin):
     list_display = ("code", "name", "parent", "tenant")
     list_filter = ("tenant",)
     search_fields = ("code", "name")
-    raw_id_fields = ("parent",)
+    autocomplete_fields = ("parent",)
 
     def get_queryset(self, request):
         return Region.objects.unscoped().select_related("tenant", "parent")
@@ -106,7 +107,7 @@ class MerchantAdmin(SuperuserOnlyMixin, GuardedModelAdmin):
     list_display = ("code", "name", "region", "tenant", "is_active")
     list_filter = ("tenant", "is_active")
     search_fields = ("code", "name")
-    raw_id_fields = ("region",)
+    autocomplete_fields = ("region",)
 
     def get_queryset(self, request):
         return Merchant.objects.unscoped().select_related("tenant", "region")
@@ -116,14 +117,14 @@ class MerchantAdmin(SuperuserOnlyMixin, GuardedModelAdmin):
 class MerchantStaffAdmin(TenantScopedAdmin):
     list_display = ("code", "name", "merchant", "user", "tenant", "is_active")
     search_fields = ("code", "name", "phone")
-    raw_id_fields = ("merchant", "user")
+    autocomplete_fields = ("merchant", "user")
 
 
 @admin.register(Customer)
 class CustomerAdmin(TenantScopedAdmin):
     list_display = ("code", "name", "region", "tenant", "registered_on", "last_order_on")
     search_fields = ("code", "name")
-    raw_id_fields = ("region",)
+    autocomplete_fields = ("region",)
 
 
 @admin.register(ApiKey)
@@ -137,4 +138,4 @@ class ApiKeyAdmin(TenantScopedAdmin):
 class PersonalTokenAdmin(TenantScopedAdmin):
     list_display = ("prefix", "membership", "tenant", "last_used_at")
     readonly_fields = ("prefix", "key_hash", "last_used_at")
-    raw_id_fields = ("membership",)
+    autocomplete_fields = ("membership",)

@@ -41,10 +41,14 @@ class BootstrapMixin:
     def full_clean(self):
         super().full_clean()
         for name in self.errors:
-            if name in self.fields:
-                widget = self.fields[name].widget
+            self._mark_invalid(name)
+
+    def _mark_invalid(self, name):
+        if name in self.fields:
+            widget = self.fields[name].widget
+            if "is-invalid" not in widget.attrs.get("class", ""):
                 widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
-                widget.attrs["aria-invalid"] = "true"
+            widget.attrs["aria-invalid"] = "true"
 
     def add_domain_error(self, exc: DomainError) -> None:
         """A service's refusal on the form: per field where it names one, else at the top."""
@@ -54,6 +58,7 @@ class BootstrapMixin:
             for message in messages:
                 self.add_error(target, message)
                 placed = True
+            self._mark_invalid(name)
         if not placed or not set(exc.fields) <= set(self.fields):
             self.add_error(None, exc.detail)
 

@@ -545,6 +545,8 @@ def api_key_list(request):
 @console_view(Action.USERS_MANAGE)
 def api_key_create(request):
     actor = request.actor
+    # Keys are tenant-wide: whoever may not list them (a business-unit admin) gets no form either.
+    selectors.api_key_list(tenant=actor.tenant, actor=actor)
     form = forms.ApiKeyForm(request.POST or None, actor=actor)
     if request.method == "POST" and form.is_valid():
         try:

@@ -39,7 +39,8 @@ def field(bound_field, **options):
         kind = "check"
     else:
         kind = "input"
-    return {"field": bound_field, "kind": kind, **options}
+    filterable = bool(widget.attrs.get("data-filterable"))
+    return {"field": bound_field, "kind": kind, "filterable": filterable, **options}
 
 
 @register.filter

@@ -67,7 +67,7 @@ CONSOLE_PAGES = [
 
 
 @pytest.fixture(autouse=True)
-def plain_static_files(settings):
+def page_settings(settings):
     # DEBUG is off in tests, and the manifest storage needs `collectstatic` before any page renders.
     settings.STORAGES = {
         **settings.STORAGES,
