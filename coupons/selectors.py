@@ -2,6 +2,7 @@
 scope: a batch is visible when its campaign is (SPEC §7)."""
 
 from datetime import date
+from decimal import Decimal
 
 from django.db import connection
 from django.db.models import Q, QuerySet
@@ -35,6 +36,18 @@ def batch_list(
 
 def batch_get(*, tenant, actor: Actor, id: int) -> CouponBatch:
     batch = batch_list(tenant=tenant, actor=actor).filter(pk=id).first()
+    if batch is None:
+        raise NotFoundError(_("Not found."))
+    return batch
+
+
+def batch_get_for_claim(*, tenant, actor: Actor, id: int) -> CouponBatch:
+    """The batch a claim names. An integrator's key (scope `coupons`) reaches every batch of the
+    tenant; a user only the batches they can see."""
+    actor.require(Action.COUPONS_ISSUE)
+    if actor.api_key is None:
+        return batch_get(tenant=tenant, actor=actor, id=id)
+    batch = CouponBatch.objects.for_tenant(tenant).select_related("campaign").filter(pk=id).first()
     if batch is None:
         raise NotFoundError(_("Not found."))
     return batch
@@ -132,3 +145,46 @@ def segment_preview(*, tenant, actor: Actor, filters: dict, sample: int = 10) ->
         "count": qs.count(),
         "sample": list(qs.order_by("code").values_list("code", flat=True)[:sample]),
     }
+
+
+def batch_summary(batch) -> str:
+    """How a coupon of the batch reads to a customer: the console's live preview and the API's
+    `summary`. Takes a batch or any object with the same attributes (an unsaved design)."""
+    money = "{:,.2f}".format
+    value = getattr(batch, "value", None)
+    threshold = getattr(batch, "threshold", None)
+    kind = getattr(batch, "kind", "")
+    if value is None:
+        return ""
+    if kind == "amount_off":
+        text = _("%(off)s off orders of %(min)s or more") % {
+            "off": money(value),
+            "min": money(threshold or 0),
+        }
+    elif kind == "percent_off":
+        text = _("%(pct)s%% off, at most %(cap)s") % {
+            "pct": f"{Decimal(str(value)).normalize():f}",
+            "cap": money(getattr(batch, "max_discount", None) or 0),
+        }
+        if threshold:
+            text += _(", on orders of %s or more") % money(threshold)
+    elif kind == "cash":
+        text = _("%s cash voucher") % money(value)
+    elif kind == "free_shipping":
+        text = _("Free shipping")
+        if threshold:
+            text += _(" on orders of %s or more") % money(threshold)
+    else:
+        return ""
+    days = getattr(batch, "valid_days", None)
+    until = getattr(batch, "valid_until", None)
+    if days:
+        text += _("; valid %d days from issue") % days
+    elif until:
+        text += _("; valid until %s") % until.strftime("%Y-%m-%d %H:%M")
+    limit = getattr(batch, "per_customer_limit", None)
+    if limit:
+        text += _("; %d per customer") % limit
+    if not getattr(batch, "stackable", False):
+        text += _("; not combinable with other coupons")
+    return text + "."

@@ -1,0 +1,318 @@
+"""API of coupon batches, claims, issuance jobs and segments (SPEC §8).
+
+Management endpoints are for users; the claim is an integration endpoint (API-key scope
+`coupons`).
+"""
+
+import csv
+
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from core.api.views import TenantAPIView
+
+from . import selectors, services
+from . import serializers as s
+from .models import BatchStatus
+
+TAGS = ["coupons"]
+
+
+class _Echo:
+    """A file-like object whose write returns the line: csv.writer into a streaming response."""
+
+    def write(self, value):
+        return value
+
+
+def _csv_stream(header, rows, filename: str) -> StreamingHttpResponse:
+    writer = csv.writer(_Echo())
+
+    def lines():
+        yield writer.writerow(header)
+        for row in rows:
+            yield writer.writerow(["" if v is None else v for v in row])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+class BatchListView(TenantAPIView):
+    @extend_schema(
+        tags=TAGS,
+        parameters=[
+            OpenApiParameter("campaign", int),
+            OpenApiParameter("status", str, enum=BatchStatus.values),
+        ],
+        responses={200: s.BatchSerializer(many=True)},
+    )
+    def get(self, request):
+        campaign = request.query_params.get("campaign")
+        qs = selectors.batch_list(
+            tenant=self.tenant,
+            actor=self.actor,
+            campaign_id=int(campaign) if campaign and campaign.isdigit() else None,
+            status=request.query_params.get("status"),
+        )
+        return self.paginated(qs, s.BatchSerializer)
+
+    @extend_schema(tags=TAGS, request=s.BatchInputSerializer, responses={201: s.BatchSerializer})
+    def post(self, request):
+        data = s.BatchInputSerializer(
+            data=request.data, context={"tenant": self.tenant, "actor": self.actor}
+        )
+        data.is_valid(raise_exception=True)
+        kwargs = data.service_kwargs()
+        batch = services.batch_create(tenant=self.tenant, actor=self.actor, **kwargs)
+        return Response(s.BatchSerializer(batch).data, status=status.HTTP_201_CREATED)
+
+
+class BatchDetailView(TenantAPIView):
+    @extend_schema(tags=TAGS, responses={200: s.BatchSerializer})
+    def get(self, request, id):
+        batch = selectors.batch_get(tenant=self.tenant, actor=self.actor, id=id)
+        return Response(s.BatchSerializer(batch).data)
+
+    @extend_schema(
+        tags=TAGS,
+        request=s.BatchUpdateSerializer,
+        responses={200: s.BatchSerializer},
+        description="Change a draft batch (409 invalid_transition once active).",
+    )
+    def patch(self, request, id):
+        batch = selectors.batch_get(tenant=self.tenant, actor=self.actor, id=id)
+        data = s.BatchUpdateSerializer(
+            data=request.data, context={"tenant": self.tenant, "actor": self.actor}
+        )
+        data.is_valid(raise_exception=True)
+        batch = services.batch_update(
+            tenant=self.tenant, actor=self.actor, batch=batch, **data.service_kwargs()
+        )
+        return Response(s.BatchSerializer(batch).data)
+
+
+class _BatchActionView(TenantAPIView):
+    service = None
+
+    def post(self, request, id):
+        batch = selectors.batch_get(tenant=self.tenant, actor=self.actor, id=id)
+        note = str(request.data.get("note", "")) if hasattr(request.data, "get") else ""
+        batch = self.service(tenant=self.tenant, actor=self.actor, batch=batch, note=note)
+        return Response(s.BatchSerializer(batch).data)
+
+
+def _action(name: str, service, description: str):
+    def post(self, request, id):
+        return _BatchActionView.post(self, request, id)
+
+    post = extend_schema(
+        tags=TAGS, request=None, responses={200: s.BatchSerializer}, description=description
+    )(post)
+    return type(name, (_BatchActionView,), {"service": staticmethod(service), "post": post})
+
+
+BatchActivateView = _action(
+    "BatchActivateView",
+    services.batch_activate,
+    "draft → active: reserves quantity x the most one coupon can cost (409 budget_exceeded).",
+)
+BatchPauseView = _action("BatchPauseView", services.batch_pause, "active → paused.")
+BatchResumeView = _action("BatchResumeView", services.batch_resume, "paused → active.")
+BatchEndView = _action(
+    "BatchEndView",
+    services.batch_end,
+    "active | paused → ended: the reservation of the stock never issued is released.",
+)
+
+
+class BatchClaimView(TenantAPIView):
+    api_key_scope = "coupons"
+
+    @extend_schema(
+        tags=TAGS,
+        request=s.ClaimSerializer,
+        responses={201: s.CouponSerializer},
+        description=(
+            "A customer claims a coupon of a claimable batch: 409 batch_exhausted when none are "
+            "left, 422 limit_reached over the per-customer limit or frequency cap."
+        ),
+    )
+    def post(self, request, id):
+        batch = selectors.batch_get_for_claim(tenant=self.tenant, actor=self.actor, id=id)
+        data = s.ClaimSerializer(data=request.data, context={"tenant": self.tenant})
+        data.is_valid(raise_exception=True)
+        coupon = services.coupon_claim(
+            tenant=self.tenant,
+            actor=self.actor,
+            batch=batch,
+            customer=data.validated_data["customer"],
+        )
+        return Response(s.CouponSerializer(coupon).data, status=status.HTTP_201_CREATED)
+
+
+class BatchIssueView(TenantAPIView):
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(
+        tags=TAGS,
+        request={
+            "application/json": s.IssueSerializer,
+            "multipart/form-data": s.IssueSerializer,
+        },
+        responses={202: s.JobSerializer},
+        description=(
+            "Issue to a list of customer codes, a segment, or an uploaded CSV/XLSX (one customer "
+            "code a row) as a background job; bad rows are reported in the job."
+        ),
+    )
+    def post(self, request, id):
+        batch = selectors.batch_get(tenant=self.tenant, actor=self.actor, id=id)
+        data = s.IssueSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        kwargs = {}
+        if "customers" in data.validated_data:
+            kwargs["customers"] = data.validated_data["customers"]
+        elif "segment" in data.validated_data:
+            kwargs["segment"] = selectors.segment_get(
+                tenant=self.tenant, actor=self.actor, id=data.validated_data["segment"]
+            )
+        else:
+            upload = data.validated_data["file"]
+            kwargs["file_name"] = upload.name
+            kwargs["file_content"] = upload.read()
+        job = services.issuance_job_create(
+            tenant=self.tenant, actor=self.actor, batch=batch, **kwargs
+        )
+        return Response(
+            s.JobSerializer(job, context={"request": request}).data,
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class BatchGenerateView(TenantAPIView):
+    @extend_schema(
+        tags=TAGS,
+        request=s.GenerateSerializer,
+        responses={202: s.JobSerializer},
+        description="Generate unassigned codes (print, partners) as a background job.",
+    )
+    def post(self, request, id):
+        batch = selectors.batch_get(tenant=self.tenant, actor=self.actor, id=id)
+        data = s.GenerateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = services.generation_job_create(
+            tenant=self.tenant, actor=self.actor, batch=batch, count=data.validated_data["count"]
+        )
+        return Response(
+            s.JobSerializer(job, context={"request": request}).data,
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class BatchCodesView(TenantAPIView):
+    @extend_schema(
+        tags=TAGS,
+        responses={200: OpenApiResponse(OpenApiTypes.STR, description="CSV, streamed.")},
+        description="The batch's coupons as CSV: code, status, customer, valid_until.",
+    )
+    def get(self, request, id):
+        batch = selectors.batch_get(tenant=self.tenant, actor=self.actor, id=id)
+        rows = selectors.batch_codes(tenant=self.tenant, actor=self.actor, batch=batch)
+        if batch.shared_code:
+            rows = ((batch.shared_code, *row[1:]) for row in rows)
+        return _csv_stream(
+            ["code", "status", "customer", "valid_until"], rows, f"batch-{batch.pk}-codes.csv"
+        )
+
+
+class JobListView(TenantAPIView):
+    @extend_schema(
+        tags=TAGS,
+        parameters=[OpenApiParameter("batch", int)],
+        responses={200: s.JobSerializer(many=True)},
+    )
+    def get(self, request):
+        batch = request.query_params.get("batch")
+        batch = (
+            selectors.batch_get(tenant=self.tenant, actor=self.actor, id=int(batch))
+            if batch and batch.isdigit()
+            else None
+        )
+        qs = selectors.job_list(tenant=self.tenant, actor=self.actor, batch=batch)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(
+            s.JobSerializer(page, many=True, context={"request": request}).data
+        )
+
+
+class JobDetailView(TenantAPIView):
+    @extend_schema(tags=TAGS, responses={200: s.JobSerializer})
+    def get(self, request, id):
+        job = selectors.job_get(tenant=self.tenant, actor=self.actor, id=id)
+        return Response(s.JobSerializer(job, context={"request": request}).data)
+
+
+class JobErrorsView(TenantAPIView):
+    @extend_schema(
+        tags=TAGS,
+        responses={200: OpenApiResponse(OpenApiTypes.STR, description="CSV, streamed.")},
+        description="The job's error report: row, value, reason, detail.",
+    )
+    def get(self, request, id):
+        job = selectors.job_get(tenant=self.tenant, actor=self.actor, id=id)
+        rows = (
+            selectors.job_errors(tenant=self.tenant, job=job)
+            .values_list("row_no", "value", "reason", "detail")
+            .iterator(chunk_size=5000)
+        )
+        return _csv_stream(
+            ["row", "value", "reason", "detail"], rows, f"issuance-job-{job.pk}-errors.csv"
+        )
+
+
+class SegmentListView(TenantAPIView):
+    @extend_schema(tags=TAGS, responses={200: s.SegmentSerializer(many=True)})
+    def get(self, request):
+        return self.paginated(
+            selectors.segment_list(tenant=self.tenant, actor=self.actor), s.SegmentSerializer
+        )
+
+    @extend_schema(
+        tags=TAGS, request=s.SegmentInputSerializer, responses={201: s.SegmentSerializer}
+    )
+    def post(self, request):
+        data = s.SegmentInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        segment = services.segment_create(
+            tenant=self.tenant,
+            actor=self.actor,
+            name=data.validated_data["name"],
+            filters=dict(data.validated_data["filters"]),
+        )
+        return Response(s.SegmentSerializer(segment).data, status=status.HTTP_201_CREATED)
+
+
+class SegmentDetailView(TenantAPIView):
+    @extend_schema(tags=TAGS, responses={200: s.SegmentSerializer})
+    def get(self, request, id):
+        segment = selectors.segment_get(tenant=self.tenant, actor=self.actor, id=id)
+        return Response(s.SegmentSerializer(segment).data)
+
+
+class SegmentPreviewView(TenantAPIView):
+    @extend_schema(
+        tags=TAGS,
+        responses={200: s.PreviewSerializer},
+        description="How many customers the segment matches now, and a sample of their codes.",
+    )
+    def get(self, request, id):
+        segment = selectors.segment_get(tenant=self.tenant, actor=self.actor, id=id)
+        return Response(
+            selectors.segment_preview(tenant=self.tenant, actor=self.actor, filters=segment.filters)
+        )

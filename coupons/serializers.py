@@ -1,0 +1,250 @@
+"""Input and output shapes of the coupon API (SPEC §8, field names binding)."""
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from accounts.models import Customer, Merchant, Region
+from campaigns.selectors import campaign_get
+from core.api.fields import TenantCodeField
+from core.errors import NotFoundError
+
+from .models import BatchKind, CodeMode
+
+
+class ScopedCampaignField(serializers.IntegerField):
+    """A campaign by id, among those the caller may read; any other id is simply unknown."""
+
+    default_error_messages = {"does_not_exist": _("Unknown campaign: “{value}”.")}
+
+    def to_internal_value(self, data):
+        pk = super().to_internal_value(data)
+        try:
+            return campaign_get(tenant=self.context["tenant"], actor=self.context["actor"], id=pk)
+        except NotFoundError:
+            self.fail("does_not_exist", value=pk)
+
+    def to_representation(self, value):
+        return value.pk
+
+
+class ScopeSerializer(serializers.Serializer):
+    merchants = serializers.ListField(child=TenantCodeField(Merchant), required=False, default=list)
+    regions = serializers.ListField(child=TenantCodeField(Region), required=False, default=list)
+    categories = serializers.ListField(
+        child=serializers.CharField(max_length=100), required=False, default=list
+    )
+
+
+class FrequencyCapSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    days = serializers.IntegerField()
+
+
+class CodeSerializer(serializers.Serializer):
+    mode = serializers.ChoiceField(choices=CodeMode.choices, default=CodeMode.UNIQUE)
+    length = serializers.IntegerField(required=False, allow_null=True)
+    prefix = serializers.CharField(required=False, allow_blank=True, default="")
+    shared_code = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+
+
+class BatchInputSerializer(serializers.Serializer):
+    """POST /coupon-batches. The service checks the rules between fields."""
+
+    campaign = ScopedCampaignField()
+    name = serializers.CharField(max_length=200)
+    kind = serializers.ChoiceField(choices=BatchKind.choices)
+    value = serializers.DecimalField(max_digits=14, decimal_places=2)
+    threshold = serializers.DecimalField(
+        max_digits=14, decimal_places=2, required=False, allow_null=True
+    )
+    max_discount = serializers.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        required=False,
+        allow_null=True,
+        help_text="Required for percent_off.",
+    )
+    valid_from = serializers.DateTimeField(required=False, allow_null=True)
+    valid_until = serializers.DateTimeField(required=False, allow_null=True)
+    valid_days = serializers.IntegerField(required=False, allow_null=True)
+    extend_past_campaign = serializers.BooleanField(required=False, default=False)
+    scope = ScopeSerializer(required=False)
+    quantity = serializers.IntegerField()
+    per_customer_limit = serializers.IntegerField(required=False, default=1)
+    frequency_cap = FrequencyCapSerializer(required=False, allow_null=True)
+    stackable = serializers.BooleanField(required=False, default=False)
+    claimable = serializers.BooleanField(required=False, default=False)
+    code = CodeSerializer(required=False)
+
+    def service_kwargs(self) -> dict:
+        """The validated body as the service's keyword arguments."""
+        data = dict(self.validated_data)
+        kwargs = {}
+        if "scope" in data:
+            scope = data.pop("scope")
+            kwargs["scope_merchants"] = scope.get("merchants", [])
+            kwargs["scope_regions"] = scope.get("regions", [])
+            kwargs["scope_categories"] = scope.get("categories", [])
+        if "frequency_cap" in data:
+            cap = data.pop("frequency_cap") or {}
+            kwargs["frequency_cap_count"] = cap.get("count")
+            kwargs["frequency_cap_days"] = cap.get("days")
+        if "code" in data:
+            code = data.pop("code")
+            kwargs["code_mode"] = code.get("mode", CodeMode.UNIQUE)
+            kwargs["code_length"] = code.get("length")
+            kwargs["code_prefix"] = code.get("prefix", "")
+            kwargs["shared_code"] = code.get("shared_code")
+        kwargs.update(data)
+        return kwargs
+
+
+class BatchUpdateSerializer(BatchInputSerializer):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, partial=True, **kwargs)
+        self.fields.pop("campaign")
+
+
+class BatchSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    campaign = serializers.IntegerField(source="campaign_id")
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    value = serializers.DecimalField(max_digits=14, decimal_places=2)
+    threshold = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
+    max_discount = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
+    valid_from = serializers.DateTimeField(allow_null=True)
+    valid_until = serializers.DateTimeField(allow_null=True)
+    valid_days = serializers.IntegerField(allow_null=True)
+    extend_past_campaign = serializers.BooleanField()
+    scope = serializers.SerializerMethodField()
+    quantity = serializers.IntegerField()
+    per_customer_limit = serializers.IntegerField()
+    frequency_cap = serializers.SerializerMethodField()
+    stackable = serializers.BooleanField()
+    claimable = serializers.BooleanField()
+    code = serializers.SerializerMethodField()
+    status = serializers.CharField()
+    issued = serializers.IntegerField()
+    claimed = serializers.IntegerField()
+    redeemed = serializers.IntegerField()
+    stock = serializers.IntegerField()
+    reserved_amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    released_amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    summary = serializers.SerializerMethodField(help_text="How the coupon reads to a customer.")
+    activated_at = serializers.DateTimeField(allow_null=True)
+    ended_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+    def get_scope(self, batch) -> dict:
+        return {
+            "merchants": sorted(m.code for m in batch.scope_merchants.all()),
+            "regions": sorted(r.code for r in batch.scope_regions.all()),
+            "categories": batch.scope_categories,
+        }
+
+    def get_frequency_cap(self, batch) -> dict | None:
+        if batch.frequency_cap_count is None:
+            return None
+        return {"count": batch.frequency_cap_count, "days": batch.frequency_cap_days}
+
+    def get_code(self, batch) -> dict:
+        return {
+            "mode": batch.code_mode,
+            "length": batch.code_length if batch.code_mode == CodeMode.UNIQUE else None,
+            "prefix": batch.code_prefix,
+            "shared_code": batch.shared_code,
+        }
+
+    def get_summary(self, batch) -> str:
+        from .selectors import batch_summary
+
+        return batch_summary(batch)
+
+
+class ClaimSerializer(serializers.Serializer):
+    customer = TenantCodeField(Customer)
+
+
+class CouponSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    batch = serializers.IntegerField(source="batch_id")
+    code = serializers.SerializerMethodField()
+    customer = serializers.CharField(source="customer.code", allow_null=True)
+    status = serializers.CharField()
+    issued_at = serializers.DateTimeField(allow_null=True)
+    valid_from = serializers.DateTimeField(allow_null=True)
+    valid_until = serializers.DateTimeField(allow_null=True)
+
+    def get_code(self, coupon) -> str:
+        return coupon.code or coupon.batch.shared_code
+
+
+class IssueSerializer(serializers.Serializer):
+    customers = serializers.ListField(
+        child=serializers.CharField(max_length=64), required=False, allow_empty=False
+    )
+    segment = serializers.IntegerField(required=False)
+    file = serializers.FileField(required=False, help_text="CSV or XLSX, a customer code a row.")
+
+    def validate(self, data):
+        if sum(key in data for key in ("customers", "segment", "file")) != 1:
+            raise serializers.ValidationError(
+                {"customers": [_("Give exactly one of customers, segment or file.")]}
+            )
+        return data
+
+
+class GenerateSerializer(serializers.Serializer):
+    count = serializers.IntegerField(min_value=1)
+
+
+class JobSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    batch = serializers.IntegerField(source="batch_id")
+    kind = serializers.CharField()
+    source = serializers.CharField()
+    status = serializers.CharField()
+    total = serializers.IntegerField()
+    done = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    errors_url = serializers.SerializerMethodField()
+    error = serializers.CharField()
+    file_name = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+    def get_errors_url(self, job) -> str | None:
+        if not job.failed:
+            return None
+        path = reverse("issuance-job-errors", kwargs={"id": job.pk})
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+
+class SegmentFiltersSerializer(serializers.Serializer):
+    regions = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
+    tags_any = serializers.ListField(child=serializers.CharField(max_length=100), required=False)
+    registered_after = serializers.DateField(required=False)
+    registered_before = serializers.DateField(required=False)
+    last_order_after = serializers.DateField(required=False)
+    last_order_before = serializers.DateField(required=False)
+
+
+class SegmentInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    filters = SegmentFiltersSerializer(required=False, default=dict)
+
+
+class SegmentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    filters = serializers.DictField()
+    created_at = serializers.DateTimeField()
+
+
+class PreviewSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    sample = serializers.ListField(child=serializers.CharField())

@@ -1,0 +1,25 @@
+"""Where the tenant-isolation test finds the other tenant's identifiers for coupons' routes."""
+
+from accounts.roles import Role
+from core.testing import route_param
+from coupons import services
+from coupons.models import CouponBatch, IssuanceJob, Segment
+from coupons.tests.factories import active_batch
+
+
+def _job(world):
+    batch = active_batch(world, quantity=5)
+    return services.generation_job_create(
+        tenant=world.tenant, actor=world.actor(Role.OPERATOR), batch=batch, count=1
+    )
+
+
+def _segment(world):
+    return services.segment_create(
+        tenant=world.tenant, actor=world.actor(Role.OPERATOR), name="all", filters={}
+    )
+
+
+route_param("coupon-batches/<int:id>", "id", CouponBatch, make=active_batch)
+route_param("issuance-jobs/<int:id>", "id", IssuanceJob, make=_job)
+route_param("segments/<int:id>", "id", Segment, make=_segment)
