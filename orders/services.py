@@ -108,7 +108,7 @@ def _customer_touch_last_order(*, customer: Customer, placed_at: datetime) -> No
 
 
 def _locked(tenant, order: Order) -> Order:
-    return Order.objects.for_tenant(tenant).select_for_update().get(pk=order.pk)
+    return Order.objects.for_tenant(tenant).select_for_update(no_key=True).get(pk=order.pk)
 
 
 @transaction.atomic

@@ -3,7 +3,10 @@
 Locks are always taken in one order so two transactions can never wait on each other:
 order row → rule-region counters and rules (by rule pk) → accounts (by pk) → their lots →
 budgets (by pk, through the money service). Every ledger entry changes its account's balance
-and pending in the same transaction, under the account's row lock.
+and pending in the same transaction, under the account's row lock. Row locks are FOR NO KEY
+UPDATE: a plain FOR UPDATE would also block the KEY SHARE locks that foreign-key checks of other
+transactions take at commit (an activation's entry names the rule a placing order holds), which
+deadlocks.
 """
 
 import uuid
@@ -159,7 +162,9 @@ def program_create(*, tenant, actor: Actor, **data) -> PointsProgram:
 @transaction.atomic
 def program_update(*, tenant, actor: Actor, program: PointsProgram, **changes) -> PointsProgram:
     actor.require(Action.CAMPAIGNS_MANAGE)
-    program = PointsProgram.objects.for_tenant(tenant).select_for_update().get(pk=program.pk)
+    program = (
+        PointsProgram.objects.for_tenant(tenant).select_for_update(no_key=True).get(pk=program.pk)
+    )
     unknown = set(changes) - set(PROGRAM_FIELDS) | ({"holder"} & set(changes))
     if unknown:
         raise ValidationFailed(_("These fields cannot be changed: %s.") % ", ".join(unknown))
@@ -289,7 +294,7 @@ def account_for_holder(*, tenant, program: PointsProgram, holder) -> PointsAccou
 def _lock_accounts(tenant, ids) -> dict[int, PointsAccount]:
     rows = (
         PointsAccount.objects.for_tenant(tenant)
-        .select_for_update()
+        .select_for_update(of=("self",), no_key=True)  # not the program row: every earn reads it
         .select_related("program")
         .filter(pk__in=set(ids))
         .order_by("pk")
@@ -395,7 +400,7 @@ def _entry_exists(tenant, reference: str) -> bool:
 def _open_lots(tenant, account: PointsAccount, exclude_id=None) -> list[Lot]:
     qs = (
         Lot.objects.for_tenant(tenant)
-        .select_for_update()
+        .select_for_update(no_key=True)
         .filter(account=account, status=LotStatus.OPEN)
         .order_by("earned_at", "id")
     )
@@ -757,7 +762,7 @@ def _lock_rules_and_counters(tenant, order, rules) -> list[_Plan]:
         if rule.kind == RuleKind.REGION_FIRST_N or rule.cap_per_region is not None:
             counter = (
                 RuleRegionCounter.objects.for_tenant(tenant)
-                .select_for_update()
+                .select_for_update(no_key=True)
                 .filter(rule=rule, region_id=order.region_id)
                 .first()
             )
@@ -768,14 +773,16 @@ def _lock_rules_and_counters(tenant, order, rules) -> list[_Plan]:
                 )
                 counter = (
                     RuleRegionCounter.objects.for_tenant(tenant)
-                    .select_for_update()
+                    .select_for_update(no_key=True)
                     .get(rule=rule, region_id=order.region_id)
                 )
             plan.counter = counter
             if rule.kind == RuleKind.REGION_FIRST_N:
                 counter.orders += 1
                 plan.rank = counter.orders
-        locked = PointsRule.objects.for_tenant(tenant).select_for_update().get(pk=rule.pk)
+        locked = (
+            PointsRule.objects.for_tenant(tenant).select_for_update(no_key=True).get(pk=rule.pk)
+        )
         rule.awarded = locked.awarded
         plans.append(plan)
     return plans
@@ -956,7 +963,7 @@ def points_on_order_completed(*, tenant, order) -> None:
     if awards:
         locked = _lock_accounts(tenant, [a.account_id for a in awards])
         for award in sorted(awards, key=lambda a: (a.rule.campaign.budget_id, a.rule_id)):
-            lot = Lot.objects.for_tenant(tenant).select_for_update().get(pk=award.lot_id)
+            lot = Lot.objects.for_tenant(tenant).select_for_update(no_key=True).get(pk=award.lot_id)
             _activate_lot(
                 tenant, locked[award.account_id], lot, order=order, rule=award.rule,
                 campaign=award.rule.campaign,
@@ -1025,7 +1032,7 @@ def points_on_order_closed(*, tenant, order) -> None:
     locked = _lock_accounts(tenant, [a.account_id for a in awards])
     for award in sorted(awards, key=lambda a: (a.rule.campaign.budget_id, a.rule_id)):
         account = locked[award.account_id]
-        lot = Lot.objects.for_tenant(tenant).select_for_update().get(pk=award.lot_id)
+        lot = Lot.objects.for_tenant(tenant).select_for_update(no_key=True).get(pk=award.lot_id)
         links = Links(order=order, rule=award.rule, campaign=award.rule.campaign)
         if lot.status == LotStatus.PENDING:
             _cancel_lot(tenant, account, lot, award, links)
@@ -1140,7 +1147,7 @@ def _activate_account_due(tenant_id: int, account_id: int, now: datetime) -> int
     account = _lock_account(tenant, account_id)
     lots = list(
         Lot.objects.for_tenant(tenant)
-        .select_for_update()
+        .select_for_update(no_key=True)
         .filter(account=account, status=LotStatus.PENDING, activates_at__lte=now)
         .order_by("earned_at", "id")
     )
@@ -1188,7 +1195,7 @@ def _expire_chunk_orm(account_ids: list[int], now: datetime) -> int:
     expired = 0
     accounts = (
         PointsAccount.objects.unscoped()
-        .select_for_update()
+        .select_for_update(of=("self",), no_key=True)
         .filter(pk__in=account_ids)
         .order_by("pk")
         .select_related("tenant", "program")
@@ -1197,7 +1204,7 @@ def _expire_chunk_orm(account_ids: list[int], now: datetime) -> int:
         tenant = account.tenant
         lots = list(
             Lot.objects.for_tenant(tenant)
-            .select_for_update()
+            .select_for_update(no_key=True)
             .filter(account=account, status=LotStatus.OPEN, expires_at__lte=now)
         )
         points = sum(lot.remaining for lot in lots)
@@ -1248,7 +1255,7 @@ def _expire_chunk_sql(account_ids: list[int], now: datetime) -> int:
     # Lock the accounts first, in pk order, as every other ledger write does.
     list(
         PointsAccount.objects.unscoped()
-        .select_for_update()
+        .select_for_update(no_key=True)
         .filter(pk__in=account_ids)
         .order_by("pk")
         .values_list("pk", flat=True)
