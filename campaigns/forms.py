@@ -44,6 +44,7 @@ class CampaignForm(BootstrapMixin, forms.Form):
             status__in=[BudgetStatus.CLOSED, BudgetStatus.REJECTED]
         )
         self.fields["channels"].queryset = Channel.objects.for_tenant(tenant).filter(is_active=True)
+        self.fields["channels"].label_from_instance = lambda channel: channel.name
         self.fields["regions"].queryset = region_list(tenant=tenant, actor=actor)
         self._style()
 

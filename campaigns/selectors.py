@@ -71,3 +71,13 @@ def channel_get(*, tenant, actor: Actor, code: str) -> Channel:
     if channel is None:
         raise NotFoundError(_("Not found."))
     return channel
+
+
+def campaign_changeable(*, actor: Actor, campaign: Campaign) -> bool:
+    """Whether the actor may change the campaign: the right role and, for a regional operator,
+    every target region theirs (the services refuse otherwise; pages hide the buttons)."""
+    if not actor.can(Action.CAMPAIGNS_MANAGE):
+        return False
+    if actor.region_ids is None:
+        return True
+    return {r.pk for r in campaign.regions.all()} <= actor.region_ids

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.roles import Action
 from accounts.views import console_view
-from core.errors import DomainError
+from core.errors import DomainError, PermissionDeniedError
 
 from . import filters, forms, selectors, services
 from .models import CAMPAIGN_MOVES, CampaignStatus
@@ -45,10 +45,7 @@ def campaign_list(request):
 def campaign_detail(request, pk: int):
     actor = request.actor
     campaign = selectors.campaign_get(tenant=actor.tenant, actor=actor, id=pk)
-    region_ids = {r.pk for r in campaign.regions.all()}
-    may_change = actor.can(Action.CAMPAIGNS_MANAGE) and (
-        actor.region_ids is None or region_ids <= actor.region_ids
-    )
+    may_change = selectors.campaign_changeable(actor=actor, campaign=campaign)
     allowed = CAMPAIGN_MOVES[campaign.status]
     moves = [
         verb
@@ -71,6 +68,8 @@ def campaign_detail(request, pk: int):
 def campaign_form(request, pk: int | None = None):
     actor = request.actor
     campaign = selectors.campaign_get(tenant=actor.tenant, actor=actor, id=pk) if pk else None
+    if campaign is not None and not selectors.campaign_changeable(actor=actor, campaign=campaign):
+        raise PermissionDeniedError(_("Some of the campaign's regions are not yours."))
     initial = forms.CampaignForm.initial_for(campaign) if campaign else None
     form = forms.CampaignForm(request.POST or None, actor=actor, initial=initial)
     if request.method == "POST" and form.is_valid():

@@ -113,7 +113,7 @@ def test_budget_page_shows_the_bar_and_movements(client, world):
     services.budget_spend(tenant=world.tenant, budget=budget, amount="100", reference="c:1")
     html = as_role(client, world, R.AUDITOR).get(reverse("budgets:detail", args=[budget.pk]))
     html = html.content.decode()
-    assert 'data-figure="available"' in html and "650.00" in html
+    assert 'data-figure="available"' in html and "750.00" in html
     assert "batch:7" in html and "width: 10.00%" in html and "width: 15.00%" in html
 
 
