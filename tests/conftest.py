@@ -81,3 +81,17 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def pytest_collection_modifyitems(config, items):
+    """A test that uses the worker must run in the one xdist process that owns the queue."""
+    for item in items:
+        if "celery_worker" not in getattr(item, "fixturenames", ()):
+            continue
+        group = item.get_closest_marker("xdist_group")
+        name = group and (group.args[0] if group.args else group.kwargs.get("name"))
+        if name != "concurrency" or item.get_closest_marker("worker") is None:
+            raise pytest.UsageError(
+                f"{item.nodeid} uses celery_worker: mark it pytest.mark.worker and "
+                'pytest.mark.xdist_group("concurrency").'
+            )

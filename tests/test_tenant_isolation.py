@@ -239,3 +239,15 @@ def test_every_api_route_hides_the_other_tenant(tenants):
     assert own_seen, "tenant A's own rows show up somewhere (the leak detector works)"
     assert not failures, "\n".join(failures)
     assert _state(b.tenant) == b_before, "a request of tenant A changed tenant B's rows"
+
+
+def test_the_tenant_comes_from_the_credential_never_from_the_body(world, other_world):
+    from accounts.models import Region
+
+    sneaky = {"tenant": other_world.tenant.slug, "tenant_id": other_world.tenant.pk}
+    for n, client in enumerate((world.key_client(), world.client("tenant_admin"))):
+        url = f"/api/v1/regions/from-body-{n}?tenant={other_world.tenant.slug}"
+        response = client.put(url, {"name": "X", **sneaky}, format="json")
+        assert response.status_code == 201
+    assert Region.objects.for_tenant(world.tenant).filter(code__startswith="from-body").count() == 2
+    assert not Region.objects.for_tenant(other_world.tenant).filter(code__startswith="from-body")
