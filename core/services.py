@@ -57,6 +57,11 @@ def request_fingerprint(*, method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body).hexdigest()
 
 
+# A claim this old without a response belongs to a request whose process died (a request
+# never runs this long: gunicorn's timeout is far shorter), so a retry may take it over.
+IDEMPOTENCY_ABANDONED_AFTER = timedelta(minutes=5)
+
+
 def idempotency_begin(
     *, tenant, principal: str, key: str, request_hash: str
 ) -> tuple[IdempotencyKey, bool]:
@@ -67,17 +72,20 @@ def idempotency_begin(
     transaction), so a concurrent request with the same key sees it at once and waits for the
     first one to finish instead of running the write a second time.
     """
-    try:
-        with transaction.atomic():
-            row = IdempotencyKey.objects.create(
-                tenant=tenant, principal=principal, key=key, request_hash=request_hash
-            )
-        return row, True
-    except IntegrityError:
-        pass
+    keys = IdempotencyKey.objects.for_tenant(tenant)
     deadline = time.monotonic() + settings.IDEMPOTENCY_WAIT_SECONDS
     while True:
-        row = IdempotencyKey.objects.for_tenant(tenant).get(principal=principal, key=key)
+        try:
+            with transaction.atomic():
+                row = IdempotencyKey.objects.create(
+                    tenant=tenant, principal=principal, key=key, request_hash=request_hash
+                )
+            return row, True
+        except IntegrityError:
+            pass
+        row = keys.filter(principal=principal, key=key).first()
+        if row is None:  # the first request failed with a 5xx and freed the key: claim it
+            continue
         if row.request_hash != request_hash:
             raise ConflictError(
                 "This Idempotency-Key was already used with a different request.",
@@ -85,6 +93,14 @@ def idempotency_begin(
             )
         if row.completed_at is not None:
             return row, False
+        now = timezone.now()
+        # Conditional UPDATE: of several retries, exactly one takes an abandoned claim over.
+        if keys.filter(
+            pk=row.pk,
+            completed_at__isnull=True,
+            updated_at__lt=now - IDEMPOTENCY_ABANDONED_AFTER,
+        ).update(updated_at=now):
+            return row, True
         if time.monotonic() >= deadline:
             raise ConflictError(
                 "A request with this Idempotency-Key is still being processed; retry later.",

@@ -2,16 +2,19 @@
 
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test import override_settings
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.models import BusinessUnit
 from accounts.roles import Role
 from core.models import AuditEntry, IdempotencyKey
+from core.services import IDEMPOTENCY_ABANDONED_AFTER
 
 UNITS = "/api/v1/business-units"
 
@@ -117,6 +120,33 @@ class TestReplay:
         assert retried.status_code == 201
         assert "Idempotent-Replayed" not in retried
         assert _units(world.tenant, "west").count() == 1
+
+    def test_a_claim_abandoned_by_a_dead_process_is_taken_over(self, world):
+        client = world.client(Role.TENANT_ADMIN)
+        body = {"code": "south", "name": "South"}
+        claim = client.post(UNITS, body, format="json", HTTP_IDEMPOTENCY_KEY="k-6")
+        assert claim.status_code == 201
+        keys = IdempotencyKey.objects.for_tenant(world.tenant).filter(key="k-6")
+        # As if the process had died after claiming: no response, and long ago.
+        keys.update(
+            completed_at=None,
+            response_status=None,
+            updated_at=timezone.now() - IDEMPOTENCY_ABANDONED_AFTER - timedelta(seconds=1),
+        )
+        _units(world.tenant, "south").delete()  # its transaction never committed
+        retried = client.post(UNITS, body, format="json", HTTP_IDEMPOTENCY_KEY="k-6")
+        assert retried.status_code == 201 and "Idempotent-Replayed" not in retried
+        assert keys.get().completed_at is not None
+
+    @override_settings(IDEMPOTENCY_WAIT_SECONDS=0.1)
+    def test_a_recent_claim_without_response_is_in_progress(self, world):
+        client = world.client(Role.TENANT_ADMIN)
+        body = {"code": "south", "name": "South"}
+        client.post(UNITS, body, format="json", HTTP_IDEMPOTENCY_KEY="k-7")
+        IdempotencyKey.objects.for_tenant(world.tenant).filter(key="k-7").update(completed_at=None)
+        response = client.post(UNITS, body, format="json", HTTP_IDEMPOTENCY_KEY="k-7")
+        assert response.status_code == 409
+        assert response.json()["code"] == "idempotency_in_progress"
 
     def test_reads_ignore_the_key(self, world):
         client = world.key_client()

@@ -16,6 +16,7 @@ from django.db import models
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RoutePattern
 
+from accounts.models import Region
 from core.models import TenantScoped
 from core.testing import ROUTE_PARAMS, RouteParam
 
@@ -242,8 +243,6 @@ def test_every_api_route_hides_the_other_tenant(tenants):
 
 
 def test_the_tenant_comes_from_the_credential_never_from_the_body(world, other_world):
-    from accounts.models import Region
-
     sneaky = {"tenant": other_world.tenant.slug, "tenant_id": other_world.tenant.pk}
     for n, client in enumerate((world.key_client(), world.client("tenant_admin"))):
         url = f"/api/v1/regions/from-body-{n}?tenant={other_world.tenant.slug}"
