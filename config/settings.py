@@ -241,7 +241,11 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.api.schema.postprocess_error_responses",
     ],
-    "ENUM_NAME_OVERRIDES": {},
+    # Choice sets that share a field name across apps get names of their own.
+    "ENUM_NAME_OVERRIDES": {
+        "CouponBatchKindEnum": "coupons.models.BatchKind",
+        "PointsRuleKindEnum": "points.models.RuleKind",
+    },
 }
 IDEMPOTENCY_WAIT_SECONDS = float(os.environ.get("IDEMPOTENCY_WAIT_SECONDS", "5"))
 

@@ -61,6 +61,22 @@ class TenantCodeFieldSchema(OpenApiSerializerFieldExtension):
         return schema
 
 
+class SlugReferenceSchema(OpenApiSerializerFieldExtension):
+    """A read-only `SlugRelatedField` on a plain Serializer (no Meta.model to infer it from):
+    a reference by code, so a string."""
+
+    target_class = "rest_framework.relations.SlugRelatedField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        serializer = self.target.parent
+        while serializer is not None and not hasattr(serializer, "fields"):
+            serializer = serializer.parent  # many=True: the ManyRelatedField in between
+        meta = getattr(serializer, "Meta", None)
+        if self.target.queryset is not None or getattr(meta, "model", None) is not None:
+            return auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        return build_basic_type(OpenApiTypes.STR)
+
+
 # --- errors (SPEC §8, §10) ------------------------------------------------------------------------
 
 # DRF's own codes by status; a validation error's `code` is the field error's code when there is
