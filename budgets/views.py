@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.roles import Action
@@ -17,15 +18,18 @@ from . import filters, forms, selectors, services
 PAGE_SIZE = 25
 
 ACTIONS = {
-    "submit": (services.budget_submit, _("Budget submitted for approval.")),
-    "approve": (services.budget_approve, _("Budget approved.")),
-    "reject": (services.budget_reject, _("Budget rejected.")),
-    "reopen": (services.budget_reopen, _("Budget back to draft.")),
-    "close": (services.budget_close, _("Budget closed; its unused money is returned.")),
+    "submit": (services.budget_submit, gettext_lazy("Budget submitted for approval.")),
+    "approve": (services.budget_approve, gettext_lazy("Budget approved.")),
+    "reject": (services.budget_reject, gettext_lazy("Budget rejected.")),
+    "reopen": (services.budget_reopen, gettext_lazy("Budget back to draft.")),
+    "close": (services.budget_close, gettext_lazy("Budget closed; its unused money is returned.")),
 }
 ADJUSTMENT_ACTIONS = {
-    "approve": (services.budget_adjustment_approve, _("Adjustment approved and applied.")),
-    "reject": (services.budget_adjustment_reject, _("Adjustment rejected.")),
+    "approve": (
+        services.budget_adjustment_approve,
+        gettext_lazy("Adjustment approved and applied."),
+    ),
+    "reject": (services.budget_adjustment_reject, gettext_lazy("Adjustment rejected.")),
 }
 
 

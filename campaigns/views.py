@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.roles import Action
@@ -15,10 +16,10 @@ from .models import CAMPAIGN_MOVES, CampaignStatus
 
 PAGE_SIZE = 25
 ACTIONS = {
-    "schedule": (services.campaign_schedule, _("Campaign scheduled.")),
-    "pause": (services.campaign_pause, _("Campaign paused.")),
-    "resume": (services.campaign_resume, _("Campaign running again.")),
-    "end": (services.campaign_end, _("Campaign ended.")),
+    "schedule": (services.campaign_schedule, gettext_lazy("Campaign scheduled.")),
+    "pause": (services.campaign_pause, gettext_lazy("Campaign paused.")),
+    "resume": (services.campaign_resume, gettext_lazy("Campaign running again.")),
+    "end": (services.campaign_end, gettext_lazy("Campaign ended.")),
 }
 # the target status of each button, to show only the moves the life cycle allows
 TARGETS = {
