@@ -231,7 +231,7 @@ def membership_edit(request, pk: int):
         else:
             messages.success(request, _("%(name)s was updated.") % {"name": membership.user})
             return redirect("accounts:user_list")
-    return render(request, "accounts/user_form.html", {"form": form, "membership": membership})
+    return render(request, "accounts/user_form.html", {"form": form, "member": membership})
 
 
 # --- business units -----------------------------------------------------------------------------------

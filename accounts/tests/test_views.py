@@ -217,6 +217,8 @@ def test_pagination_keeps_filters(client, w):
 
 def test_tenant_admin_creates_a_regional_operator(client, w):
     login(client, w.members[R.TENANT_ADMIN])
+    form_page = client.get(reverse("accounts:user_create")).content.decode()
+    assert 'name="username"' in form_page and 'name="regions"' in form_page
     response = client.post(
         reverse("accounts:user_create"),
         {
