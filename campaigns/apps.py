@@ -10,4 +10,7 @@ class CampaignsConfig(AppConfig):
         from accounts.context_processors import NavItem
         from accounts.roles import Action
 
-        return [NavItem(_("Campaigns"), "campaigns:list", Action.CAMPAIGNS_READ, "operations")]
+        return [
+            NavItem(_("Campaigns"), "campaigns:list", Action.CAMPAIGNS_READ, "operations"),
+            NavItem(_("Channels"), "campaigns:channels", Action.CAMPAIGNS_READ, "master_data"),
+        ]

@@ -65,3 +65,12 @@ class CampaignForm(BootstrapMixin, forms.Form):
             "channels": list(campaign.channels.all()),
             "regions": list(campaign.regions.all()),
         }
+
+
+class ChannelForm(BootstrapMixin, forms.Form):
+    code = forms.SlugField(label=_("Code"), max_length=50)
+    name = forms.CharField(label=_("Name"), max_length=100)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._style()

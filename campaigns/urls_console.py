@@ -6,6 +6,8 @@ app_name = "campaigns"
 urlpatterns = [
     path("", views.campaign_list, name="list"),
     path("new/", views.campaign_form, name="create"),
+    path("channels/", views.channel_list, name="channels"),
+    path("channels/<slug:code>/", views.channel_update, name="channel_update"),
     path("<int:pk>/", views.campaign_detail, name="detail"),
     path("<int:pk>/edit/", views.campaign_form, name="edit"),
     re_path(

@@ -111,3 +111,49 @@ def campaign_action(request, pk: int, verb: str):
     else:
         messages.success(request, done)
     return redirect("campaigns:detail", pk=pk)
+
+
+@console_view(Action.CAMPAIGNS_READ)
+def channel_list(request):
+    """The tenant's channel list: add one, rename it, retire or restore it."""
+    actor = request.actor
+    form = forms.ChannelForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.channel_create(tenant=actor.tenant, actor=actor, **form.cleaned_data)
+        except DomainError as exc:
+            form.add_domain_error(exc)
+        else:
+            messages.success(request, _("Channel added."))
+            return redirect("campaigns:channels")
+    return render(
+        request,
+        "campaigns/channel_list.html",
+        {
+            "channels": selectors.channel_list(tenant=actor.tenant, actor=actor),
+            "form": form,
+            # the list is tenant-wide: scoped operators read it (services.channel_create agrees)
+            "may_edit": actor.can(Action.CAMPAIGNS_MANAGE)
+            and actor.region_ids is None
+            and actor.business_unit_id is None,
+        },
+    )
+
+
+@require_POST
+@console_view(Action.CAMPAIGNS_MANAGE)
+def channel_update(request, code: str):
+    actor = request.actor
+    channel = selectors.channel_get(tenant=actor.tenant, actor=actor, code=code)
+    changes = {}
+    if request.POST.get("name", "").strip():
+        changes["name"] = request.POST["name"].strip()
+    if "is_active" in request.POST:
+        changes["is_active"] = request.POST["is_active"] == "true"
+    try:
+        services.channel_update(tenant=actor.tenant, actor=actor, channel=channel, **changes)
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(request, _("Channel %(code)s saved.") % {"code": channel.code})
+    return redirect("campaigns:channels")

@@ -198,3 +198,21 @@ def test_regional_operator_console_scope(client, world):
     assert client.get(reverse("campaigns:edit", args=[mixed.pk])).status_code == 403
     page = client.get(reverse("campaigns:detail", args=[mine.pk])).content.decode()
     assert reverse("campaigns:action", args=[mine.pk, "schedule"]) in page
+
+
+def test_channel_list_add_rename_retire(client, world):
+    as_role(client, world, R.OPERATOR)
+    page = client.get(reverse("campaigns:channels")).content.decode()
+    assert 'data-channel="wechat"' in page and "Add a channel" in page
+    client.post(reverse("campaigns:channels"), {"code": "tiktok", "name": "TikTok"})
+    client.post(reverse("campaigns:channel_update", args=["tiktok"]), {"name": "Douyin"})
+    client.post(reverse("campaigns:channel_update", args=["sms"]), {"is_active": "false"})
+    from campaigns.models import Channel
+
+    channels = {c.code: c for c in Channel.objects.for_tenant(world.tenant)}
+    assert channels["tiktok"].name == "Douyin" and not channels["sms"].is_active
+    # a regional operator reads the list but cannot change it
+    as_role(client, world, R.REGIONAL_OPERATOR)
+    assert "Add a channel" not in client.get(reverse("campaigns:channels")).content.decode()
+    client.post(reverse("campaigns:channel_update", args=["app"]), {"is_active": "false"})
+    assert Channel.objects.for_tenant(world.tenant).get(code="app").is_active
