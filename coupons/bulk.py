@@ -30,19 +30,29 @@ def _text_value(value) -> str:
     return str(value).translate(_ESCAPES)
 
 
-def insert_rows(model, fields: Sequence[str], rows: Iterable[Sequence]) -> int:
-    """Insert rows (tuples in `fields` order, FKs as `<name>_id` values) into `model`'s table."""
+def insert_rows(
+    model, fields: Sequence[str], rows: Iterable[Sequence], *, constants: dict | None = None
+) -> int:
+    """Insert rows into `model`'s table. `rows` hold the values of `fields` (FKs as `<name>_id`);
+    `constants` the values every row shares (formatted once, not per row)."""
     rows = list(rows)
+    constants = constants or {}
     if not rows:
         return 0
     if not copy_supported():
         model.objects.bulk_create(
-            [model(**dict(zip(fields, row, strict=True))) for row in rows], batch_size=2000
+            [model(**constants, **dict(zip(fields, row, strict=True))) for row in rows],
+            batch_size=2000,
         )
         return len(rows)
-    columns = [model._meta.get_field(name).column for name in fields]
+    names = [*fields, *constants]
+    columns = [model._meta.get_field(name).column for name in names]
+    suffix = "".join("\t" + _text_value(v) for v in constants.values()) + "\n"
     buffer = io.StringIO()
-    buffer.writelines("\t".join(map(_text_value, row)) + "\n" for row in rows)
+    if len(fields) == 1:
+        buffer.writelines(_text_value(row[0]) + suffix for row in rows)
+    else:
+        buffer.writelines("\t".join(map(_text_value, row)) + suffix for row in rows)
     buffer.seek(0)
     sql = "COPY {table} ({columns}) FROM STDIN".format(
         table=connection.ops.quote_name(model._meta.db_table),

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -464,24 +464,8 @@ def batch_end(*, tenant, actor: Actor, batch: CouponBatch, note: str = "") -> Co
 
 @dataclass
 class _Outcome:
-    coupons: list[tuple]  # rows written (Coupon fields in COUPON_FIELDS order)
+    coupons: list[tuple[int, int]]  # (customer_id, seq) of each coupon written
     failures: list[tuple[int, str]]  # (index into the requests, IssueRowReason)
-
-
-COUPON_FIELDS = (
-    "tenant_id",
-    "batch_id",
-    "code",
-    "customer_id",
-    "seq",
-    "status",
-    "issued_at",
-    "valid_from",
-    "valid_until",
-    "job_id",
-    "created_at",
-    "updated_at",
-)
 
 
 def _validity(batch: CouponBatch, now: datetime) -> tuple[datetime | None, datetime | None]:
@@ -596,51 +580,51 @@ def _issue(
         allowed = allowed[:taken]
 
     valid_from, valid_until = _validity(batch, now)
-    rows = []
+    holders = []  # (customer_id, seq): seq is the holder's n-th coupon of the batch
     seen: dict[int, int] = {}
     for _index, customer_id in allowed:
         seen[customer_id] = seen.get(customer_id, 0) + 1
-        seq = held_before[customer_id] + seen[customer_id]  # the holder's n-th of the batch
-        rows.append(
-            [
-                tenant.pk,
-                batch.pk,
-                None,
-                customer_id,
-                seq,
-                CouponStatus.ISSUED,
-                now,
-                valid_from,
-                valid_until,
-                job.pk if job else None,
-                now,
-                now,
-            ]
-        )
-    _insert_coupons(batch, rows)
+        holders.append((customer_id, held_before[customer_id] + seen[customer_id]))
+    shared = {
+        "tenant_id": tenant.pk,
+        "batch_id": batch.pk,
+        "status": CouponStatus.ISSUED,
+        "issued_at": now,
+        "valid_from": valid_from,
+        "valid_until": valid_until,
+        "job_id": job.pk if job else None,
+        "created_at": now,
+        "updated_at": now,
+    }
+    _insert_coupons(batch, holders=holders, count=len(holders), constants=shared)
     changed = [h for c, h in holdings.items() if h.count != held_before[c]]
     CouponHolding.objects.for_tenant(tenant).bulk_update(changed, ["count"], batch_size=5000)
     failures.sort()
-    return _Outcome(coupons=rows, failures=failures)
+    return _Outcome(coupons=holders, failures=failures)
 
 
-def _insert_coupons(batch: CouponBatch, rows: list[list]) -> None:
-    """Write coupon rows set-based; unique codes are drawn here and drawn again on a collision."""
-    if not rows:
+def _insert_coupons(
+    batch: CouponBatch, *, holders: list[tuple[int, int]] | None, count: int, constants: dict
+) -> None:
+    """Write `count` coupons set-based: one per (customer_id, seq) of `holders`, or unassigned
+    ones when `holders` is None. Unique codes are drawn here, and drawn again on a collision."""
+    if count == 0:
         return
+    if holders is None:
+        constants = {**constants, "customer_id": None, "seq": None}
     if batch.code_mode == CodeMode.SHARED:
-        insert_rows(Coupon, COUPON_FIELDS, rows)
+        insert_rows(Coupon, ("customer_id", "seq"), holders, constants={**constants, "code": None})
         return
-    code_at = COUPON_FIELDS.index("code")
     for attempt in range(CODE_RETRIES):
-        new_codes = code_gen.generate_codes(
-            len(rows), length=batch.code_length, prefix=batch.code_prefix
-        )
-        for row, code in zip(rows, new_codes, strict=True):
-            row[code_at] = code
+        codes = code_gen.generate_codes(count, length=batch.code_length, prefix=batch.code_prefix)
+        if holders is None:
+            fields, rows = ("code",), [(code,) for code in codes]
+        else:
+            fields = ("code", "customer_id", "seq")
+            rows = [(code, *holder) for code, holder in zip(codes, holders, strict=True)]
         try:
             with transaction.atomic():  # a savepoint: a collision undoes this insert only
-                insert_rows(Coupon, COUPON_FIELDS, rows)
+                insert_rows(Coupon, fields, rows, constants=constants)
             return
         except IntegrityError:
             logger.warning("Coupon code collision in batch %s (attempt %d)", batch.pk, attempt + 1)
@@ -682,10 +666,10 @@ def coupon_claim(*, tenant, actor: Actor, batch: CouponBatch, customer: Customer
         raise ConflictError(
             _("The batch is not open for claims."), code=CouponErrorCode.BATCH_NOT_ACTIVE
         )
-    row = outcome.coupons[0]
+    _customer_id, seq = outcome.coupons[0]
     return (
         Coupon.objects.for_tenant(tenant)
-        .filter(batch=batch, customer=customer, seq=row[COUPON_FIELDS.index("seq")])
+        .filter(batch=batch, customer=customer, seq=seq)
         .select_related("batch", "customer")
         .get()
     )
@@ -956,25 +940,20 @@ def _chunk_generate(
 ) -> tuple[int, list]:
     wanted = min(job.chunk_size, job.total - start)
     taken = _take_stock(tenant, batch, wanted)
+    # Days-from-issue validity starts when a code is given to a holder, not now.
     valid_from, valid_until = (None, None) if batch.valid_days else _validity(batch, now)
-    rows = [
-        [
-            tenant.pk,
-            batch.pk,
-            None,
-            None,
-            None,
-            CouponStatus.UNASSIGNED,
-            None,
-            valid_from,
-            valid_until,
-            job.pk,
-            now,
-            now,
-        ]
-        for _ in range(taken)
-    ]
-    _insert_coupons(batch, rows)
+    shared = {
+        "tenant_id": tenant.pk,
+        "batch_id": batch.pk,
+        "status": CouponStatus.UNASSIGNED,
+        "issued_at": None,
+        "valid_from": valid_from,
+        "valid_until": valid_until,
+        "job_id": job.pk,
+        "created_at": now,
+        "updated_at": now,
+    }
+    _insert_coupons(batch, holders=None, count=taken, constants=shared)
     errors = []
     if taken < wanted:
         errors.append(
@@ -994,6 +973,12 @@ def _run_chunk(tenant, job: IssuanceJob, chunk_no: int) -> bool:
     start = chunk_no * job.chunk_size
     rows = min(job.chunk_size, job.total - start)
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # A chunk is safe to lose in a database crash: its coupons, marker and progress commit
+            # together or not at all, and a re-run redoes it. Not waiting for the WAL flush on
+            # each of a million-coupon job's commits is worth that.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
         try:
             # The marker first: a second runner of the same job waits here, then skips.
             with transaction.atomic():

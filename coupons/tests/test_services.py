@@ -424,3 +424,15 @@ def test_stale_jobs_are_enqueued_again(world, monkeypatch):
     assert services.issuance_jobs_resume(now=timezone.now()) == 0
     assert services.issuance_jobs_resume(now=timezone.now() + timedelta(hours=1)) == 1
     assert sent == [(world.tenant.pk, job.pk)]
+
+
+def test_a_coupon_cannot_point_at_another_tenants_batch(world, other_world):
+    from django.db import IntegrityError, connection, transaction
+
+    batch = active_batch(world)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        Coupon.objects.create(
+            tenant=other_world.tenant, batch=batch, code="X" * 10, status="unassigned"
+        )
