@@ -3,20 +3,34 @@
 Each check is a function `(report) -> None` that appends to the report; `CAMPAIGN_CHECKS` runs in
 order. The design checks of SPEC §6 (prize reachability, points vs budget, catalog pricing,
 lottery returns, simulation) belong to the apps that own points rules and prizes; they add
-themselves here with `@campaign_check_register` and fill `report.simulation`.
+themselves here with `@campaign_check_register` (in a module their AppConfig.ready() imports)
+and fill `report.simulation`.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from enum import StrEnum
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from budgets.models import BudgetStatus
 
-from .errors import CheckCode
 from .models import Campaign
+
+
+class CheckCode(StrEnum):
+    """What the campaign check reports (the `code` of an item, and the `fields` keys of a 422);
+    errors block scheduling, warnings need acknowledging. Not API error codes themselves."""
+
+    # errors
+    BUDGET_NOT_APPROVED = "budget_not_approved"
+    OUTSIDE_BUDGET_PERIOD = "outside_budget_period"
+    ALREADY_OVER = "already_over"
+    # warnings
+    NO_CHANNELS = "no_channels"
+    BUDGET_EXHAUSTED = "budget_exhausted"
 
 
 @dataclass

@@ -234,3 +234,24 @@ def test_filters(world):
 
 def test_api_keys_are_refused(world):
     assert world.key_client().get("/api/v1/campaigns").status_code == 403
+
+
+def test_patch_changes_owner_channels_and_is_audited(world):
+    campaign = new_campaign(world, budget=approved_budget(world))
+    client = world.client(R.OPERATOR)
+    response = client.patch(
+        f"/api/v1/campaigns/{campaign.pk}",
+        {"owner": "alpha-tenant_admin", "channels": ["sms"], "description": "new"},
+        format="json",
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["owner"], body["channels"], body["description"]) == (
+        "alpha-tenant_admin",
+        ["sms"],
+        "new",
+    )
+    response = client.patch(f"/api/v1/campaigns/{campaign.pk}", {"owner": "nobody"}, format="json")
+    assert response.status_code == 400 and "owner" in response.json()["fields"]
+    audit = world.client(R.AUDITOR).get("/api/v1/audit-log", {"action": "campaign.update"}).json()
+    assert audit["count"] == 1

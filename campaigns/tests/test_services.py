@@ -8,7 +8,8 @@ from accounts.roles import Role
 from accounts.tests.factories import RegionFactory
 from budgets.tests.factories import approved_budget, submitted_budget
 from campaigns import selectors, services, tasks
-from campaigns.errors import CampaignErrorCode, CheckCode
+from campaigns.checks import CheckCode
+from campaigns.errors import CampaignErrorCode
 from campaigns.models import Campaign, CampaignStatus, Channel
 from core.errors import (
     ConflictError,
