@@ -6,6 +6,7 @@ from django import forms, template
 from django.utils.translation import gettext as _
 
 from accounts.roles import Action
+from accounts.selectors import membership_regions
 
 register = template.Library()
 
@@ -78,3 +79,9 @@ def page_numbers(context, page) -> list:
     """Page numbers around the current one, with '…' gaps: 1 2 … 7 8 9 … 40."""
     context["ellipsis"] = page.paginator.ELLIPSIS
     return list(page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1))
+
+
+@register.filter
+def granted_regions(membership) -> list:
+    """A regional operator's granted regions (one query per regional operator on the page)."""
+    return membership_regions(membership=membership)

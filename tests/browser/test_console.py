@@ -60,6 +60,8 @@ def test_admin_creates_a_regional_operator_who_sees_only_their_regions(
     expect(page.locator(".alert-success")).to_contain_text("wang.regional")
     row = page.locator("tr", has_text="wang.regional")
     expect(row).to_contain_text("Regional operator")
+    expect(row).to_contain_text("EAST")
+    expect(row).to_contain_text(world.region.code)
     log_out(page)
 
     log_in(page, base, "wang@example.test")
