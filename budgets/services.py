@@ -473,12 +473,9 @@ def _money_move(
     if not reference:
         raise ValidationFailed(_("A reference is required."), fields={"reference": ["required"]})
     actor = actor or Actor.for_system(tenant)
-    entry = _existing_entry(tenant, budget, movement.kind, reference, amount)
-    if entry is not None:
-        return entry  # a retry: the money moved the first time
     try:
-        # The entry goes first: its unique reference is the claim, so two concurrent retries
-        # can't both move the money; the loser waits for the winner and then sees its entry.
+        # The entry goes first: its unique reference is the claim, so a retry (or two concurrent
+        # calls) can't move the money twice; the loser waits for the winner, then sees its entry.
         with transaction.atomic():
             entry = BudgetEntry.objects.create(
                 tenant=tenant,
@@ -495,7 +492,10 @@ def _money_move(
                 note=note,
             )
     except IntegrityError:
-        return _existing_entry(tenant, budget, movement.kind, reference, amount)
+        entry = _existing_entry(tenant, budget, movement.kind, reference, amount)
+        if entry is None:  # not the reference's unique constraint: a real error
+            raise
+        return entry  # a retry: the money moved the first time
     # One conditional UPDATE: PostgreSQL re-checks the WHERE after waiting for a concurrent
     # writer of the row, so the condition holds against the committed figures.
     updated = (
