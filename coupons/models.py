@@ -118,8 +118,6 @@ class CouponBatch(TenantScoped):
                 condition=~Q(code_mode=CodeMode.SHARED) | Q(shared_code__isnull=False),
                 name="batch_shared_has_code",
             ),
-            # The target of the coupons' composite foreign key (tenant_id, batch_id).
-            models.UniqueConstraint(fields=["tenant", "id"], name="batch_tenant_id_unique"),
             models.UniqueConstraint(
                 fields=["tenant", "shared_code"],
                 condition=Q(shared_code__isnull=False),
@@ -154,11 +152,12 @@ class Coupon(TenantScoped):
     """One coupon. Unique-code batches: `code` unique in the tenant. Shared-code batches: `code`
     is empty (the code lives on the batch) and a coupon is (batch, customer, seq).
 
-    Millions of rows arrive by COPY, so the table keeps only the indexes and foreign keys its
-    readers and invariants need. One composite foreign key (tenant_id, batch_id) → the batch's
-    (tenant_id, id), added by the migration on PostgreSQL, stands for the two single ones: one
-    check per row instead of two, and it also proves a coupon is in its batch's tenant. The job
-    is provenance only and carries no constraint.
+    Millions of rows arrive by COPY, so the table keeps only the indexes its readers need, and
+    instead of a foreign key per row (a lookup each, checked at commit: as slow as the COPY
+    itself) the migration installs on PostgreSQL a statement-level trigger that checks each
+    insert's distinct (tenant, batch) pairs in one query: a coupon is always in an existing
+    batch of its own tenant. A batch that has coupons cannot be deleted (trigger and PROTECT).
+    The job is provenance only.
     """
 
     tenant = models.ForeignKey(
