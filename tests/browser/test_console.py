@@ -76,6 +76,11 @@ def test_admin_creates_a_regional_operator_who_sees_only_their_regions(
     expect(results).to_contain_text("C-IN-NORTH")
     expect(results).to_contain_text("C-IN-EAST")
     expect(results).not_to_contain_text("C-OUT-SOUTH")
+    # The filter bar narrows the list in place (HTMX) and keeps the filter in the address.
+    page.locator(".filter-bar input[name=q]").fill("EAST")
+    expect(page).to_have_url(re.compile(r"[?&]q=EAST"))
+    expect(results).to_contain_text("C-IN-EAST")
+    expect(results).not_to_contain_text("C-IN-NORTH")
     page.goto(f"{base}/console/merchants/")
     expect(results).to_contain_text("M-IN-NORTH")
     expect(results).to_contain_text("M-IN-EAST")
