@@ -104,6 +104,7 @@ class RuleListView(TenantAPIView):
             program=program,
             **data.service_kwargs(),
         )
+        rule = selectors.rule_get(tenant=self.tenant, actor=self.actor, id=rule.pk)
         return Response(s.RuleSerializer(rule).data, status=status.HTTP_201_CREATED)
 
 

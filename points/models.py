@@ -185,7 +185,8 @@ class PointsRule(TenantScoped):
     cap_total = models.PositiveBigIntegerField(null=True, blank=True)
     cap_per_holder_week = models.PositiveBigIntegerField(null=True, blank=True)
     cap_per_region = models.PositiveBigIntegerField(null=True, blank=True)
-    # Points awarded and not cancelled or reversed: what cap_total is measured against.
+    # Points awarded and not cancelled or reversed: what cap_total is measured against. Kept
+    # only for rules with a total cap (its row lock would otherwise serialize every order).
     awarded = models.BigIntegerField(default=0)
     is_active = models.BooleanField(default=True)
 

@@ -12,7 +12,16 @@ from accounts.permissions import Actor
 from accounts.roles import Action
 from core.errors import NotFoundError
 
-from .models import LedgerEntry, Lot, LotStatus, PointsAccount, PointsProgram, PointsRule
+from .models import (
+    AwardStatus,
+    LedgerEntry,
+    Lot,
+    LotStatus,
+    OrderAward,
+    PointsAccount,
+    PointsProgram,
+    PointsRule,
+)
 from .services import EXPIRING_SOON_DAYS
 
 
@@ -36,10 +45,19 @@ def program_get(*, tenant, actor: Actor, id) -> PointsProgram:
 
 def rule_list(*, tenant, actor: Actor, campaign=None, program=None) -> QuerySet:
     actor.require(Action.CAMPAIGNS_READ)
+    awarded = (
+        OrderAward.objects.unscoped()
+        .filter(rule=OuterRef("pk"), status=AwardStatus.ACTIVE)
+        .order_by()
+        .values("rule")
+        .annotate(s=Sum("points"))
+        .values("s")
+    )
     qs = (
         PointsRule.objects.for_tenant(tenant)
         .select_related("campaign", "program")
         .prefetch_related("regions")
+        .annotate(points_awarded=Coalesce(Subquery(awarded), 0))
         .order_by("-id")
     )
     if actor.region_ids is not None:

@@ -163,7 +163,7 @@ class RuleSerializer(serializers.Serializer):
     cap_total = serializers.IntegerField()
     cap_per_holder_week = serializers.IntegerField()
     cap_per_region = serializers.IntegerField()
-    awarded = serializers.IntegerField()
+    awarded = serializers.IntegerField(source="points_awarded", default=0)
     is_active = serializers.BooleanField()
 
 

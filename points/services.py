@@ -780,10 +780,13 @@ def _lock_rules_and_counters(tenant, order, rules) -> list[_Plan]:
             if rule.kind == RuleKind.REGION_FIRST_N:
                 counter.orders += 1
                 plan.rank = counter.orders
-        locked = (
-            PointsRule.objects.for_tenant(tenant).select_for_update(no_key=True).get(pk=rule.pk)
-        )
-        rule.awarded = locked.awarded
+        if rule.cap_total is not None:
+            # Only a total cap needs the rule's running sum, and so its row lock: without
+            # one, orders of different regions never wait for each other here.
+            locked = (
+                PointsRule.objects.for_tenant(tenant).select_for_update(no_key=True).get(pk=rule.pk)
+            )
+            rule.awarded = locked.awarded
         plans.append(plan)
     return plans
 
@@ -809,20 +812,44 @@ def _earn(
         plan.outcome = AwardOutcome.PARTIAL if points else AwardOutcome.CAPPED
     amount = points_money(program, points)
     reference = f"earn:order:{order.pk}:rule:{rule.pk}"
-    if points and amount:
-        try:
-            money.budget_reserve(
-                tenant=tenant,
-                budget=rule.campaign.budget,
-                amount=amount,
-                reference=f"points:{reference}",
-                campaign=rule.campaign,
-                source=f"points_rule:{rule.pk}",
+    if not points:
+        return _record_earn(tenant, plan, order, 0, amount, reference, at=at, now=now)[0]
+    try:
+        with transaction.atomic():  # undone as a whole when the budget refuses
+            award, lot = _record_earn(
+                tenant, plan, order, points, amount, reference, at=at, now=now
             )
-        except ConflictError as refusal:  # budget exceeded or no longer approved
-            plan.note = _("Budget refused: %s") % refusal.detail
-            plan.outcome = AwardOutcome.BUDGET_REFUSED
-            points, amount = 0, Decimal("0.00")
+            if amount:
+                # Last: the budget row is every order's hot spot, so it stays locked only
+                # from here to the commit.
+                money.budget_reserve(
+                    tenant=tenant,
+                    budget=rule.campaign.budget,
+                    amount=amount,
+                    reference=f"points:{reference}",
+                    campaign=rule.campaign,
+                    source=f"points_rule:{rule.pk}",
+                )
+    except ConflictError as refusal:  # budget exceeded or no longer approved
+        account.refresh_from_db(
+            fields=["balance", "pending", "lifetime_earned", "shortfall", "tier"]
+        )
+        if plan.counter is not None:
+            plan.counter.awarded -= points
+        plan.note = _("Budget refused: %s") % refusal.detail
+        plan.outcome = AwardOutcome.BUDGET_REFUSED
+        return _record_earn(tenant, plan, order, 0, amount, reference, at=at, now=now)[0]
+    if activate_now:
+        _activate_lot(tenant, account, lot, order=order, rule=rule, campaign=rule.campaign)
+    return award
+
+
+def _record_earn(
+    tenant, plan: _Plan, order, points: int, amount: Decimal, reference: str, *, at, now
+) -> tuple[OrderAward, Lot | None]:
+    """The earn entry and its pending lot (when there are points), the counters, the award."""
+    rule, account = plan.rule, plan.account
+    program = rule.program
     plan.points = points
     lot = None
     if points:
@@ -841,9 +868,10 @@ def _earn(
             expires_at=lot_expires_at(program, now, tenant.zone), activates_at=activates_at,
             money_amount=amount,
         )  # fmt: skip
-        PointsRule.objects.for_tenant(tenant).filter(pk=rule.pk).update(
-            awarded=F("awarded") + points
-        )
+        if rule.cap_total is not None:
+            PointsRule.objects.for_tenant(tenant).filter(pk=rule.pk).update(
+                awarded=F("awarded") + points
+            )
         if plan.counter is not None:
             plan.counter.awarded += points
     if plan.counter is not None:
@@ -862,9 +890,7 @@ def _earn(
         placed_at=at,
         lot=lot,
     )
-    if lot is not None and activate_now:
-        _activate_lot(tenant, account, lot, order=order, rule=rule, campaign=rule.campaign)
-    return award
+    return award, lot
 
 
 def points_on_order_placed(*, tenant, order) -> list[OrderAward]:
@@ -1026,9 +1052,10 @@ def points_on_order_closed(*, tenant, order) -> None:
         RuleRegionCounter.objects.for_tenant(tenant).filter(
             rule_id=award.rule_id, region_id=award.region_id
         ).update(awarded=F("awarded") - award.points)
-        PointsRule.objects.for_tenant(tenant).filter(pk=award.rule_id).update(
-            awarded=F("awarded") - award.points
-        )
+        if award.rule.cap_total is not None:
+            PointsRule.objects.for_tenant(tenant).filter(pk=award.rule_id).update(
+                awarded=F("awarded") - award.points
+            )
     locked = _lock_accounts(tenant, [a.account_id for a in awards])
     for award in sorted(awards, key=lambda a: (a.rule.campaign.budget_id, a.rule_id)):
         account = locked[award.account_id]

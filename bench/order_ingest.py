@@ -1,0 +1,428 @@
+"""Benchmark: order ingest over HTTP, with points, against two baselines of the same run.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/pointsops_bench_orders \
+    REDIS_URL=redis://127.0.0.1:6379/0 .venv/bin/python bench/order_ingest.py [--seconds 20]
+
+1. trivial: GET /api/v1/orders/{external_id} — one lookup behind the same server, API-key
+   authentication, throttling and middleware;
+2. ingest: POST /api/v1/orders — the order, its first-N rank, caps, the staff member's account,
+   the earn entry, the lot, the award and the budget reservation, in one transaction;
+3. raw SQL: the same ledger transaction as hand-written SQL from 32 threads, no HTTP, no Django.
+
+32 concurrent clients (threads with keep-alive connections) against gunicorn. Prints orders/s,
+p50 and p99 and the ratios, writes them to docs/benchmarks.md (section "Order ingest") and runs
+check_ledger at the end. Not a test: the figures depend on the machine.
+"""
+
+import argparse
+import http.client
+import itertools
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pointsops_bench_orders")
+os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz")
+os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+os.environ["THROTTLE_API_KEY"] = "100000000/min"
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+CLIENTS = 32
+WORKERS = 16
+PORT = 8765
+REGIONS = 1111
+STAFF = 2000
+PLACED_AT = "2026-11-11T10:00:00+08:00"
+
+
+def _ensure_database(url: str) -> None:
+    import psycopg2
+    from psycopg2.extensions import ISOLATION_LEVEL_AUTOCOMMIT
+
+    base, name = url.rsplit("/", 1)
+    conn = psycopg2.connect(f"{base}/postgres")
+    conn.set_isolation_level(ISOLATION_LEVEL_AUTOCOMMIT)
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if cursor.fetchone():
+            cursor.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    conn.close()
+
+
+def setup() -> dict:
+    """A fresh database: tenant, 1,111 regions, 2,000 staff, a running campaign with a tiered
+    first-N rule (the demo's), a program with a weekly cap, and an API key."""
+    _ensure_database(os.environ["DATABASE_URL"])
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+    from accounts.models import BusinessUnit, Merchant, MerchantStaff, Region, Tenant
+    from accounts.permissions import Actor
+    from accounts.services import api_key_create
+    from budgets.models import Budget, BudgetStatus
+    from campaigns.models import Campaign, CampaignStatus
+    from points import services
+
+    tenant = Tenant.objects.create(slug="bench", name="Bench")
+    system = Actor.for_system(tenant)
+    unit = BusinessUnit.objects.create(tenant=tenant, code="bu", name="BU")
+    regions = Region.objects.bulk_create(
+        [Region(tenant=tenant, code=f"R{n:04d}", name=f"Region {n}") for n in range(REGIONS)]
+    )
+    merchants = Merchant.objects.bulk_create(
+        [
+            Merchant(tenant=tenant, code=f"M{n:04d}", name=f"M {n}", region=regions[n])
+            for n in range(STAFF // 4)
+        ]
+    )
+    staff = MerchantStaff.objects.bulk_create(
+        [
+            MerchantStaff(
+                tenant=tenant, code=f"S{n:05d}", name=f"S {n}", merchant=merchants[n // 4]
+            )
+            for n in range(STAFF)
+        ]
+    )
+    # Data generator: an approved budget without the maker-checker ceremony tested elsewhere.
+    budget = Budget.objects.create(
+        tenant=tenant,
+        business_unit=unit,
+        name="Bench",
+        purpose="points",
+        amount=Decimal("100000000.00"),
+        starts_on=datetime(2026, 11, 1).date(),
+        ends_on=datetime(2026, 11, 30).date(),
+        status=BudgetStatus.APPROVED,
+    )
+    campaign = Campaign.objects.create(
+        tenant=tenant,
+        name="Double Eleven",
+        business_unit=unit,
+        budget=budget,
+        starts_at=datetime(2026, 11, 1, tzinfo=UTC),
+        ends_at=datetime(2026, 12, 1, tzinfo=UTC),
+        status=CampaignStatus.RUNNING,
+    )
+    program = services.program_create(
+        tenant=tenant,
+        actor=system,
+        name="Staff task points",
+        holder="staff",
+        point_value=Decimal("0.01"),
+        weekly_cap=50,
+    )
+    services.rule_create(
+        tenant=tenant,
+        actor=system,
+        campaign=campaign,
+        program=program,
+        regions=regions,
+        kind="region_first_n",
+        tiers=[{"from": 1, "to": 10, "points": 5}, {"from": 11, "to": 20, "points": 10}],
+    )
+    _key, secret = api_key_create(tenant=tenant, actor=system, name="bench", scopes=["orders"])
+    return {
+        "key": secret,
+        "tenant_id": tenant.pk,
+        "staff": [(s.pk, s.code, s.merchant_id, s.merchant.code) for s in staff],
+        "regions": [(r.pk, r.code) for r in regions],
+        "program_id": program.pk,
+        "budget_id": budget.pk,
+        "campaign_id": campaign.pk,
+        "rule_id": program.rules.get(kind="region_first_n").pk,
+    }
+
+
+def start_server() -> subprocess.Popen:
+    server = subprocess.Popen(
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "config.wsgi",
+            "-b",
+            f"127.0.0.1:{PORT}",
+            # Processes rather than threads: a thread holding the budget row must not wait for
+            # the GIL behind its siblings (same server for every HTTP figure).
+            "-w",
+            str(WORKERS),
+            "-k",
+            "gthread",
+            "--threads",
+            "2",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=os.environ.copy(),
+    )
+    for _ in range(100):
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=1)
+            conn.request("GET", "/healthz")
+            conn.getresponse().read()
+            return server
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    raise SystemExit("gunicorn did not start")
+
+
+def _run_clients(seconds: float, make_request) -> list[float]:
+    """CLIENTS threads calling make_request(conn, n) until the time is up; latencies in s."""
+    latencies: list[list[float]] = [[] for _ in range(CLIENTS)]
+    deadline = time.perf_counter() + seconds
+    failures = []
+
+    def client(i: int):
+        conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
+        n = 0
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            status = make_request(conn, i, n)
+            latencies[i].append(time.perf_counter() - started)
+            if status >= 300:
+                failures.append(status)
+            n += 1
+        conn.close()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise SystemExit(f"{len(failures)} requests failed, e.g. {failures[:5]}")
+    return [x for per_client in latencies for x in per_client]
+
+
+def _summary(name: str, latencies: list[float], seconds: float) -> dict:
+    ordered = sorted(latencies)
+    return {
+        "name": name,
+        "count": len(ordered),
+        "per_second": len(ordered) / seconds,
+        "p50_ms": statistics.median(ordered) * 1000,
+        "p99_ms": ordered[int(len(ordered) * 0.99) - 1] * 1000,
+    }
+
+
+def bench_http(data: dict, seconds: float) -> tuple[dict, dict]:
+    headers = {"Authorization": f"Api-Key {data['key']}", "Content-Type": "application/json"}
+    rng = random.Random(7)
+    created: list[str] = []
+    sequence = itertools.count()
+    failed: list[bytes] = []
+
+    def post_order(conn, i, n):
+        _staff_pk, staff_code, _merchant_id, merchant_code = rng.choice(data["staff"])
+        body = {
+            "external_id": f"H-{next(sequence)}",
+            "merchant": merchant_code,
+            "staff": staff_code,
+            "region": rng.choice(data["regions"])[1],
+            "amount": "128.00",
+            "placed_at": PLACED_AT,
+        }
+        conn.request("POST", "/api/v1/orders", json.dumps(body), headers)
+        response = conn.getresponse()
+        answer = response.read()
+        if response.status >= 300 and not failed:
+            failed.append(answer[:300])
+            print("first failure:", response.status, answer[:300], file=sys.stderr)
+        created.append(body["external_id"])
+        return response.status
+
+    def get_order(conn, i, n):
+        conn.request(
+            "GET", f"/api/v1/orders/{created[(i * 7919 + n) % len(created)]}", headers=headers
+        )
+        response = conn.getresponse()
+        response.read()
+        return response.status
+
+    _run_clients(3, post_order)  # warm-up; also the rows the trivial endpoint reads
+    trivial = _summary("trivial GET /orders/{id}", _run_clients(seconds, get_order), seconds)
+    ingest = _summary("POST /orders (with points)", _run_clients(seconds, post_order), seconds)
+    return trivial, ingest
+
+
+RAW_TRANSACTION = [
+    # The order.
+    """INSERT INTO orders_order (tenant_id, external_id, merchant_id, staff_id, region_id, amount,
+       placed_at, status, device_fingerprint, phone_fingerprint, payload_hash, created_at,
+       updated_at) VALUES (%(t)s, %(ext)s, %(m)s, %(s)s, %(r)s, 128, %(placed)s, 'open', '', '',
+       'x', now(), now()) RETURNING id""",
+    # Its rank in the region.
+    """UPDATE points_ruleregioncounter SET orders = orders + 1, updated_at = now()
+       WHERE tenant_id = %(t)s AND rule_id = %(rule)s AND region_id = %(r)s RETURNING orders""",
+    # The account, created on first use, locked.
+    """INSERT INTO points_pointsaccount (tenant_id, program_id, staff_id, balance, pending,
+       lifetime_earned, shortfall, tier, created_at, updated_at)
+       VALUES (%(t)s, %(p)s, %(s)s, 0, 0, 0, 0, '', now(), now())
+       ON CONFLICT DO NOTHING""",
+    """SELECT id, pending FROM points_pointsaccount WHERE tenant_id = %(t)s AND program_id = %(p)s
+       AND staff_id = %(s)s FOR NO KEY UPDATE""",
+    # The weekly cap.
+    """SELECT COALESCE(SUM(points), 0) FROM points_orderaward WHERE tenant_id = %(t)s
+       AND account_id = %(a)s AND status = 'active' AND placed_at >= %(week)s""",
+    # The budget reservation.
+    """INSERT INTO budgets_budgetentry (tenant_id, budget_id, kind, amount, amount_delta,
+       reserved_delta, spent_delta, reference, campaign_id, source, actor_label, note,
+       created_at, updated_at) VALUES (%(t)s, %(b)s, 'reserve', 0.05, 0, 0.05, 0, %(ref)s,
+       %(c)s, '', 'system', '', now(), now())""",
+    """UPDATE budgets_budget SET reserved = reserved + 0.05, updated_at = now()
+       WHERE id = %(b)s AND amount >= reserved + spent + 0.05""",
+    # The entry, the lot, the award, the account.
+    """INSERT INTO points_ledgerentry (tenant_id, account_id, kind, bucket, points,
+       pending_delta, usable_delta, balance_after, pending_after, money, source, operator_label,
+       reason, reference, order_id, rule_id, campaign_id, created_at, updated_at)
+       VALUES (%(t)s, %(a)s, 'earn', 'pending', 5, 5, 0, 0, 5, 0.05, '', '', '', %(ref)s,
+       %(o)s, %(rule)s, %(c)s, now(), now()) RETURNING id""",
+    """INSERT INTO points_lot (tenant_id, account_id, entry_id, order_id, points, remaining,
+       status, earned_at, money, created_at, updated_at) VALUES (%(t)s, %(a)s, %(e)s, %(o)s, 5,
+       5, 'pending', now(), 0.05, now(), now()) RETURNING id""",
+    """INSERT INTO points_orderaward (tenant_id, order_id, rule_id, account_id, region_id, rank,
+       requested, points, outcome, status, note, placed_at, lot_id, created_at, updated_at)
+       VALUES (%(t)s, %(o)s, %(rule)s, %(a)s, %(r)s, %(rank)s, 5, 5, 'awarded', 'active', '',
+       %(placed)s, %(l)s, now(), now())""",
+    """UPDATE points_pointsaccount SET pending = pending + 5, lifetime_earned =
+       lifetime_earned + 5, updated_at = now() WHERE id = %(a)s""",
+]
+
+
+def bench_raw(data: dict, seconds: float) -> dict:
+    import psycopg2
+
+    url = os.environ["DATABASE_URL"]
+    latencies: list[list[float]] = [[] for _ in range(CLIENTS)]
+    deadline = time.perf_counter() + seconds
+    week = "2026-11-09T00:00:00+08:00"
+
+    def client(i: int):
+        rng = random.Random(i)
+        conn = psycopg2.connect(url)
+        n = 0
+        with conn.cursor() as cursor:
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                staff_pk, _code, merchant_id, _mcode = rng.choice(data["staff"])
+                params = {
+                    "t": data["tenant_id"], "ext": f"RAW-{i}-{n}", "m": merchant_id,
+                    "s": staff_pk, "r": rng.choice(data["regions"])[0], "placed": PLACED_AT,
+                    "rule": data["rule_id"], "p": data["program_id"], "b": data["budget_id"],
+                    "c": data["campaign_id"], "week": week, "ref": f"raw:{i}:{n}",
+                }  # fmt: skip
+                for sql in RAW_TRANSACTION:
+                    cursor.execute(sql, params)
+                    if cursor.description:
+                        row = cursor.fetchone()
+                        if "orders_order" in sql:
+                            params["o"] = row[0]
+                        elif "ruleregioncounter" in sql:
+                            params["rank"] = row[0]
+                        elif "FOR NO KEY UPDATE" in sql:
+                            params["a"] = row[0]
+                        elif "points_ledgerentry" in sql:
+                            params["e"] = row[0]
+                        elif "points_lot" in sql:
+                            params["l"] = row[0]
+                conn.commit()
+                latencies[i].append(time.perf_counter() - started)
+                n += 1
+        conn.close()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return _summary("raw SQL ledger transaction", [x for per in latencies for x in per], seconds)
+
+
+def write_results(rows: list[dict], ratios: dict, ledger_ok: bool) -> str:
+    lines = [
+        "## Order ingest (bench/order_ingest.py)",
+        "",
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} CPUs, {CLIENTS} "
+        "concurrent clients, gunicorn (16 processes x 2 threads), PostgreSQL; 1,111 regions under a tiered "
+        "first-N rule (1st-10th 5 points, 11th-20th 10), weekly cap 50, 2,000 staff.",
+        "",
+        "| what | requests | per second | p50 ms | p99 ms |",
+        "|---|---|---|---|---|",
+        *[
+            f"| {r['name']} | {r['count']} | {r['per_second']:.0f} | {r['p50_ms']:.1f} | "
+            f"{r['p99_ms']:.1f} |"
+            for r in rows
+        ],
+        "",
+        f"- ingest / trivial endpoint: **{ratios['trivial']:.2f}x** (target ≥ 0.3x)",
+        f"- ingest / raw SQL transaction: **{ratios['raw']:.2f}x**",
+        f"- check_ledger after the run: {'clean' if ledger_ok else 'MISMATCH'}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def replace_section(title: str, section: str) -> str:
+    """Put `section` in place of the one starting with `title`, or append it."""
+    path = ROOT / "docs" / "benchmarks.md"
+    current = path.read_text() if path.exists() else "# Benchmarks\n\n"
+    start = current.find(title)
+    if start == -1:
+        updated = current.rstrip("\n") + "\n\n" + section
+    else:
+        end = current.find("\n## ", start + len(title))
+        updated = current[:start] + section + (current[end + 1 :] if end != -1 else "")
+    path.write_text(updated)
+    return str(path)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=20)
+    args = parser.parse_args()
+    data = setup()
+    server = start_server()
+    try:
+        trivial, ingest = bench_http(data, args.seconds)
+    finally:
+        server.terminate()
+        server.wait()
+    raw = bench_raw(data, args.seconds)
+    from points.services import ledger_mismatches
+
+    mismatches = ledger_mismatches()
+    ratios = {
+        "trivial": ingest["per_second"] / trivial["per_second"],
+        "raw": ingest["per_second"] / raw["per_second"],
+    }
+    for row in (trivial, ingest, raw):
+        print(
+            f"{row['name']:<32} {row['per_second']:8.0f}/s  p50 {row['p50_ms']:7.1f} ms  "
+            f"p99 {row['p99_ms']:7.1f} ms  ({row['count']} requests)"
+        )
+    print(f"ingest / trivial: {ratios['trivial']:.2f}x (target >= 0.3x)")
+    print(f"ingest / raw SQL: {ratios['raw']:.2f}x")
+    print(f"check_ledger: {'clean' if not mismatches else f'{len(mismatches)} mismatches'}")
+    section = write_results([trivial, ingest, raw], ratios, not mismatches)
+    print("written to", replace_section("## Order ingest", section))
+
+
+if __name__ == "__main__":
+    main()
