@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.models import AuditEntry
 
-from .models import ApiKey, Customer, Membership, Merchant, MerchantStaff, Region
+from .models import ApiKey, BusinessUnit, Customer, Membership, Merchant, MerchantStaff, Region
 from .roles import Role
 from .selectors import business_unit_list, region_list
 
@@ -73,6 +73,14 @@ class MembershipFilter(SearchFilterSet):
     class Meta:
         model = Membership
         fields = ["q", "role", "business_unit", "is_active"]
+
+
+class BusinessUnitFilter(SearchFilterSet):
+    search_fields = ("code", "name")
+
+    class Meta:
+        model = BusinessUnit
+        fields = ["q"]
 
 
 class RegionFilter(SearchFilterSet):

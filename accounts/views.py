@@ -6,6 +6,7 @@ NotFoundError the 404 page, so out-of-scope and missing look the same here as in
 """
 
 from functools import wraps
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
@@ -50,7 +51,8 @@ def _guarded(view, *, action: Action | None, roles: frozenset, elsewhere: str):
     def wrapped(request, *args, **kwargs):
         actor = request.actor
         if actor is None:  # no tenant chosen yet (or the chosen membership was deactivated)
-            return redirect(f"{reverse('accounts:tenant_pick')}?next={request.path}")
+            query = urlencode({"next": request.get_full_path()})
+            return redirect(f"{reverse('accounts:tenant_pick')}?{query}")
         if actor.role not in roles:
             return redirect(elsewhere)
         try:
@@ -258,10 +260,11 @@ def business_unit_list(request):
     elif request.method == "POST":
         raise PermissionDenied
     units = selectors.business_unit_list(tenant=actor.tenant, actor=actor)
-    return render(
+    return _list(
         request,
         "accounts/business_unit_list.html",
-        {"page": _paginate(request, units), "form": form},
+        filters.BusinessUnitFilter(request.GET, queryset=units, request=request),
+        form=form,
     )
 
 
