@@ -41,8 +41,8 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
     Tests that use it need `transaction=True` (the worker sees committed rows only) and
     `xdist_group("concurrency")` so one process owns the queue.
     """
-    if not settings.REDIS_URL or settings.CELERY_TASK_ALWAYS_EAGER:
-        pytest.fail("The worker tests need REDIS_URL (Celery on Redis, not eager).")
+    if not settings.REDIS_URL or settings.CELERY_TASK_ALWAYS_EAGER or not settings.IS_POSTGRES:
+        pytest.fail("The worker tests need REDIS_URL and a PostgreSQL DATABASE_URL.")
     with django_db_blocker.unblock():
         database_url = _test_database_url()
     queue = settings.CELERY_TASK_DEFAULT_QUEUE
