@@ -60,6 +60,7 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
                 *(sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo"),
                 *("-Q", queue, "-n", hostname, "--loglevel=INFO"),
                 *("--without-gossip", "--without-mingle", "--without-heartbeat"),
+                "--purge",  # drop tasks earlier tests enqueued for rows that are gone
             ],
             cwd=PROJECT_ROOT,
             env=env,
