@@ -489,9 +489,17 @@ def api_key_revoke(*, tenant, actor: Actor, api_key: ApiKey) -> ApiKey:
     actor.require(Action.USERS_MANAGE)
     _require_tenant_wide(actor)
     if api_key.revoked_at is None:
+        before = snapshot(api_key, fields=["name", "scopes", "revoked_at"])
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at", "updated_at"])
-        audit_record(tenant=tenant, actor=actor, action="api_key.revoke", obj=api_key)
+        audit_record(
+            tenant=tenant,
+            actor=actor,
+            action="api_key.revoke",
+            obj=api_key,
+            before=before,
+            after=snapshot(api_key, fields=["name", "scopes", "revoked_at"]),
+        )
     return api_key
 
 

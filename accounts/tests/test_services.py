@@ -318,7 +318,9 @@ class TestApiKeys:
         (created,) = audit(world.tenant, "api_key.create")
         assert created.after == {"name": "erp", "scopes": ["orders"], "prefix": api_key.prefix}
         assert key.split("_", 2)[2] not in str(created.after)
-        assert len(audit(world.tenant, "api_key.revoke")) == 1
+        (revoked,) = audit(world.tenant, "api_key.revoke")
+        assert revoked.before["revoked_at"] is None and revoked.after["revoked_at"]
+        assert revoked.actor_user == world.members[Role.TENANT_ADMIN].user
         assert not ApiKey.objects.for_tenant(world.tenant).get().is_active
 
     def test_bu_admin_holds_no_keys(self, world):
