@@ -4,8 +4,10 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from core.api.permissions import ANY_API_KEY
+from core.api.throttling import LoginThrottle
 from core.api.views import TenantAPIView
 
 from . import selectors, services
@@ -15,6 +17,7 @@ from .models import ApiKeyScope
 
 class TokenView(TenantAPIView):
     permission_classes = [AllowAny]
+    throttle_classes = [*api_settings.DEFAULT_THROTTLE_CLASSES, LoginThrottle]
 
     @extend_schema(
         request=s.TokenRequestSerializer, responses={200: s.TokenResponseSerializer}, tags=["auth"]

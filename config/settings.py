@@ -210,6 +210,7 @@ REST_FRAMEWORK = {
         "api_key": os.environ.get("THROTTLE_API_KEY", "6000/min"),
         "user": os.environ.get("THROTTLE_USER", "1200/min"),
         "anon": os.environ.get("THROTTLE_ANON", "60/min"),
+        "login": os.environ.get("THROTTLE_LOGIN", "10/min"),
     },
     "DEFAULT_PAGINATION_CLASS": "core.api.pagination.Pagination",
     "PAGE_SIZE": 50,

@@ -35,3 +35,15 @@ class UserThrottle(_SettingsRateThrottle):
         if request.user and request.user.is_authenticated:
             return f"throttle:user:{request.user.pk}"
         return f"throttle:anon:{self.get_ident(request)}"
+
+
+class LoginThrottle(_SettingsRateThrottle):
+    """Password guesses against one account, from however many addresses (POST /auth/token)."""
+
+    scope = "login"
+
+    def get_cache_key(self, request, view):
+        username = request.data.get("username") if hasattr(request.data, "get") else None
+        if not isinstance(username, str) or not username.strip():
+            return None
+        return f"throttle:login:{username.strip().lower()}"
