@@ -12,8 +12,8 @@
     pendingForm = button.form;
     modalEl.querySelector("[data-confirm-text]").textContent = button.dataset.confirm;
     var ok = modalEl.querySelector("[data-confirm-ok]");
-    ok.textContent = button.dataset.confirmButton || ok.dataset.defaultText || ok.textContent;
-    ok.dataset.defaultText = ok.dataset.defaultText || ok.textContent;
+    if (!ok.dataset.defaultText) ok.dataset.defaultText = ok.textContent;
+    ok.textContent = button.dataset.confirmButton || ok.dataset.defaultText;
     bootstrap.Modal.getOrCreateInstance(modalEl).show();
   });
   if (modalEl) {
