@@ -115,7 +115,7 @@ def seed_points(ctx: DemoContext) -> str:
         if fate < 0.65:
             order_complete(tenant=tenant, actor=ctx.actor, order=order)
             completed += 1
-        if fate < 0.05 or 0.9 <= fate:  # closed after earning: points reversed or cancelled
+        if fate < 0.05 or fate >= 0.9:  # closed after earning: points reversed or cancelled
             order_close(tenant=tenant, actor=ctx.actor, order=order)
             closed += 1
     return (
