@@ -1,5 +1,16 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CouponsConfig(AppConfig):
     name = "coupons"
+
+    @property
+    def console_nav(self):
+        from accounts.context_processors import NavItem
+        from accounts.roles import Action
+
+        return [
+            NavItem(_("Coupon batches"), "coupons:list", Action.CAMPAIGNS_READ, "operations"),
+            NavItem(_("Issuance jobs"), "coupons:jobs", Action.CAMPAIGNS_READ, "operations"),
+        ]

@@ -1,2 +1,16 @@
+from django.urls import path
+
+from . import views
+
 app_name = "coupons"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.batch_list, name="list"),
+    path("new/", views.batch_form, name="create"),
+    path("preview/", views.batch_preview, name="preview"),
+    path("<int:pk>/", views.batch_detail, name="detail"),
+    path("<int:pk>/<str:verb>/", views.batch_action, name="action"),
+    path("<int:pk>/issue/<str:mode>/", views.batch_issue, name="issue"),
+    path("jobs/", views.job_list, name="jobs"),
+    path("jobs/<int:pk>/", views.job_detail, name="job"),
+    path("jobs/<int:pk>/progress/", views.job_progress, name="job_progress"),
+]

@@ -81,3 +81,41 @@ def own_worker(tmp_path, monkeypatch):
         yield worker
     finally:
         worker.stop_all()
+
+
+# --- browser tests (Debian's Chromium, a live server without the HTTPS redirect) ---------------
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    # Playwright cannot download its own browser here (docs/STACK.md).
+    return {
+        **browser_type_launch_args,
+        "executable_path": os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
+        "args": ["--no-sandbox", "--disable-gpu"],
+    }
+
+
+@pytest.fixture
+def plain_static_files(settings):
+    # DEBUG is off in tests; the manifest storage would need `collectstatic` first.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture(scope="session")
+def live_server(request):
+    """pytest-django's live server with the HTTPS redirect off (its middleware reads the setting
+    once, before any function-scoped override could apply)."""
+    from pytest_django.live_server_helper import LiveServer
+
+    redirect = settings.SECURE_SSL_REDIRECT
+    settings.SECURE_SSL_REDIRECT = False
+    try:
+        server = LiveServer(os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "localhost")
+    finally:
+        settings.SECURE_SSL_REDIRECT = redirect
+    request.addfinalizer(server.stop)
+    return server

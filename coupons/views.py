@@ -1,0 +1,183 @@
+"""Console pages of coupons: batches (form with live preview, page with stock and issuing),
+issuance jobs with a live progress bar and their error report."""
+
+from types import SimpleNamespace
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.html import escape
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from accounts.roles import Action
+from accounts.views import console_view
+from core.errors import DomainError
+
+from . import forms, selectors, services
+from .models import BATCH_MOVES, BatchStatus, JobStatus
+
+PAGE_SIZE = 25
+ACTIONS = {
+    "activate": (services.batch_activate, BatchStatus.ACTIVE, gettext_lazy("Batch activated.")),
+    "pause": (services.batch_pause, BatchStatus.PAUSED, gettext_lazy("Batch paused.")),
+    "resume": (services.batch_resume, BatchStatus.ACTIVE, gettext_lazy("Batch active again.")),
+    "end": (services.batch_end, BatchStatus.ENDED, gettext_lazy("Batch ended.")),
+}
+
+
+@console_view(Action.CAMPAIGNS_READ)
+def batch_list(request):
+    actor = request.actor
+    qs = selectors.batch_list(tenant=actor.tenant, actor=actor)
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "coupons/batch_list.html", {"page": page})
+
+
+@console_view(Action.CAMPAIGNS_MANAGE)
+def batch_form(request):
+    actor = request.actor
+    initial = {"campaign": request.GET.get("campaign")} if request.GET.get("campaign") else None
+    form = forms.BatchForm(request.POST or None, actor=actor, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            batch = services.batch_create(tenant=actor.tenant, actor=actor, **form.service_kwargs())
+        except DomainError as exc:
+            form.add_domain_error(exc)
+        else:
+            messages.success(request, _("Batch created as a draft."))
+            return redirect("coupons:detail", pk=batch.pk)
+    return render(request, "coupons/batch_form.html", {"form": form})
+
+
+@console_view(Action.CAMPAIGNS_READ)
+def batch_preview(request):
+    """The live preview of the batch form (HTMX): how the coupon reads with what is typed."""
+    data = request.POST if request.method == "POST" else request.GET
+    form = forms.BatchForm(data, actor=request.actor)
+    form.is_valid()  # reads what parses; the service judges the whole on save
+    values = {k: v for k, v in form.cleaned_data.items()}
+    text = selectors.batch_summary(SimpleNamespace(**values)) or _("Fill in kind and value.")
+    return HttpResponse(f'<span id="preview-text">{escape(text)}</span>')
+
+
+@console_view(Action.CAMPAIGNS_READ)
+def batch_detail(request, pk: int):
+    actor = request.actor
+    batch = selectors.batch_get(tenant=actor.tenant, actor=actor, id=pk)
+    moves = [
+        verb
+        for verb, (_service, target, _done) in ACTIONS.items()
+        if target in BATCH_MOVES[batch.status]
+        and not (verb == "resume" and batch.status != BatchStatus.PAUSED)
+        and not (verb == "activate" and batch.status != BatchStatus.DRAFT)
+    ]
+    may_issue = actor.can(Action.COUPONS_ISSUE) and batch.status == BatchStatus.ACTIVE
+    return render(
+        request,
+        "coupons/batch_detail.html",
+        {
+            "batch": batch,
+            "summary": selectors.batch_summary(batch),
+            "moves": moves if actor.can(Action.CAMPAIGNS_MANAGE) else [],
+            "may_issue": may_issue,
+            "segments": selectors.segment_list(tenant=actor.tenant, actor=actor)
+            if may_issue
+            else [],
+            "list_form": forms.IssueListForm(),
+            "file_form": forms.IssueFileForm(),
+            "generate_form": forms.GenerateForm(),
+            "jobs": selectors.job_list(tenant=actor.tenant, actor=actor, batch=batch)[:10],
+        },
+    )
+
+
+@require_POST
+@console_view(Action.CAMPAIGNS_MANAGE)
+def batch_action(request, pk: int, verb: str):
+    actor = request.actor
+    batch = selectors.batch_get(tenant=actor.tenant, actor=actor, id=pk)
+    service, _target, done = ACTIONS[verb]
+    try:
+        service(tenant=actor.tenant, actor=actor, batch=batch, note=request.POST.get("note", ""))
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(request, done)
+    return redirect("coupons:detail", pk=pk)
+
+
+@require_POST
+@console_view(Action.COUPONS_ISSUE)
+def batch_issue(request, pk: int, mode: str):
+    """Start a job: mode list, file, segment or generate. Bad input comes back as a message."""
+    actor = request.actor
+    batch = selectors.batch_get(tenant=actor.tenant, actor=actor, id=pk)
+    try:
+        if mode == "generate":
+            form = forms.GenerateForm(request.POST)
+            if not form.is_valid():
+                raise DomainError(_("Give the number of codes."))
+            job = services.generation_job_create(
+                tenant=actor.tenant, actor=actor, batch=batch, count=form.cleaned_data["count"]
+            )
+        else:
+            kwargs = {}
+            if mode == "list":
+                form = forms.IssueListForm(request.POST)
+                if not form.is_valid():
+                    raise DomainError(_("Give at least one customer code."))
+                kwargs["customers"] = form.codes()
+            elif mode == "file":
+                form = forms.IssueFileForm(request.POST, request.FILES)
+                if not form.is_valid():
+                    raise DomainError(_("Choose a CSV or XLSX file."))
+                upload = form.cleaned_data["file"]
+                kwargs.update(file_name=upload.name, file_content=upload.read())
+            else:
+                segment_id = request.POST.get("segment", "")
+                kwargs["segment"] = selectors.segment_get(
+                    tenant=actor.tenant, actor=actor, id=int(segment_id or 0)
+                )
+            job = services.issuance_job_create(
+                tenant=actor.tenant, actor=actor, batch=batch, **kwargs
+            )
+    except DomainError as exc:
+        details = " ".join(" ".join(m) for m in exc.fields.values())
+        messages.error(request, f"{exc.detail} {details}".strip())
+        return redirect("coupons:detail", pk=pk)
+    messages.success(request, _("Job started."))
+    return redirect("coupons:job", pk=job.pk)
+
+
+@console_view(Action.CAMPAIGNS_READ)
+def job_list(request):
+    actor = request.actor
+    qs = selectors.job_list(tenant=actor.tenant, actor=actor)
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "coupons/job_list.html", {"page": page})
+
+
+def _job_context(request, pk: int) -> dict:
+    actor = request.actor
+    job = selectors.job_get(tenant=actor.tenant, actor=actor, id=pk)
+    percent = int(job.done * 100 / job.total) if job.total else 100
+    return {
+        "job": job,
+        "percent": percent,
+        "finished": job.status in (JobStatus.DONE, JobStatus.FAILED),
+        "errors": selectors.job_errors(tenant=actor.tenant, job=job)[:20] if job.failed else [],
+    }
+
+
+@console_view(Action.CAMPAIGNS_READ)
+def job_detail(request, pk: int):
+    return render(request, "coupons/job_detail.html", _job_context(request, pk))
+
+
+@console_view(Action.CAMPAIGNS_READ)
+def job_progress(request, pk: int):
+    """The progress panel alone, polled by HTMX until the job has finished."""
+    return render(request, "coupons/_job_progress.html", _job_context(request, pk))
