@@ -1,0 +1,112 @@
+"""Coupon batches of the demo tenant (SPEC §9): the Double Eleven stages as batches — warm-up
+new-user coupons, the opening coupon pack, apology vouchers — activated (budget reserved) and
+issued to customers through the same jobs the console starts."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from accounts.models import Customer, Membership
+from accounts.permissions import Actor
+from campaigns.models import Campaign
+from core.demo import DemoContext, demo_step
+
+from . import services
+from .models import CouponBatch, Segment
+from .selectors import segment_customers
+
+OPERATOR = "demo-operator"
+
+
+def _batches(campaign: Campaign) -> list[dict]:
+    return [
+        {
+            "name": "Warm-up new-user coupons",
+            "kind": "amount_off",
+            "value": Decimal("10.00"),
+            "threshold": Decimal("50.00"),
+            "valid_days": 7,
+            "quantity": 5000,
+            "claimable": True,
+            "code_prefix": "NEW",
+        },
+        {
+            "name": "Opening coupon pack",
+            "kind": "percent_off",
+            "value": Decimal("15"),
+            "max_discount": Decimal("30.00"),
+            "threshold": Decimal("99.00"),
+            "valid_until": campaign.ends_at,
+            "quantity": 3000,
+            "per_customer_limit": 2,
+            "frequency_cap_count": 1,
+            "frequency_cap_days": 1,
+            "scope_categories": ["screen repair", "battery"],
+        },
+        {
+            "name": "Apology vouchers",
+            "kind": "cash",
+            "value": Decimal("20.00"),
+            "valid_days": 30,
+            "extend_past_campaign": True,
+            "quantity": 500,
+            "per_customer_limit": 3,
+            "code_prefix": "SORRY",
+        },
+    ]
+
+
+def _issue(ctx, actor, batch, **source) -> int:
+    job = services.issuance_job_create(tenant=ctx.tenant, actor=actor, batch=batch, **source)
+    # Run it here (a worker or the eager mode would find it done and skip every chunk).
+    return services.issuance_job_run(tenant=ctx.tenant, job_id=job.pk).done
+
+
+@demo_step(order=45)
+def seed_coupons(ctx: DemoContext) -> str:
+    tenant = ctx.tenant
+    campaign = Campaign.objects.for_tenant(tenant).filter(name="Double Eleven").first()
+    if campaign is None:
+        return "coupons: no Double Eleven campaign, nothing to do"
+    membership = Membership.objects.for_tenant(tenant).get(user__username=OPERATOR)
+    actor = Actor(tenant=tenant, membership=membership)
+    existing = set(
+        CouponBatch.objects.for_tenant(tenant)
+        .filter(campaign=campaign)
+        .values_list("name", flat=True)
+    )
+    rng = ctx.rng("coupons")
+    customers = list(
+        Customer.objects.for_tenant(tenant).order_by("pk").values_list("code", flat=True)
+    )
+    created = issued = 0
+    for fields in _batches(campaign):
+        if fields["name"] in existing:
+            continue
+        batch = services.batch_create(tenant=tenant, actor=actor, campaign=campaign, **fields)
+        batch = services.batch_activate(tenant=tenant, actor=actor, batch=batch)
+        created += 1
+        if not customers:
+            continue
+        if batch.name.startswith("Warm-up"):
+            picked = rng.sample(customers, min(len(customers), max(10, len(customers) // 20)))
+            issued += _issue(ctx, actor, batch, customers=picked)
+        elif batch.name.startswith("Opening"):
+            segment = Segment.objects.for_tenant(tenant).filter(name="Recent buyers").first()
+            if segment is None:
+                segment = services.segment_create(
+                    tenant=tenant,
+                    actor=actor,
+                    name="Recent buyers",
+                    filters={"last_order_after": ctx.today - timedelta(days=30)},
+                )
+            if segment_customers(tenant=tenant, actor=actor, segment=segment).exists():
+                issued += _issue(ctx, actor, batch, segment=segment)
+            job = services.generation_job_create(tenant=tenant, actor=actor, batch=batch, count=200)
+            issued += services.issuance_job_run(tenant=tenant, job_id=job.pk).done
+        else:
+            picked = rng.sample(customers, min(len(customers), 40))
+            issued += _issue(ctx, actor, batch, customers=picked)
+    return (
+        f"coupons: {created} batches created, {3 - created} already there, "
+        f"{issued} coupons issued or generated"
+    )
