@@ -1,0 +1,103 @@
+"""Console pages of coupons through Django's test client: who sees what, and the flows."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from accounts.roles import Role
+from coupons import services
+from coupons.models import CouponBatch, IssuanceJob
+from coupons.tests.factories import active_batch, customers, draft_batch, running_campaign
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _plain_static(settings):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+def _login(client, world, role):
+    client.force_login(world.members[role].user)
+    return client
+
+
+def test_operator_creates_a_batch_from_the_form(client, world):
+    campaign = running_campaign(world)
+    _login(client, world, Role.OPERATOR)
+    assert client.get(f"/console/coupons/new/?campaign={campaign.pk}").status_code == 200
+    preview = client.get(
+        "/console/coupons/preview/", {"kind": "cash", "value": "5", "per_customer_limit": 1}
+    )
+    assert "5.00 cash voucher" in preview.content.decode()
+    form = {
+        "campaign": campaign.pk,
+        "name": "Form batch",
+        "kind": "amount_off",
+        "value": "20",
+        "threshold": "10",  # below the amount off: the service refuses
+        "valid_days": 7,
+        "quantity": 10,
+        "per_customer_limit": 1,
+        "code_mode": "unique",
+        "code_length": 10,
+    }
+    response = client.post("/console/coupons/new/", form)
+    assert (
+        response.status_code == 200 and "Must be above the amount off." in response.content.decode()
+    )
+    response = client.post("/console/coupons/new/", {**form, "threshold": "100"})
+    batch = CouponBatch.objects.for_tenant(world.tenant).get(name="Form batch")
+    assert response.status_code == 302 and response["Location"] == f"/console/coupons/{batch.pk}/"
+    page = client.get(f"/console/coupons/{batch.pk}/").content.decode()
+    assert "Activate" in page
+    client.post(f"/console/coupons/{batch.pk}/activate/")
+    batch.refresh_from_db()
+    assert batch.status == "active"
+
+
+def test_issue_from_the_console_and_watch_the_job(client, world):
+    batch = active_batch(world)
+    (alice,) = customers(world, 1)
+    _login(client, world, Role.OPERATOR)
+    upload = SimpleUploadedFile("list.csv", f"{alice.code}\nNOBODY\n".encode())
+    response = client.post(f"/console/coupons/{batch.pk}/issue/file/", {"file": upload})
+    job = IssuanceJob.objects.for_tenant(world.tenant).get(batch=batch)
+    assert response["Location"] == f"/console/coupons/jobs/{job.pk}/"
+    assert (
+        'hx-trigger="every 1s"' in client.get(f"/console/coupons/jobs/{job.pk}/").content.decode()
+    )
+    services.issuance_job_run(tenant=world.tenant, job_id=job.pk)
+    panel = client.get(f"/console/coupons/jobs/{job.pk}/progress/").content.decode()
+    assert "hx-trigger" not in panel and "100%" in panel and "NOBODY" in panel
+    assert f"/api/v1/issuance-jobs/{job.pk}/errors.csv" in panel
+    assert client.get("/console/coupons/jobs/").status_code == 200
+    response = client.post(f"/console/coupons/{batch.pk}/issue/list/", {"customers": ""})
+    assert response.status_code == 302  # back to the batch with a message
+    assert IssuanceJob.objects.for_tenant(world.tenant).filter(batch=batch).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [(Role.FINANCE, 200), (Role.AUDITOR, 200), (Role.OPERATOR, 200)],
+)
+def test_readers_see_batches_but_only_managers_change_them(client, world, role, status):
+    batch = draft_batch(world)
+    _login(client, world, role)
+    assert client.get("/console/coupons/").status_code == status
+    assert client.get(f"/console/coupons/{batch.pk}/").status_code == status
+    response = client.post(f"/console/coupons/{batch.pk}/activate/")
+    batch.refresh_from_db()
+    if role == Role.OPERATOR:
+        assert batch.status == "active"
+    else:
+        assert response.status_code == 403 and batch.status == "draft"
+        assert client.get("/console/coupons/new/").status_code == 403
+
+
+def test_other_tenants_batch_is_not_found(client, world, other_world):
+    batch = draft_batch(other_world)
+    _login(client, world, Role.TENANT_ADMIN)
+    assert client.get(f"/console/coupons/{batch.pk}/").status_code == 404
