@@ -1,5 +1,16 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class PointsConfig(AppConfig):
     name = "points"
+
+    @property
+    def console_nav(self):
+        from accounts.context_processors import NavItem
+        from accounts.roles import Action
+
+        return [
+            NavItem(_("Points programs"), "points:program_list", Action.POINTS_READ),
+            NavItem(_("Points accounts"), "points:account_list", Action.POINTS_READ),
+        ]

@@ -1,0 +1,135 @@
+"""Console forms of points: they parse and check input; the services decide and write."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from accounts.forms import BootstrapMixin, ConsoleForm
+from accounts.models import Region
+from campaigns.selectors import campaign_list
+
+from .models import ExpiryPeriod, ExpiryPolicy, Holder, PendingPolicy, RuleKind, TierBasis
+
+
+class ProgramForm(ConsoleForm):
+    name = forms.CharField(label=_("Name"), max_length=200)
+    holder = forms.ChoiceField(label=_("Whose points"), choices=Holder.choices)
+    point_value = forms.DecimalField(
+        label=_("Value of one point"), max_digits=12, decimal_places=6, min_value=0
+    )
+    expiry_policy = forms.ChoiceField(label=_("Expiry"), choices=ExpiryPolicy.choices)
+    expiry_days = forms.IntegerField(label=_("Expire after days"), min_value=1, required=False)
+    expiry_period = forms.ChoiceField(
+        label=_("Expire at the end of"), choices=[("", "—"), *ExpiryPeriod.choices], required=False
+    )
+    pending_policy = forms.ChoiceField(label=_("Pending"), choices=PendingPolicy.choices)
+    pending_days = forms.IntegerField(label=_("Pending days"), min_value=0, required=False)
+    weekly_cap = forms.IntegerField(label=_("Weekly cap per holder"), min_value=1, required=False)
+    monthly_cap = forms.IntegerField(label=_("Monthly cap per holder"), min_value=1, required=False)
+    allow_negative = forms.BooleanField(
+        label=_("A reversal may take the balance below zero"), required=False
+    )
+    transferable = forms.BooleanField(label=_("Holders may transfer points"), required=False)
+    transfer_per_transfer = forms.IntegerField(
+        label=_("At most per transfer"), min_value=1, required=False
+    )
+    transfer_per_month = forms.IntegerField(
+        label=_("At most transferred a month"), min_value=1, required=False
+    )
+    tier_basis = forms.ChoiceField(label=_("Tiers by"), choices=TierBasis.choices)
+
+    def service_kwargs(self) -> dict:
+        data = dict(self.cleaned_data)
+        data["expiry_period"] = data.get("expiry_period") or ""
+        return data
+
+
+class RankTierForm(BootstrapMixin, forms.Form):
+    """One row of the rule editor's tier table: the from-th to the to-th order earn points."""
+
+    rank_from = forms.IntegerField(label=_("From order"), min_value=1)
+    rank_to = forms.IntegerField(label=_("To order"), min_value=1)
+    points = forms.IntegerField(label=_("Points each"), min_value=1)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._style()
+
+    def clean(self):
+        data = super().clean()
+        if data.get("rank_from") and data.get("rank_to") and data["rank_to"] < data["rank_from"]:
+            raise ValidationError(_("A tier ends at or after its start."))
+        return data
+
+
+RankTierFormSet = forms.formset_factory(RankTierForm, extra=4, max_num=20)
+
+
+class RuleForm(ConsoleForm):
+    campaign = forms.ChoiceField(label=_("Campaign"))
+    name = forms.CharField(label=_("Name"), max_length=200, required=False)
+    kind = forms.ChoiceField(label=_("Kind"), choices=RuleKind.choices)
+    points = forms.IntegerField(label=_("Points"), min_value=1, required=False)
+    per_amount = forms.DecimalField(
+        label=_("Per amount of money"), max_digits=14, decimal_places=2, required=False
+    )
+    min_amount = forms.DecimalField(
+        label=_("Minimum order amount"), max_digits=14, decimal_places=2, required=False
+    )
+    regions = forms.CharField(
+        label=_("Regions (codes, comma-separated)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    milestone_count = forms.IntegerField(label=_("Milestone: orders"), min_value=1, required=False)
+    milestone_period = forms.ChoiceField(
+        label=_("Milestone: within a"),
+        choices=[("", "—"), ("week", _("week")), ("month", _("month"))],
+        required=False,
+    )
+    milestone_points = forms.IntegerField(
+        label=_("Milestone: bonus points"), min_value=1, required=False
+    )
+    cap_total = forms.IntegerField(label=_("Cap in total"), min_value=1, required=False)
+    cap_per_holder_week = forms.IntegerField(
+        label=_("Cap per holder a week"), min_value=1, required=False
+    )
+    cap_per_region = forms.IntegerField(label=_("Cap per region"), min_value=1, required=False)
+
+    def setup(self):
+        campaigns = campaign_list(tenant=self.tenant, actor=self.actor).exclude(status="ended")
+        self.fields["campaign"].choices = [(c.pk, str(c)) for c in campaigns]
+
+    def clean_regions(self):
+        codes = [c.strip() for c in self.cleaned_data["regions"].replace("\n", ",").split(",")]
+        codes = [c for c in codes if c]
+        regions = list(Region.objects.for_tenant(self.tenant).filter(code__in=codes))
+        unknown = sorted(set(codes) - {r.code for r in regions})
+        if unknown:
+            raise ValidationError(_("Unknown regions: %s") % ", ".join(unknown))
+        return regions
+
+    def service_kwargs(self, tiers: list[dict]) -> dict:
+        data = dict(self.cleaned_data)
+        for name in ("campaign", "regions", "milestone_count", "milestone_period"):
+            data.pop(name)
+        points = data.pop("milestone_points")
+        if self.cleaned_data["kind"] == RuleKind.MILESTONE:
+            data["milestone"] = {
+                "count": self.cleaned_data["milestone_count"],
+                "period": self.cleaned_data["milestone_period"],
+                "points": points,
+            }
+        data["tiers"] = tiers
+        return data
+
+
+class AdjustmentForm(BootstrapMixin, forms.Form):
+    points = forms.IntegerField(
+        label=_("Points"), help_text=_("Negative to take points away (oldest first).")
+    )
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._style()
