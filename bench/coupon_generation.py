@@ -134,6 +134,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=1_000_000)
     parser.add_argument("--write", help="append the figures to this markdown file")
+    parser.add_argument(
+        "--chunk-size", type=int, default=None, help="rows per chunk (default: the setting)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the generated coupons")
     parser.add_argument("--run-job", nargs=2, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -148,8 +151,9 @@ def main():
     if connection.vendor != "postgresql":
         sys.exit("The benchmark compares against PostgreSQL COPY: set DATABASE_URL.")
     from coupons.models import Coupon, IssuanceJob
-    from coupons.services import chunk_size
 
+    if args.chunk_size:
+        settings.COUPONS_CHUNK_SIZE = args.chunk_size  # stored on the job when it is created
     tenant, batch, job = _prepare(args.count)
     child = subprocess.run(
         [sys.executable, __file__, "--run-job", str(tenant.pk), str(job.pk)],
@@ -170,7 +174,7 @@ def main():
 
     lines = [
         f"coupons generated through the job: {args.count:,} in {result['seconds']:.1f} s "
-        f"(chunks of {chunk_size():,}, COPY per chunk)",
+        f"(chunks of {job.chunk_size:,}, COPY per chunk)",
         f"raw COPY of {args.count:,} rows into a bare table with UNIQUE (tenant_id, code): "
         f"{raw:.1f} s",
         f"ratio job/raw (throughput): {ratio:.2f}  (target >= 0.5)",

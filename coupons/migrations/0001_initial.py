@@ -230,10 +230,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='coupon',
-            index=models.Index(fields=['batch', 'status'], name='coupon_batch_status'),
-        ),
-        migrations.AddIndex(
-            model_name='coupon',
             index=models.Index(condition=models.Q(('customer__isnull', False)), fields=['tenant', 'customer', 'status'], name='coupon_customer_status'),
         ),
         migrations.AddConstraint(
@@ -311,9 +307,18 @@ DROP FUNCTION IF EXISTS coupons_coupon_check_batch();
 def _add_checks(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(INTEGRITY_SQL)
+        # A batch's coupons sit in long runs of rows (a job COPYs them together): a BRIN index
+        # finds them for exports at a fraction of a B-tree's cost on every insert.
+        schema_editor.execute(
+            "CREATE INDEX coupon_batch_brin ON coupons_coupon USING brin (batch_id) "
+            "WITH (autosummarize = on)"
+        )
+    else:
+        schema_editor.execute("CREATE INDEX coupon_batch_brin ON coupons_coupon (batch_id)")
 
 
 def _drop_checks(apps, schema_editor):
+    schema_editor.execute("DROP INDEX IF EXISTS coupon_batch_brin")
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(DROP_SQL)
 
