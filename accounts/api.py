@@ -40,7 +40,7 @@ class TokenView(TenantAPIView):
 class MeView(TenantAPIView):
     api_key_scope = ANY_API_KEY  # an integrator checks which tenant its key belongs to
 
-    @extend_schema(tags=["auth"], responses={200: s.MembershipSerializer})
+    @extend_schema(tags=["auth"], responses={200: s.MeSerializer})
     def get(self, request):
         if self.actor.membership is None:
             return Response({"api_key": self.actor.api_key.name, "tenant": self.tenant.slug})

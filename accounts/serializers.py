@@ -74,6 +74,21 @@ class MembershipSerializer(serializers.Serializer):
         return sorted(r.code for r in membership_regions(membership=membership))
 
 
+class MeSerializer(serializers.Serializer):
+    """GET /me: a member's membership, or for an API key its name; always the tenant."""
+
+    tenant = serializers.CharField()
+    api_key = serializers.CharField(required=False, help_text="API keys only: the key's name.")
+    id = serializers.IntegerField(required=False)
+    username = serializers.CharField(required=False)
+    email = serializers.CharField(required=False)
+    role = serializers.CharField(required=False)
+    business_unit = serializers.CharField(required=False, allow_null=True)
+    merchant = serializers.CharField(required=False, allow_null=True)
+    regions = serializers.ListField(child=serializers.CharField(), required=False)
+    is_active = serializers.BooleanField(required=False)
+
+
 # --- business units and master data ---------------------------------------------------------------
 
 
