@@ -61,3 +61,27 @@ def insert_rows(
     with connection.cursor() as cursor, connection.wrap_database_errors:
         cursor.copy_expert(sql, buffer)
     return len(rows)
+
+
+def insert_values(model, field: str, values: Sequence[str], *, constants: dict) -> int:
+    """Insert one row per plain string of `values` (codes) into `field`, the rest `constants`.
+
+    The fast path of a million-code job: the COPY text is built by one `join` in C. Values that
+    would need escaping in COPY's text format take the general path instead.
+    """
+    if not values:
+        return 0
+    if not copy_supported():
+        return insert_rows(model, (field,), [(v,) for v in values], constants=constants)
+    suffix = "".join("\t" + _text_value(v) for v in constants.values()) + "\n"
+    text = suffix.join(values) + suffix
+    if "\\" in text or "\r" in text or text.count("\n") != len(values):
+        return insert_rows(model, (field,), [(v,) for v in values], constants=constants)
+    columns = [model._meta.get_field(name).column for name in (field, *constants)]
+    sql = "COPY {table} ({columns}) FROM STDIN".format(
+        table=connection.ops.quote_name(model._meta.db_table),
+        columns=", ".join(connection.ops.quote_name(c) for c in columns),
+    )
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        cursor.copy_expert(sql, io.StringIO(text))
+    return len(values)

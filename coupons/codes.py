@@ -34,9 +34,20 @@ def generate_codes(count: int, *, length: int = DEFAULT_LENGTH, prefix: str = ""
     """`count` distinct codes of `length` random characters after `prefix`."""
     if length < MIN_LENGTH:
         raise ValueError(f"A code needs at least {MIN_LENGTH} random characters.")
-    codes: set[str] = set()
+    codes: list[str] = []
+    seen: set[str] = set()
     while len(codes) < count:
         need = count - len(codes)
         chars = random_characters(need * length)
-        codes.update(prefix + chars[i : i + length] for i in range(0, need * length, length))
-    return list(codes)
+        fresh = [chars[i : i + length] for i in range(0, need * length, length)]
+        if prefix:
+            fresh = [prefix + code for code in fresh]
+        before = len(seen)
+        seen.update(fresh)
+        if len(seen) - before == len(fresh) and not codes:
+            codes = fresh  # the usual case: no repeat among them
+        else:
+            # rare: a repeat within the draw; keep each code once and draw the rest again
+            codes = list(dict.fromkeys([*codes, *fresh]))[:count]
+            seen = set(codes)
+    return codes

@@ -38,7 +38,7 @@ from core.errors import (
 from core.services import audit_record, snapshot
 
 from . import codes as code_gen
-from .bulk import insert_rows
+from .bulk import insert_rows, insert_values
 from .errors import BatchExhausted, CouponErrorCode, IssueRowReason, LimitReached
 from .models import (
     BATCH_MOVES,
@@ -617,14 +617,13 @@ def _insert_coupons(
         return
     for attempt in range(CODE_RETRIES):
         codes = code_gen.generate_codes(count, length=batch.code_length, prefix=batch.code_prefix)
-        if holders is None:
-            fields, rows = ("code",), [(code,) for code in codes]
-        else:
-            fields = ("code", "customer_id", "seq")
-            rows = [(code, *holder) for code, holder in zip(codes, holders, strict=True)]
         try:
             with transaction.atomic():  # a savepoint: a collision undoes this insert only
-                insert_rows(Coupon, fields, rows, constants=constants)
+                if holders is None:
+                    insert_values(Coupon, "code", codes, constants=constants)
+                else:
+                    rows = [(code, *holder) for code, holder in zip(codes, holders, strict=True)]
+                    insert_rows(Coupon, ("code", "customer_id", "seq"), rows, constants=constants)
             return
         except IntegrityError:
             logger.warning("Coupon code collision in batch %s (attempt %d)", batch.pk, attempt + 1)
