@@ -649,8 +649,24 @@ def coupon_claim(*, tenant, actor: Actor, batch: CouponBatch, customer: Customer
         raise ConflictError(
             _("The batch is not open for claims."), code=CouponErrorCode.BATCH_NOT_ACTIVE
         )
+    return _issue_one(tenant, batch, customer, claim=True)
+
+
+@transaction.atomic
+def coupon_issue(*, tenant, actor: Actor, batch: CouponBatch, customer: Customer) -> Coupon:
+    """Give one coupon of an active batch to a customer (automatic rules, prizes, lotteries):
+    the same limits as every other mode; 409 batch_exhausted, 422 limit_reached."""
+    actor.require(Action.COUPONS_ISSUE)
+    if customer.tenant_id != tenant.pk:
+        raise ValidationFailed(_("Unknown customer."), fields={"customer": [_("Unknown.")]})
+    if batch.status != BatchStatus.ACTIVE:
+        raise ConflictError(_("The batch is not active."), code=CouponErrorCode.BATCH_NOT_ACTIVE)
+    return _issue_one(tenant, batch, customer, claim=False)
+
+
+def _issue_one(tenant, batch: CouponBatch, customer: Customer, *, claim: bool) -> Coupon:
     outcome = _issue(
-        tenant=tenant, batch=batch, customer_ids=[customer.pk], now=timezone.now(), claim=True
+        tenant=tenant, batch=batch, customer_ids=[customer.pk], now=timezone.now(), claim=claim
     )
     if outcome.failures:
         reason = outcome.failures[0][1]
@@ -662,9 +678,7 @@ def coupon_claim(*, tenant, actor: Actor, batch: CouponBatch, customer: Customer
             )
         if reason == IssueRowReason.BATCH_EXHAUSTED:
             raise BatchExhausted(_("No coupons are left."))
-        raise ConflictError(
-            _("The batch is not open for claims."), code=CouponErrorCode.BATCH_NOT_ACTIVE
-        )
+        raise ConflictError(_("The batch is not active."), code=CouponErrorCode.BATCH_NOT_ACTIVE)
     _customer_id, seq = outcome.coupons[0]
     return (
         Coupon.objects.for_tenant(tenant)

@@ -436,3 +436,19 @@ def test_a_coupon_cannot_point_at_another_tenants_batch(world, other_world):
         Coupon.objects.create(
             tenant=other_world.tenant, batch=batch, code="X" * 10, status="unassigned"
         )
+
+
+def test_coupon_issue_for_rules_and_prizes_holds_the_limit(world):
+    system = world.system
+    batch = active_batch(world, quantity=2, per_customer_limit=1)  # not claimable: still issuable
+    alice, bob, carol = customers(world, 3)
+    coupon = services.coupon_issue(tenant=world.tenant, actor=system, batch=batch, customer=alice)
+    assert coupon.customer_id == alice.pk and coupon.status == CouponStatus.ISSUED
+    with pytest.raises(RuleRefusal):
+        services.coupon_issue(tenant=world.tenant, actor=system, batch=batch, customer=alice)
+    services.coupon_issue(tenant=world.tenant, actor=system, batch=batch, customer=bob)
+    with pytest.raises(ConflictError) as exc:
+        services.coupon_issue(tenant=world.tenant, actor=system, batch=batch, customer=carol)
+    assert exc.value.code == "batch_exhausted"
+    batch.refresh_from_db()
+    assert (batch.issued, batch.claimed) == (2, 0)
