@@ -137,6 +137,7 @@ def main():
     parser.add_argument(
         "--chunk-size", type=int, default=None, help="rows per chunk (default: the setting)"
     )
+    parser.add_argument("--repeat", type=int, default=1, help="runs; the fastest counts")
     parser.add_argument("--keep", action="store_true", help="keep the generated coupons")
     parser.add_argument("--run-job", nargs=2, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -154,31 +155,42 @@ def main():
 
     if args.chunk_size:
         settings.COUPONS_CHUNK_SIZE = args.chunk_size  # stored on the job when it is created
-    tenant, batch, job = _prepare(args.count)
-    child = subprocess.run(
-        [sys.executable, __file__, "--run-job", str(tenant.pk), str(job.pk)],
-        cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": os.environ.get("DATABASE_URL", "")},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    result = json.loads(child.stdout.strip().splitlines()[-1])
-    job = IssuanceJob.objects.for_tenant(tenant).get(pk=job.pk)
-    made = Coupon.objects.for_tenant(tenant).filter(batch=batch).count()
-    assert (job.status, job.done, made) == ("done", args.count, args.count), (job.status, made)
-    raw = _raw_copy(args.count, tenant.pk)
-    ratio = raw / result["seconds"]
-    if not args.keep:
-        _cleanup(tenant, batch)
+    runs = []  # (job seconds, raw seconds, peak MB), the two measured back to back
+    for _ in range(args.repeat):
+        tenant, batch, job = _prepare(args.count)
+        child = subprocess.run(
+            [sys.executable, __file__, "--run-job", str(tenant.pk), str(job.pk)],
+            cwd=ROOT,
+            env={**os.environ, "DATABASE_URL": os.environ.get("DATABASE_URL", "")},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        result = json.loads(child.stdout.strip().splitlines()[-1])
+        job = IssuanceJob.objects.for_tenant(tenant).get(pk=job.pk)
+        made = Coupon.objects.for_tenant(tenant).filter(batch=batch).count()
+        assert (job.status, job.done, made) == ("done", args.count, args.count), (job.status, made)
+        raw = _raw_copy(args.count, tenant.pk)
+        runs.append((result["seconds"], raw, result["peak_mb"]))
+        print(f"run {len(runs)}: job {result['seconds']:.1f} s, raw {raw:.1f} s", flush=True)
+        if not args.keep:
+            _cleanup(tenant, batch)
+    # On a shared machine other load only ever slows a run down: the fastest of each is the
+    # figure closest to what the code itself costs.
+    seconds = min(r[0] for r in runs)
+    raw = min(r[1] for r in runs)
+    peak = max(r[2] for r in runs)
+    ratio = raw / seconds
+    spread = ", ".join(f"{r[1] / r[0]:.2f}" for r in runs)
 
     lines = [
-        f"coupons generated through the job: {args.count:,} in {result['seconds']:.1f} s "
+        f"coupons generated through the job: {args.count:,} in {seconds:.1f} s "
         f"(chunks of {job.chunk_size:,}, COPY per chunk)",
         f"raw COPY of {args.count:,} rows into a bare table with UNIQUE (tenant_id, code): "
         f"{raw:.1f} s",
-        f"ratio job/raw (throughput): {ratio:.2f}  (target >= 0.5)",
-        f"worker peak memory: {result['peak_mb']:.0f} MB  (target <= 300 MB)",
+        f"ratio job/raw (throughput): {ratio:.2f}  (target >= 0.5); "
+        f"fastest of {len(runs)} runs each; per run: {spread}",
+        f"worker peak memory: {peak:.0f} MB  (target <= 300 MB)",
     ]
     print("\n".join(lines))
     if args.write:
