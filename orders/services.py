@@ -68,6 +68,16 @@ def order_place(*, tenant, actor: Actor, facts: OrderFacts) -> tuple[Order, bool
             fields={"staff": [_("Not a staff member of this merchant.")]},
         )
     digest = facts.digest()
+    refused: dict[int, str] = {}
+    while True:
+        try:
+            return _order_insert(tenant, facts, digest, refused)
+        except points_services.BudgetRefused as refusal:
+            # Rolled back whole; placed again with the refusal recorded on the order instead.
+            refused[refusal.rule_id] = refusal.detail
+
+
+def _order_insert(tenant, facts: OrderFacts, digest: str, refused) -> tuple[Order, bool]:
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -96,7 +106,7 @@ def order_place(*, tenant, actor: Actor, facts: OrderFacts) -> tuple[Order, bool
         if facts.customer is not None:
             _customer_touch_last_order(customer=facts.customer, placed_at=facts.placed_at)
         # In the order's own transaction: the order and its points commit together, once.
-        points_services.points_on_order_placed(tenant=tenant, order=order)
+        points_services.points_on_order_placed(tenant=tenant, order=order, refused=refused)
     return order, True
 
 

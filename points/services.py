@@ -791,11 +791,30 @@ def _lock_rules_and_counters(tenant, order, rules) -> list[_Plan]:
     return plans
 
 
+class BudgetRefused(Exception):
+    """A rule's reservation was refused after the award was written (see `_earn`).
+
+    order_place rolls its transaction back and places the order again, this time recording the
+    refusal for that rule instead of reserving. Refusals are rare; an award that does not need a
+    savepoint keeps the budget row (every order's hot spot) locked for one round trip less.
+    """
+
+    def __init__(self, rule_id: int, detail: str):
+        super().__init__(detail)
+        self.rule_id = rule_id
+        self.detail = detail
+
+
 def _earn(
     tenant, plan: _Plan, order, *, now: datetime, at: datetime | None = None,
-    activate_now: bool = False,
+    activate_now: bool = False, refused: dict[int, str] | None = None,
 ) -> OrderAward:  # fmt: skip
-    """Caps, budget, then the earn entry and its pending lot; records the award either way."""
+    """Caps, then the earn entry, its pending lot and the award, then the budget reservation.
+
+    With `refused` (order placement) a refusal raises BudgetRefused for the caller to redo the
+    order; without it (milestones) the award is undone through a savepoint. Either way the
+    refusal ends up recorded on the order's award, never as an error to the integrator.
+    """
     rule, account = plan.rule, plan.account
     program = rule.program
     at = at or order.placed_at
@@ -812,33 +831,47 @@ def _earn(
         plan.outcome = AwardOutcome.PARTIAL if points else AwardOutcome.CAPPED
     amount = points_money(program, points)
     reference = f"earn:order:{order.pk}:rule:{rule.pk}"
+    if refused is not None and rule.pk in refused:
+        plan.note = _("Budget refused: %s") % refused[rule.pk]
+        plan.outcome = AwardOutcome.BUDGET_REFUSED
+        points = 0
     if not points:
         return _record_earn(tenant, plan, order, 0, amount, reference, at=at, now=now)[0]
-    try:
-        with transaction.atomic():  # undone as a whole when the budget refuses
-            award, lot = _record_earn(
-                tenant, plan, order, points, amount, reference, at=at, now=now
+
+    def reserve():
+        if amount:
+            # Last: the budget row stays locked only from here to the commit.
+            money.budget_reserve(
+                tenant=tenant,
+                budget=rule.campaign.budget,
+                amount=amount,
+                reference=f"points:{reference}",
+                campaign=rule.campaign,
+                source=f"points_rule:{rule.pk}",
             )
-            if amount:
-                # Last: the budget row is every order's hot spot, so it stays locked only
-                # from here to the commit.
-                money.budget_reserve(
-                    tenant=tenant,
-                    budget=rule.campaign.budget,
-                    amount=amount,
-                    reference=f"points:{reference}",
-                    campaign=rule.campaign,
-                    source=f"points_rule:{rule.pk}",
+
+    if refused is not None:
+        award, lot = _record_earn(tenant, plan, order, points, amount, reference, at=at, now=now)
+        try:
+            reserve()
+        except ConflictError as refusal:  # budget exceeded or no longer approved
+            raise BudgetRefused(rule.pk, refusal.detail) from refusal
+    else:
+        try:
+            with transaction.atomic():  # undone as a whole when the budget refuses
+                award, lot = _record_earn(
+                    tenant, plan, order, points, amount, reference, at=at, now=now
                 )
-    except ConflictError as refusal:  # budget exceeded or no longer approved
-        account.refresh_from_db(
-            fields=["balance", "pending", "lifetime_earned", "shortfall", "tier"]
-        )
-        if plan.counter is not None:
-            plan.counter.awarded -= points
-        plan.note = _("Budget refused: %s") % refusal.detail
-        plan.outcome = AwardOutcome.BUDGET_REFUSED
-        return _record_earn(tenant, plan, order, 0, amount, reference, at=at, now=now)[0]
+                reserve()
+        except ConflictError as refusal:
+            account.refresh_from_db(
+                fields=["balance", "pending", "lifetime_earned", "shortfall", "tier"]
+            )
+            if plan.counter is not None:
+                plan.counter.awarded -= points
+            plan.note = _("Budget refused: %s") % refusal.detail
+            plan.outcome = AwardOutcome.BUDGET_REFUSED
+            return _record_earn(tenant, plan, order, 0, amount, reference, at=at, now=now)[0]
     if activate_now:
         _activate_lot(tenant, account, lot, order=order, rule=rule, campaign=rule.campaign)
     return award
@@ -893,11 +926,15 @@ def _record_earn(
     return award, lot
 
 
-def points_on_order_placed(*, tenant, order) -> list[OrderAward]:
+def points_on_order_placed(
+    *, tenant, order, refused: dict[int, str] | None = None
+) -> list[OrderAward]:
     """Run the per_order, per_amount and region_first_n rules on a newly placed order.
 
     Called by orders.services.order_place inside the transaction that inserts the order, so the
     order and its points commit together, once (the order's unique external id sees to that).
+    Raises BudgetRefused when a rule's budget refuses; the caller places the order again with
+    `refused` naming the rules whose refusal is to be recorded.
     """
     rules = _rules_for(
         tenant, order, [RuleKind.PER_ORDER, RuleKind.PER_AMOUNT, RuleKind.REGION_FIRST_N]
@@ -939,7 +976,7 @@ def points_on_order_placed(*, tenant, order) -> list[OrderAward]:
         plan.requested = _base_points(plan.rule, order, plan.rank)
         if plan.requested == 0 and plan.rule.kind == RuleKind.REGION_FIRST_N:
             plan.outcome = AwardOutcome.NO_TIER
-        awards.append(_earn(tenant, plan, order, now=now))
+        awards.append(_earn(tenant, plan, order, now=now, refused=refused or {}))
     return awards
 
 
