@@ -29,6 +29,22 @@ class OrderPlaceSerializer(serializers.Serializer):
         )
 
 
+class OrderAwardSerializer(serializers.Serializer):
+    """What one points rule did with the order: points (pending until completion), the rank in
+    the region for first-N rules, or why nothing (cap reached, budget refused …)."""
+
+    rule = serializers.IntegerField(source="rule_id")
+    program = serializers.IntegerField(source="rule.program_id")
+    campaign = serializers.IntegerField(source="rule.campaign_id")
+    account = serializers.IntegerField(source="account_id")
+    rank = serializers.IntegerField()
+    requested = serializers.IntegerField()
+    points = serializers.IntegerField()
+    outcome = serializers.CharField()
+    status = serializers.CharField()
+    note = serializers.CharField()
+
+
 class OrderSerializer(serializers.Serializer):
     external_id = serializers.CharField()
     status = serializers.CharField()
@@ -41,3 +57,4 @@ class OrderSerializer(serializers.Serializer):
     placed_at = serializers.DateTimeField()
     completed_at = serializers.DateTimeField()
     closed_at = serializers.DateTimeField()
+    points = OrderAwardSerializer(source="awards.all", many=True, read_only=True)

@@ -63,12 +63,13 @@ def setup(world):
 def test_orders_over_http_earn_pending_then_usable_points(world, setup):
     client = world.key_client()
     for n in range(3):
-        assert (
-            client.post("/api/v1/orders", order_body(world, f"O-{n}"), format="json").status_code
-            == 201
-        )
+        response = client.post("/api/v1/orders", order_body(world, f"O-{n}"), format="json")
+        assert response.status_code == 201
+        (award,) = response.json()["points"]  # the order with the points it earned, pending
+        assert (award["rank"], award["points"], award["outcome"]) == (n + 1, 5, "awarded")
     assert client.post("/api/v1/orders/O-0/complete").status_code == 200
-    assert client.post("/api/v1/orders/O-1/close").status_code == 200
+    closed = client.post("/api/v1/orders/O-1/close")
+    assert closed.json()["points"][0]["status"] == "cancelled"
     points = client.get(f"/api/v1/staff/{world.staff.code}/points").json()
     account = points["accounts"][0]
     assert (account["balance"], account["pending"], account["expiring_soon"]) == (5, 5, 0)
