@@ -106,7 +106,9 @@ def _order_insert(tenant, facts: OrderFacts, digest: str, refused) -> tuple[Orde
         if facts.customer is not None:
             _customer_touch_last_order(customer=facts.customer, placed_at=facts.placed_at)
         # In the order's own transaction: the order and its points commit together, once.
-        points_services.points_on_order_placed(tenant=tenant, order=order, refused=refused)
+        order.new_awards = points_services.points_on_order_placed(
+            tenant=tenant, order=order, refused=refused
+        )
     return order, True
 
 
