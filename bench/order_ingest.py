@@ -3,8 +3,8 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/pointsops_bench_orders \
     REDIS_URL=redis://127.0.0.1:6379/0 .venv/bin/python bench/order_ingest.py [--seconds 20]
 
-1. trivial: GET /api/v1/orders/{external_id} — one lookup behind the same server, API-key
-   authentication, throttling and middleware;
+1. trivial: GET /api/v1/orders/{external_id}/status — one lookup behind the same server,
+   API-key authentication, throttling and middleware;
 2. ingest: POST /api/v1/orders — the order, its first-N rank, caps, the staff member's account,
    the earn entry, the lot, the award and the budget reservation, in one transaction;
 3. raw SQL: the same ledger transaction as hand-written SQL from 32 threads, no HTTP, no Django.
@@ -260,14 +260,16 @@ def bench_http(data: dict, seconds: float) -> tuple[dict, dict]:
 
     def get_order(conn, i, n):
         conn.request(
-            "GET", f"/api/v1/orders/{created[(i * 7919 + n) % len(created)]}", headers=headers
+            "GET",
+            f"/api/v1/orders/{created[(i * 7919 + n) % len(created)]}/status",
+            headers=headers,
         )
         response = conn.getresponse()
         response.read()
         return response.status
 
     _run_clients(3, post_order)  # warm-up; also the rows the trivial endpoint reads
-    trivial = _summary("trivial GET /orders/{id}", _run_clients(seconds, get_order), seconds)
+    trivial = _summary("trivial GET /orders/{id}/status", _run_clients(seconds, get_order), seconds)
     ingest = _summary("POST /orders (with points)", _run_clients(seconds, post_order), seconds)
     return trivial, ingest
 

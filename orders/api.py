@@ -6,7 +6,7 @@ from accounts.models import ApiKeyScope
 from core.api.views import TenantAPIView
 
 from . import selectors, services
-from .serializers import OrderPlaceSerializer, OrderSerializer
+from .serializers import OrderPlaceSerializer, OrderSerializer, OrderStatusSerializer
 
 
 class OrderListView(TenantAPIView):
@@ -25,7 +25,7 @@ class OrderListView(TenantAPIView):
             tenant=self.tenant,
             actor=self.actor,
             **{k: params.get(k, "") for k in ("status", "merchant", "staff", "region")},
-        )
+        ).prefetch_related("awards__rule")
         return self.paginated(qs, OrderSerializer)
 
     @extend_schema(
@@ -54,6 +54,17 @@ class OrderDetailView(TenantAPIView):
     def get(self, request, external_id):
         order = selectors.order_get(tenant=self.tenant, actor=self.actor, external_id=external_id)
         return Response(OrderSerializer(order).data)
+
+
+class OrderStatusView(TenantAPIView):
+    """The order's status alone: one lookup, for integrators that poll."""
+
+    api_key_scope = ApiKeyScope.ORDERS
+
+    @extend_schema(tags=["orders"], responses={200: OrderStatusSerializer})
+    def get(self, request, external_id):
+        order = selectors.order_get(tenant=self.tenant, actor=self.actor, external_id=external_id)
+        return Response(OrderStatusSerializer(order).data)
 
 
 class _OrderActionView(TenantAPIView):

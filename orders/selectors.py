@@ -21,10 +21,8 @@ def order_list(
 ) -> QuerySet:
     """Orders the actor may read: regional operators their regions, merchant users their merchant."""
     actor.require(Action.ORDERS_READ)
-    qs = (
-        Order.objects.for_tenant(tenant)
-        .select_related("merchant", "staff", "region", "customer", "channel")
-        .prefetch_related("awards__rule")
+    qs = Order.objects.for_tenant(tenant).select_related(
+        "merchant", "staff", "region", "customer", "channel"
     )
     if actor.region_ids is not None:
         qs = qs.filter(region_id__in=actor.region_ids)

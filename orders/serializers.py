@@ -67,3 +67,10 @@ class OrderSerializer(serializers.Serializer):
         if awards is None:
             awards = order.awards.all()
         return OrderAwardSerializer(awards, many=True).data
+
+
+class OrderStatusSerializer(serializers.Serializer):
+    external_id = serializers.CharField()
+    status = serializers.CharField()
+    completed_at = serializers.DateTimeField()
+    closed_at = serializers.DateTimeField()

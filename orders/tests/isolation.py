@@ -11,5 +11,5 @@ def _order(world):
     return place(world, external_id=f"{world.tenant.slug}-order")
 
 
-for view in (api.OrderDetailView, api.OrderCompleteView, api.OrderCloseView):
+for view in (api.OrderDetailView, api.OrderStatusView, api.OrderCompleteView, api.OrderCloseView):
     route_param(view, "external_id", Order, field="external_id", make=_order)

@@ -145,3 +145,15 @@ def test_same_order_sent_twenty_times_at_once_is_recorded_once(world):
     assert sorted(codes) == [200] * 19 + [201]
     assert Order.objects.for_tenant(world.tenant).count() == 1
     assert Order.objects.for_tenant(world.tenant).get().status == OrderStatus.OPEN
+
+
+@pytest.mark.django_db
+def test_status_endpoint_answers_with_the_status_alone(world):
+    client = world.key_client()
+    client.post("/api/v1/orders", order_body(world), format="json")
+    client.post("/api/v1/orders/O-1/complete")
+    response = client.get("/api/v1/orders/O-1/status")
+    assert response.status_code == 200
+    assert response.json()["status"] == "completed"
+    assert set(response.json()) == {"external_id", "status", "completed_at", "closed_at"}
+    assert client.get("/api/v1/orders/nope/status").status_code == 404
