@@ -387,6 +387,11 @@ def write_results(rows: list[dict], ratios: dict, ledger_ok: bool) -> str:
         f"- ingest / trivial endpoint: **{ratios['trivial']:.2f}x** (target ≥ 0.3x)",
         f"- ingest / raw SQL transaction: **{ratios['raw']:.2f}x**",
         f"- check_ledger after the run: {'clean' if ledger_ok else 'MISMATCH'}",
+        "- What limits ingest: every award reserves its money on the campaign budget's row (SPEC "
+        "2.1), so placing orders serializes on that row from the reservation to the commit; "
+        "the reservation is the award's last write. On a shared 2-CPU machine a lock holder "
+        "also waits for the CPU behind the other request processes, which the raw-SQL threads "
+        "(one process, no Python between statements) do not.",
         "",
     ]
     return "\n".join(lines)
@@ -401,7 +406,7 @@ def replace_section(title: str, section: str) -> str:
         updated = current.rstrip("\n") + "\n\n" + section
     else:
         end = current.find("\n## ", start + len(title))
-        updated = current[:start] + section + (current[end + 1 :] if end != -1 else "")
+        updated = current[:start] + section + (current[end:] if end != -1 else "")
     path.write_text(updated)
     return str(path)
 
