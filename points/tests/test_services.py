@@ -444,3 +444,26 @@ class TestLedgerIntegrity:
         with pytest.raises(SystemExit) as exit_:
             call_command("check_ledger")
         assert exit_.value.code == 1
+
+
+def test_beat_runs_expiry_and_activation(settings, world, campaign):
+    from points import tasks
+
+    scheduled = {entry["task"] for entry in settings.PERIODIC_TASKS.values()}
+    assert {"points.tasks.points_expire_due", "points.tasks.points_activate_due"} <= scheduled
+    prog = program(
+        world, expiry_policy="days", expiry_days=1, pending_policy="days", pending_days=0
+    )
+    rule(world, campaign, prog, kind="per_order", points=10)
+    place(world)  # placed in November 2026: its pending period is over and its day has passed
+    assert tasks.points_activate_due.apply().get() == 1
+    account = account_of(world, prog)
+    assert account.balance == 10
+    lot = Lot.objects.for_tenant(world.tenant).get()
+    Lot.objects.for_tenant(world.tenant).filter(pk=lot.pk).update(
+        expires_at=lot.earned_at - timedelta(days=1)
+    )
+    assert tasks.points_expire_due.apply().get() == 10
+    account.refresh_from_db()
+    assert account.balance == 0
+    assert_ledger_clean()
