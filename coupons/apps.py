@@ -13,4 +13,5 @@ class CouponsConfig(AppConfig):
         return [
             NavItem(_("Coupon batches"), "coupons:list", Action.CAMPAIGNS_READ, "operations"),
             NavItem(_("Issuance jobs"), "coupons:jobs", Action.CAMPAIGNS_READ, "operations"),
+            NavItem(_("Customer segments"), "coupons:segments", Action.COUPONS_ISSUE, "operations"),
         ]

@@ -113,3 +113,50 @@ class GenerateForm(forms.Form):
         label=_("Number of codes"),
         widget=forms.NumberInput(attrs={"class": "form-control"}),
     )
+
+
+def _codes(text: str) -> list[str]:
+    return [c.strip() for c in (text or "").split(",") if c.strip()]
+
+
+class SegmentForm(forms.Form):
+    name = forms.CharField(max_length=200, label=_("Name"))
+    regions = forms.CharField(
+        required=False, label=_("Regions"), help_text=_("Region codes, comma-separated.")
+    )
+    tags_any = forms.CharField(
+        required=False, label=_("Any of the tags"), help_text=_("Comma-separated.")
+    )
+    registered_after = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label=_("Registered from")
+    )
+    registered_before = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label=_("Registered until")
+    )
+    last_order_after = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label=_("Last order from")
+    )
+    last_order_before = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label=_("Last order until")
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.attrs.setdefault("class", "form-control")
+
+    def filters(self) -> dict:
+        data = self.cleaned_data
+        filters = {}
+        for key in ("regions", "tags_any"):
+            if _codes(data.get(key)):
+                filters[key] = _codes(data[key])
+        for key in (
+            "registered_after",
+            "registered_before",
+            "last_order_after",
+            "last_order_before",
+        ):
+            if data.get(key):
+                filters[key] = data[key]
+        return filters

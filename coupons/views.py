@@ -181,3 +181,54 @@ def job_detail(request, pk: int):
 def job_progress(request, pk: int):
     """The progress panel alone, polled by HTMX until the job has finished."""
     return render(request, "coupons/_job_progress.html", _job_context(request, pk))
+
+
+@console_view(Action.COUPONS_ISSUE)
+def segment_list(request):
+    """Saved customer filters, and a form to save one with a live count of who it matches."""
+    actor = request.actor
+    form = forms.SegmentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.segment_create(
+                tenant=actor.tenant,
+                actor=actor,
+                name=form.cleaned_data["name"],
+                filters=form.filters(),
+            )
+        except DomainError as exc:
+            for message in [exc.detail, *(m for ms in exc.fields.values() for m in ms)]:
+                form.add_error(None, message)
+        else:
+            messages.success(request, _("Segment saved."))
+            return redirect("coupons:segments")
+    segments = [
+        (
+            segment,
+            "; ".join(
+                f"{key}: {', '.join(value) if isinstance(value, list) else value}"
+                for key, value in segment.filters.items()
+            ),
+            selectors.segment_preview(tenant=actor.tenant, actor=actor, filters=segment.filters),
+        )
+        for segment in selectors.segment_list(tenant=actor.tenant, actor=actor)[:50]
+    ]
+    return render(request, "coupons/segment_list.html", {"form": form, "segments": segments})
+
+
+@console_view(Action.COUPONS_ISSUE)
+def segment_preview(request):
+    """The live count of the segment form (HTMX)."""
+    form = forms.SegmentForm(request.GET)
+    form.is_valid()
+    filters = form.filters() if hasattr(form, "cleaned_data") else {}
+    try:
+        preview = selectors.segment_preview(
+            tenant=request.actor.tenant, actor=request.actor, filters=filters
+        )
+    except (ValueError, DomainError):
+        return HttpResponse('<span id="segment-preview">—</span>')
+    text = _("%(count)d customers match") % {"count": preview["count"]}
+    if preview["sample"]:
+        text += ": " + ", ".join(preview["sample"]) + (" …" if preview["count"] > 10 else "")
+    return HttpResponse(f'<span id="segment-preview">{escape(text)}</span>')

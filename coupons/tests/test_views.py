@@ -101,3 +101,19 @@ def test_other_tenants_batch_is_not_found(client, world, other_world):
     batch = draft_batch(other_world)
     _login(client, world, Role.TENANT_ADMIN)
     assert client.get(f"/console/coupons/{batch.pk}/").status_code == 404
+
+
+def test_segments_page_previews_and_saves(client, world):
+    customers(world, 3, tags=["vip"])
+    customers(world, 2, prefix="X", tags=["old"])
+    _login(client, world, Role.OPERATOR)
+    preview = client.get("/console/coupons/segments/preview/", {"tags_any": "vip, gold"})
+    assert "3 customers match" in preview.content.decode()
+    response = client.post("/console/coupons/segments/", {"name": "VIP", "tags_any": "vip"})
+    assert response.status_code == 302
+    page = client.get("/console/coupons/segments/").content.decode()
+    assert "VIP" in page and "tags_any: vip" in page
+    response = client.post("/console/coupons/segments/", {"name": "Mars", "regions": "mars"})
+    assert response.status_code == 200 and "Unknown: mars." in response.content.decode()
+    _login(client, world, Role.FINANCE)
+    assert client.get("/console/coupons/segments/").status_code == 403
