@@ -30,6 +30,7 @@ from campaigns.errors import CampaignErrorCode
 from campaigns.models import Campaign, CampaignStatus
 from core.errors import (
     ConflictError,
+    CoreErrorCode,
     PermissionDeniedError,
     RuleRefusal,
     ValidationFailed,
@@ -340,7 +341,9 @@ def batch_update(*, tenant, actor: Actor, batch: CouponBatch, **changes) -> Coup
         raise ValidationFailed(_("Unknown fields: %s.") % ", ".join(sorted(unknown)))
     batch = _lock_batch(tenant, batch)
     if batch.status != BatchStatus.DRAFT:
-        raise ConflictError(_("Only a draft batch can be changed."), code="invalid_transition")
+        raise ConflictError(
+            _("Only a draft batch can be changed."), code=CoreErrorCode.INVALID_TRANSITION
+        )
     before = _batch_snapshot(batch)
     current = {field: getattr(batch, field) for field in BATCH_FIELDS}
     data = _normalise({**current, **changes})
@@ -368,15 +371,18 @@ def batch_update(*, tenant, actor: Actor, batch: CouponBatch, **changes) -> Coup
 # --- batches: life cycle ----------------------------------------------------------------------
 
 
-def _move(tenant, actor, batch: CouponBatch, target: str, verb: str, note: str = ""):
-    if target not in BATCH_MOVES[batch.status]:
+def _move(batch: CouponBatch, target: str, *, source: str | None = None) -> dict:
+    """Set the new status if the life cycle allows it (and the batch is in `source`, for the
+    two moves into active: activate from draft, resume from paused); returns the audit's
+    `before`."""
+    if target not in BATCH_MOVES[batch.status] or (source and batch.status != source):
         raise invalid_transition(_("coupon batch"), batch.status, target)
     before = _batch_snapshot(batch)
     batch.status = target
     return before
 
 
-def _save_move(tenant, actor, batch, before, verb, note=""):
+def _save_move(tenant, actor, batch: CouponBatch, before: dict, verb: str, note: str = ""):
     batch.save()
     audit_record(
         tenant=tenant,
@@ -400,7 +406,7 @@ def batch_activate(*, tenant, actor: Actor, batch: CouponBatch, note: str = "") 
     """draft → active: reserve quantity x the most one coupon can cost (409 budget_exceeded)."""
     _require_campaign_change(actor, batch.campaign, Action.CAMPAIGNS_MANAGE)
     batch = _lock_batch(tenant, batch)
-    before = _move(tenant, actor, batch, BatchStatus.ACTIVE, "activate")
+    before = _move(batch, BatchStatus.ACTIVE, source=BatchStatus.DRAFT)
     _require_campaign_open(batch.campaign)
     amount = (batch.unit_cost * batch.quantity).quantize(CENT)
     budget_reserve(
@@ -422,7 +428,7 @@ def batch_activate(*, tenant, actor: Actor, batch: CouponBatch, note: str = "") 
 def batch_pause(*, tenant, actor: Actor, batch: CouponBatch, note: str = "") -> CouponBatch:
     _require_campaign_change(actor, batch.campaign, Action.CAMPAIGNS_MANAGE)
     batch = _lock_batch(tenant, batch)
-    before = _move(tenant, actor, batch, BatchStatus.PAUSED, "pause")
+    before = _move(batch, BatchStatus.PAUSED)
     return _save_move(tenant, actor, batch, before, "pause", note)
 
 
@@ -430,7 +436,7 @@ def batch_pause(*, tenant, actor: Actor, batch: CouponBatch, note: str = "") -> 
 def batch_resume(*, tenant, actor: Actor, batch: CouponBatch, note: str = "") -> CouponBatch:
     _require_campaign_change(actor, batch.campaign, Action.CAMPAIGNS_MANAGE)
     batch = _lock_batch(tenant, batch)
-    before = _move(tenant, actor, batch, BatchStatus.ACTIVE, "resume")
+    before = _move(batch, BatchStatus.ACTIVE, source=BatchStatus.PAUSED)
     _require_campaign_open(batch.campaign)
     return _save_move(tenant, actor, batch, before, "resume", note)
 
@@ -441,7 +447,7 @@ def batch_end(*, tenant, actor: Actor, batch: CouponBatch, note: str = "") -> Co
     issued keep theirs until they are redeemed, expire or are voided (SPEC §2.1)."""
     _require_campaign_change(actor, batch.campaign, Action.CAMPAIGNS_MANAGE)
     batch = _lock_batch(tenant, batch)
-    before = _move(tenant, actor, batch, BatchStatus.ENDED, "end")
+    before = _move(batch, BatchStatus.ENDED)
     unused = (batch.unit_cost * batch.stock).quantize(CENT)
     if unused > ZERO:
         budget_release(

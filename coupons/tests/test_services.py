@@ -199,8 +199,16 @@ def test_life_cycle_and_release_of_the_unused_part(world):
         with pytest.raises(ConflictError):
             move(tenant=world.tenant, actor=actor, batch=batch)
     draft = draft_batch(world)
-    with pytest.raises(ConflictError):
-        services.batch_pause(tenant=world.tenant, actor=actor, batch=draft)
+    for move in (services.batch_pause, services.batch_resume, services.batch_end):
+        with pytest.raises(ConflictError) as exc:
+            move(tenant=world.tenant, actor=actor, batch=draft)
+        assert exc.value.code == "invalid_transition"
+    paused = services.batch_pause(
+        tenant=world.tenant, actor=actor, batch=active_batch(world, quantity=1)
+    )
+    with pytest.raises(ConflictError) as exc:
+        services.batch_activate(tenant=world.tenant, actor=actor, batch=paused)
+    assert exc.value.code == "invalid_transition"
 
 
 # --- claims -----------------------------------------------------------------------------------
