@@ -1,11 +1,17 @@
-"""Fixtures every app's tests share: two tenants, a member of each role, API clients."""
+"""Fixtures every app's tests share: test settings, two tenants with a member of each role,
+API and console clients, and the Playwright launch options for Debian's Chromium."""
 
+import os
 import uuid
 
 import pytest
+from django.conf import settings as django_settings
+from django.test import Client
+from django.test.utils import override_settings
 from guardian.shortcuts import assign_perm
 from rest_framework.test import APIClient
 
+from accounts.authentication import SESSION_TENANT_KEY
 from accounts.models import ApiKeyScope
 from accounts.permissions import REGION_PERMISSION, Actor
 from accounts.roles import Role
@@ -63,6 +69,16 @@ class TenantWorld:
         client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
         return client
 
+    def console_client(self, role: str) -> Client:
+        """A browser-like client logged in to the console with this tenant chosen."""
+        membership = self.members[role]
+        client = Client()
+        client.force_login(membership.user)
+        session = client.session
+        session[SESSION_TENANT_KEY] = membership.tenant_id
+        session.save()
+        return client
+
     def key_client(self, scopes=tuple(ApiKeyScope.values)) -> APIClient:
         _api_key, key = api_key_create(
             tenant=self.tenant, actor=self.system, name="integration", scopes=list(scopes)
@@ -72,12 +88,44 @@ class TenantWorld:
         return client
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _session_settings():
+    """Settings that must hold before the live server loads its middleware (once per session).
+
+    Tests run with DEBUG off, as production does, but speak plain HTTP (no HTTPS redirect) and
+    render pages without `collectstatic` (no manifest storage). A fast hasher keeps the many
+    test users cheap: password hashing is not what these tests are about.
+    """
+    with override_settings(
+        SECURE_SSL_REDIRECT=False,
+        STORAGES={
+            **django_settings.STORAGES,
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        },
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+    ):
+        yield
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    # `playwright install` cannot download a browser here; Debian's package is used instead.
+    return {
+        **browser_type_launch_args,
+        "executable_path": os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
+
+
 @pytest.fixture(autouse=True)
-def _test_settings(settings):
-    """Production settings redirect to HTTPS; the test client speaks plain HTTP. A fast hasher
-    keeps the many test users cheap (password hashing is not what these tests are about)."""
-    settings.SECURE_SSL_REDIRECT = False
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def _per_test_cache(settings):
     # Cache keys (throttle counters) of one test never count in another test, or in another
     # test process on the same Redis.
     default = {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}

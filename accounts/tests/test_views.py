@@ -66,15 +66,6 @@ CONSOLE_PAGES = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def page_settings(settings):
-    # DEBUG is off in tests, and the manifest storage needs `collectstatic` before any page renders.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 @pytest.fixture
 def w(world):
     world.customer = CustomerFactory(tenant=world.tenant, region=world.region)

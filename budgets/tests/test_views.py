@@ -18,15 +18,6 @@ R = Role
 READERS = {R.TENANT_ADMIN, R.BU_ADMIN, R.OPERATOR, R.REGIONAL_OPERATOR, R.FINANCE, R.AUDITOR}
 
 
-@pytest.fixture(autouse=True)
-def plain_static_files(settings):
-    # DEBUG is off in tests, and the manifest storage needs `collectstatic` before any page renders.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 def login(client, membership):
     client.force_login(membership.user)
     session = client.session

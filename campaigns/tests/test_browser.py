@@ -33,7 +33,7 @@ def local(dt, world) -> str:
     return dt.astimezone(world.tenant.zone).strftime("%Y-%m-%dT%H:%M")
 
 
-def test_budget_approval_and_campaign_schedule(browser, live_server, world, plain_static_files):
+def test_budget_approval_and_campaign_schedule(browser, live_server, world):
     MembershipFactory(tenant=world.tenant, user__username="alpha-finance2", role=Role.FINANCE)
     today = timezone.localdate(timezone=world.tenant.zone)
 

@@ -20,7 +20,7 @@ pytestmark = [
 
 
 def test_create_activate_upload_and_download_the_report(
-    browser, live_server, world, plain_static_files, own_worker, tmp_path
+    browser, live_server, world, own_worker, tmp_path
 ):
     campaign = running_campaign(world)
     Customer.objects.bulk_create(

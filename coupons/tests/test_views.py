@@ -11,14 +11,6 @@ from coupons.tests.factories import active_batch, customers, draft_batch, runnin
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _plain_static(settings):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 def _login(client, world, role):
     client.force_login(world.members[role].user)
     return client

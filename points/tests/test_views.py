@@ -12,15 +12,6 @@ from .factories import place, program, rule, running_campaign
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _plain_static(settings):
-    """The manifest storage needs collectstatic; the pages' HTML is what these tests read."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 def login(client, world, role):
     membership = world.members[role]
     client.force_login(membership.user)
