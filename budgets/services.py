@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -456,7 +456,63 @@ def _existing_entry(tenant, budget, kind, reference, amount) -> BudgetEntry | No
     return entry
 
 
-@transaction.atomic
+_CONDITION_SQL = {
+    "available": "amount >= reserved + spent + %s",
+    "reserved": "reserved >= %s",
+    "spent": "spent >= %s",
+}
+
+
+def _apply(tenant, budget: Budget, movement: _Movement, amount: Decimal) -> bool:
+    """The conditional UPDATE; on success `budget` holds the figures it left.
+
+    The budget's row stays locked from this statement to the commit, and every order's award
+    takes it, so on PostgreSQL the new figures come back with the UPDATE (RETURNING) instead of
+    a second round trip under the lock. PostgreSQL re-checks the WHERE after waiting for a
+    concurrent writer of the row, so the condition holds against the committed figures.
+    """
+    now = timezone.now()
+    if connection.vendor != "postgresql":
+        updated = (
+            Budget.objects.for_tenant(tenant)
+            .filter(pk=budget.pk, status__in=movement.statuses)
+            .filter(_condition(movement.room, amount))
+            .update(
+                reserved=F("reserved") + amount * movement.reserved_delta,
+                spent=F("spent") + amount * movement.spent_delta,
+                updated_at=now,
+            )
+        )
+        if updated == 1:
+            budget.refresh_from_db(fields=["amount", "reserved", "spent", "status"])
+        return updated == 1
+    statuses = ", ".join(["%s"] * len(movement.statuses))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # Table and column names from the model; every value is bound.
+            f"UPDATE {Budget._meta.db_table}"
+            " SET reserved = reserved + %s, spent = spent + %s, updated_at = %s"
+            f" WHERE id = %s AND tenant_id = %s AND status IN ({statuses})"
+            f" AND {_CONDITION_SQL[movement.room]}"
+            " RETURNING amount, reserved, spent, status",
+            [
+                amount * movement.reserved_delta,
+                amount * movement.spent_delta,
+                now,
+                budget.pk,
+                getattr(tenant, "pk", tenant),
+                *movement.statuses,
+                amount,
+            ],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    budget.amount, budget.reserved, budget.spent, budget.status = row
+    budget.updated_at = now
+    return True
+
+
 def _money_move(
     *,
     tenant,
@@ -473,52 +529,53 @@ def _money_move(
     if not reference:
         raise ValidationFailed(_("A reference is required."), fields={"reference": ["required"]})
     actor = actor or Actor.for_system(tenant)
-    try:
-        # The entry goes first: its unique reference is the claim, so a retry (or two concurrent
-        # calls) can't move the money twice; the loser waits for the winner, then sees its entry.
-        with transaction.atomic():
-            entry = BudgetEntry.objects.create(
-                tenant=tenant,
-                budget=budget,
-                kind=movement.kind,
-                amount=amount,
-                reserved_delta=amount * movement.reserved_delta,
-                spent_delta=amount * movement.spent_delta,
-                reference=reference,
-                campaign=campaign,
-                source=source,
-                actor_user=actor.user,
-                actor_label=actor.label,
-                note=note,
+    refusal = None
+    # One transaction (the caller's, if any) without a savepoint of its own: releasing one
+    # would be another round trip while the budget's row is locked. A refusal is raised only
+    # once out of the block, so the caller's transaction stays usable, as with a savepoint.
+    with transaction.atomic(savepoint=False):
+        try:
+            # The entry goes first: its unique reference is the claim, so a retry (or two
+            # concurrent calls) can't move the money twice; the loser waits for the winner,
+            # then sees its entry.
+            with transaction.atomic():
+                entry = BudgetEntry.objects.create(
+                    tenant=tenant,
+                    budget=budget,
+                    kind=movement.kind,
+                    amount=amount,
+                    reserved_delta=amount * movement.reserved_delta,
+                    spent_delta=amount * movement.spent_delta,
+                    reference=reference,
+                    campaign=campaign,
+                    source=source,
+                    actor_user=actor.user,
+                    actor_label=actor.label,
+                    note=note,
+                )
+        except IntegrityError:
+            existing = _existing_entry(tenant, budget, movement.kind, reference, amount)
+            if existing is None:  # not the reference's unique constraint: a real error
+                raise
+            return existing  # a retry: the money moved the first time
+        if not _apply(tenant, budget, movement, amount):
+            # Refused: the entry goes again (never committed, as a rolled-back savepoint).
+            BudgetEntry.objects.for_tenant(tenant).filter(pk=entry.pk).delete()
+            status = (
+                Budget.objects.for_tenant(tenant)
+                .filter(pk=budget.pk)
+                .values_list("status", flat=True)
+                .first()
             )
-    except IntegrityError:
-        entry = _existing_entry(tenant, budget, movement.kind, reference, amount)
-        if entry is None:  # not the reference's unique constraint: a real error
-            raise
-        return entry  # a retry: the money moved the first time
-    # One conditional UPDATE: PostgreSQL re-checks the WHERE after waiting for a concurrent
-    # writer of the row, so the condition holds against the committed figures.
-    updated = (
-        Budget.objects.for_tenant(tenant)
-        .filter(pk=budget.pk, status__in=movement.statuses)
-        .filter(_condition(movement.room, amount))
-        .update(
-            reserved=F("reserved") + amount * movement.reserved_delta,
-            spent=F("spent") + amount * movement.spent_delta,
-            updated_at=timezone.now(),
-        )
-    )
-    if updated != 1:
-        status = (
-            Budget.objects.for_tenant(tenant).filter(pk=budget.pk).values_list("status", flat=True)
-        )
-        if status.first() not in movement.statuses:
-            raise ConflictError(
-                _("Money moves only on an approved budget."),
-                code=BudgetErrorCode.BUDGET_NOT_ACTIVE,
-            )
-        raise _refusal(movement)  # rolls back the entry with the transaction
-    budget.refresh_from_db(fields=["amount", "reserved", "spent", "status"])
+            if status not in movement.statuses:
+                refusal = ConflictError(
+                    _("Money moves only on an approved budget."),
+                    code=BudgetErrorCode.BUDGET_NOT_ACTIVE,
+                )
+            else:
+                refusal = _refusal(movement)
+    if refusal is not None:
+        raise refusal
     return entry
 
 

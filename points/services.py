@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import Exists, F, OuterRef, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -300,6 +300,37 @@ def _lock_accounts(tenant, ids) -> dict[int, PointsAccount]:
         .order_by("pk")
     )
     return {row.pk: row for row in rows}
+
+
+def _lock_holder_accounts(tenant, holders: dict) -> dict:
+    """{key: (program, holder)} → {key: the holder's account, locked}, in one query when the
+    accounts exist (the usual case); the missing ones are created, then locked."""
+    if not holders:
+        return {}
+
+    def key_of(program, holder_id):
+        return program.pk, holder_id
+
+    wanted = {key_of(p, h.pk): (p, h) for p, h in holders.values()}
+    lookup = Q()
+    for program, holder in wanted.values():
+        lookup |= Q(program=program, **{_holder_field(program): holder})
+    rows = (
+        PointsAccount.objects.for_tenant(tenant)
+        .select_for_update(of=("self",), no_key=True)  # not the program row: every earn reads it
+        .select_related("program")
+        .filter(lookup)
+        .order_by("pk")
+    )
+    found = {}
+    for row in rows:
+        found[key_of(row.program, getattr(row, f"{_holder_field(row.program)}_id"))] = row
+    missing = [account_for_holder(tenant=tenant, program=p, holder=h)
+               for k, (p, h) in wanted.items() if k not in found]  # fmt: skip
+    if missing:
+        for row in _lock_accounts(tenant, [a.pk for a in missing]).values():
+            found[key_of(row.program, getattr(row, f"{_holder_field(row.program)}_id"))] = row
+    return {key: found[key_of(p, h.pk)] for key, (p, h) in holders.items()}
 
 
 def _lock_account(tenant, account_id: int) -> PointsAccount:
@@ -675,6 +706,9 @@ def points_transfer(
 
 def _rules_for(tenant, order, kinds) -> list[PointsRule]:
     """Active rules of running campaigns whose period covers the order's placing."""
+    # Region membership as EXISTS, not a join: a join over a rule's 1,111 regions needs
+    # DISTINCT over every selected column, and planning that cost more than running it.
+    regions = PointsRule.regions.through.objects.filter(pointsrule_id=OuterRef("pk"))
     return list(
         PointsRule.objects.for_tenant(tenant)
         .filter(
@@ -685,9 +719,8 @@ def _rules_for(tenant, order, kinds) -> list[PointsRule]:
             campaign__ends_at__gt=order.placed_at,
             program__is_active=True,
         )
-        .filter(Q(regions=None) | Q(regions=order.region_id))
+        .filter(~Exists(regions) | Exists(regions.filter(region_id=order.region_id)))
         .select_related("campaign__budget", "program")
-        .distinct()
         .order_by("pk")
     )
 
@@ -943,14 +976,12 @@ def points_on_order_placed(
         return []
     now = timezone.now()
     plans = _lock_rules_and_counters(tenant, order, rules)
-    accounts = {}
+    holders = {}
     for plan in plans:
         holder = _order_holder(plan.rule.program, order)
         if holder is not None:
-            accounts[plan.rule.pk] = account_for_holder(
-                tenant=tenant, program=plan.rule.program, holder=holder
-            )
-    locked = _lock_accounts(tenant, [a.pk for a in accounts.values()])
+            holders[plan.rule.pk] = (plan.rule.program, holder)
+    accounts = _lock_holder_accounts(tenant, holders)
     awards = []
     # Budgets are locked last, in pk order (their conditional UPDATE holds the row).
     for plan in sorted(plans, key=lambda p: (p.rule.campaign.budget_id, p.rule.pk)):
@@ -972,7 +1003,7 @@ def points_on_order_placed(
                 )
             )
             continue
-        plan.account = locked[account.pk]
+        plan.account = account
         plan.requested = _base_points(plan.rule, order, plan.rank)
         if plan.requested == 0 and plan.rule.kind == RuleKind.REGION_FIRST_N:
             plan.outcome = AwardOutcome.NO_TIER
