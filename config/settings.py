@@ -192,6 +192,7 @@ PERIODIC_TASKS: dict[str, dict] = {
     "points-expire-due": {"task": "points.tasks.points_expire_due", "seconds": 3600},
     "points-activate-due": {"task": "points.tasks.points_activate_due", "seconds": 300},
     "issuance-jobs-resume": {"task": "coupons.tasks.issuance_jobs_resume", "seconds": 300},
+    "coupons-expire-due": {"task": "coupons.tasks.coupons_expire_due", "seconds": 300},
 }
 
 # --- API ------------------------------------------------------------------------------------

@@ -13,11 +13,13 @@ from rest_framework import status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
+from accounts.roles import Action
 from core.api.views import TenantAPIView
 
 from . import selectors, services
 from . import serializers as s
-from .models import BatchStatus
+from .errors import CouponReason
+from .models import BatchStatus, CouponStatus
 
 TAGS = ["coupons"]
 
@@ -316,3 +318,116 @@ class SegmentPreviewView(TenantAPIView):
         return Response(
             selectors.segment_preview(tenant=self.tenant, actor=self.actor, filters=segment.filters)
         )
+
+
+def _order_facts(data: dict) -> dict:
+    return {
+        "code": data["code"],
+        "customer": data["customer"],
+        "amount": data["amount"],
+        "merchant": data.get("merchant"),
+        "region": data.get("region"),
+        "categories": data.get("categories") or (),
+    }
+
+
+class CouponValidateView(TenantAPIView):
+    api_key_scope = "coupons"
+
+    @extend_schema(
+        tags=TAGS,
+        request=s.ValidateSerializer,
+        responses={200: s.ValidationResultSerializer},
+        description=(
+            "Whether a code applies to an order: the discount, or `reason` (the first failing "
+            "check) and `reasons` (all of them) in this order: "
+            + ", ".join(r.value for r in CouponReason)
+            + ". Nothing changes."
+        ),
+    )
+    def post(self, request):
+        data = s.ValidateSerializer(data=request.data, context={"tenant": self.tenant})
+        data.is_valid(raise_exception=True)
+        self.actor.require(Action.COUPONS_SUPPORT_READ)
+        _coupon, _batch, check = services.coupon_evaluate(
+            tenant=self.tenant,
+            order=data.validated_data.get("order") or None,
+            **_order_facts(data.validated_data),
+        )
+        return Response(
+            s.ValidationResultSerializer(
+                {
+                    "valid": check.valid,
+                    "discount": check.discount,
+                    "reason": check.reason,
+                    "reasons": check.reasons,
+                }
+            ).data
+        )
+
+
+class CouponRedeemView(TenantAPIView):
+    api_key_scope = "coupons"
+
+    @extend_schema(
+        tags=TAGS,
+        request=s.RedeemSerializer,
+        responses={200: s.RedemptionSerializer},
+        description=(
+            "Redeem a code on an order, once per (order, code): a retry returns the same "
+            "redemption. A refusal is 422 with `code` = the first validate reason and "
+            "`fields.reasons` all of them."
+        ),
+    )
+    def post(self, request):
+        data = s.RedeemSerializer(data=request.data, context={"tenant": self.tenant})
+        data.is_valid(raise_exception=True)
+        redemption = services.coupon_redeem(
+            tenant=self.tenant,
+            actor=self.actor,
+            order=data.validated_data["order"],
+            **_order_facts(data.validated_data),
+        )
+        return Response(s.RedemptionSerializer(redemption).data)
+
+
+class CouponRollbackView(TenantAPIView):
+    api_key_scope = "coupons"
+
+    @extend_schema(
+        tags=TAGS,
+        request=s.RollbackSerializer,
+        responses={200: s.CouponSerializer},
+        description=(
+            "Give a redeemed coupon back (order cancelled): issued while still valid, else "
+            "expired; the spend goes back to the budget. `order` is required for a shared code."
+        ),
+    )
+    def post(self, request, code):
+        data = s.RollbackSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        coupon = services.coupon_rollback(
+            tenant=self.tenant,
+            actor=self.actor,
+            code=code,
+            order=data.validated_data.get("order") or None,
+        )
+        return Response(s.CouponSerializer(coupon).data)
+
+
+class CustomerCouponsView(TenantAPIView):
+    api_key_scope = "coupons"
+
+    @extend_schema(
+        tags=TAGS,
+        parameters=[OpenApiParameter("status", str, enum=CouponStatus.values)],
+        responses={200: s.CouponSerializer(many=True)},
+    )
+    def get(self, request, code):
+        qs = selectors.customer_coupons(
+            tenant=self.tenant,
+            actor=self.actor,
+            code=code,
+            status=request.query_params.get("status") or None,
+        )
+        return self.paginated(qs, s.CouponSerializer)

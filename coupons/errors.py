@@ -30,3 +30,30 @@ class BatchExhausted(ConflictError):
 
 class LimitReached(RuleRefusal):
     default_code = CouponErrorCode.LIMIT_REACHED
+
+
+class CouponReason(StrEnum):
+    """Why a coupon does not apply to an order, in the order they are checked (SPEC §10).
+    Also the `code` of a refused redeem (422)."""
+
+    NOT_FOUND = "not_found"
+    VOIDED = "voided"
+    NOT_YOURS = "not_yours"
+    BATCH_PAUSED = "batch_paused"
+    NOT_STARTED = "not_started"
+    EXPIRED = "expired"
+    ALREADY_REDEEMED = "already_redeemed"
+    OUT_OF_SCOPE_MERCHANT = "out_of_scope_merchant"
+    OUT_OF_SCOPE_REGION = "out_of_scope_region"
+    OUT_OF_SCOPE_CATEGORY = "out_of_scope_category"
+    BELOW_THRESHOLD = "below_threshold"
+    NOT_STACKABLE = "not_stackable"
+    FRAUD_LIMIT = "fraud_limit"
+    BLOCKED = "blocked"
+
+
+REASON_ORDER = list(CouponReason)
+
+
+class CouponRefused(RuleRefusal):
+    default_code = CouponReason.NOT_FOUND

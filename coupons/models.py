@@ -210,6 +210,12 @@ class Coupon(TenantScoped):
                 condition=Q(customer__isnull=False),
                 name="coupon_customer_status",
             ),
+            # The expiry task's scan: only coupons still held, by when they lapse.
+            models.Index(
+                fields=["valid_until"],
+                condition=Q(status="issued"),
+                name="coupon_issued_due",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -356,3 +362,49 @@ class IssuanceError(TenantScoped):
     class Meta:
         ordering = ["row_no"]
         indexes = [models.Index(fields=["job", "row_no"])]
+
+
+class CouponRedemption(TenantScoped):
+    """One use of a coupon on an order, kept for finance's reconciliation (SPEC §2.5).
+
+    A rollback stamps `rolled_back_at` and leaves the row: the coupon may be redeemed again
+    later (a new row), so at most one row per coupon is live, and per (coupon, order) the live
+    row is what a retried redeem returns.
+    """
+
+    coupon = models.ForeignKey(Coupon, on_delete=models.PROTECT, related_name="redemptions")
+    batch = models.ForeignKey(CouponBatch, on_delete=models.PROTECT, related_name="redemptions")
+    customer = models.ForeignKey("accounts.Customer", on_delete=models.PROTECT, related_name="+")
+    merchant = models.ForeignKey(
+        "accounts.Merchant", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    region = models.ForeignKey(
+        "accounts.Region", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    order_ref = models.CharField(max_length=100)  # the order's external id
+    order_amount = models.DecimalField(**MONEY)
+    discount = models.DecimalField(**MONEY)
+    reserved = models.DecimalField(**MONEY)  # what the coupon reserved when it was redeemed
+    redeemed_at = models.DateTimeField()
+    rolled_back_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-redeemed_at", "-id"]
+        indexes = [
+            models.Index(fields=["tenant", "order_ref"], name="redemption_order"),
+            models.Index(fields=["tenant", "redeemed_at"], name="redemption_time"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["coupon"],
+                condition=Q(rolled_back_at__isnull=True),
+                name="redemption_one_live_per_coupon",
+            ),
+            models.CheckConstraint(
+                condition=Q(discount__gte=0) & Q(discount__lte=F("reserved")),
+                name="redemption_discount_within_reserve",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.coupon_id} on {self.order_ref}"

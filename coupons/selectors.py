@@ -14,7 +14,7 @@ from accounts.roles import Action
 from campaigns.selectors import campaign_list
 from core.errors import NotFoundError
 
-from .models import Coupon, CouponBatch, IssuanceError, IssuanceJob, Segment
+from .models import Coupon, CouponBatch, CouponRedemption, IssuanceError, IssuanceJob, Segment
 
 
 def batch_list(
@@ -188,3 +188,55 @@ def batch_summary(batch) -> str:
     if not getattr(batch, "stackable", False):
         text += _("; not combinable with other coupons")
     return text + "."
+
+
+def customer_coupons(*, tenant, actor: Actor, code: str, status: str | None = None) -> QuerySet:
+    """A customer's coupons, newest first (support, integrators with scope `coupons`). A
+    regional operator sees only their regions' customers; any other customer is not found."""
+    actor.require(Action.COUPONS_SUPPORT_READ)
+    customers = Customer.objects.for_tenant(tenant)
+    if actor.region_ids is not None:
+        customers = customers.filter(region_id__in=actor.region_ids)
+    customer = customers.filter(code=code).first()
+    if customer is None:
+        raise NotFoundError(_("Not found."))
+    qs = (
+        Coupon.objects.for_tenant(tenant)
+        .filter(customer=customer)
+        .select_related("batch", "customer")
+        .order_by("-issued_at", "-id")
+    )
+    if status:
+        qs = qs.filter(status=status)
+    return qs
+
+
+def redemption_list(
+    *,
+    tenant,
+    actor: Actor,
+    batch_id: int | None = None,
+    merchant: str | None = None,
+    order: str | None = None,
+    since=None,
+    until=None,
+) -> QuerySet:
+    """Redemptions for reconciliation, newest first, of the batches the actor can see."""
+    actor.require(Action.COUPONS_SUPPORT_READ)
+    campaigns = campaign_list(tenant=tenant, actor=actor)
+    qs = (
+        CouponRedemption.objects.for_tenant(tenant)
+        .filter(batch__campaign__in=campaigns.values("pk"))
+        .select_related("coupon", "batch", "customer", "merchant")
+    )
+    if batch_id is not None:
+        qs = qs.filter(batch_id=batch_id)
+    if merchant:
+        qs = qs.filter(merchant__code=merchant)
+    if order:
+        qs = qs.filter(order_ref=order)
+    if since is not None:
+        qs = qs.filter(redeemed_at__gte=since)
+    if until is not None:
+        qs = qs.filter(redeemed_at__lt=until)
+    return qs

@@ -1,5 +1,7 @@
 """Input and output shapes of the coupon API (SPEC §8, field names binding)."""
 
+from decimal import Decimal
+
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
@@ -9,6 +11,7 @@ from campaigns.selectors import campaign_get
 from core.api.fields import TenantCodeField
 from core.errors import NotFoundError
 
+from .errors import CouponReason
 from .models import BatchKind, CodeMode
 
 
@@ -248,3 +251,56 @@ class SegmentSerializer(serializers.Serializer):
 class PreviewSerializer(serializers.Serializer):
     count = serializers.IntegerField()
     sample = serializers.ListField(child=serializers.CharField())
+
+
+class ValidateSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=64)
+    customer = TenantCodeField(Customer)
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0"))
+    merchant = TenantCodeField(Merchant, required=False, allow_null=True)
+    region = TenantCodeField(Region, required=False, allow_null=True)
+    categories = serializers.ListField(
+        child=serializers.CharField(max_length=100), required=False, default=list
+    )
+    order = serializers.CharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        help_text="The order's external id: coupons already on it decide not_stackable.",
+    )
+
+
+class RedeemSerializer(ValidateSerializer):
+    order = serializers.CharField(max_length=100, help_text="The order's external id.")
+
+
+class ValidationResultSerializer(serializers.Serializer):
+    valid = serializers.BooleanField()
+    discount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    reason = serializers.ChoiceField(
+        choices=[r.value for r in CouponReason],
+        allow_null=True,
+        help_text="The first failing check, in the order of the enum.",
+    )
+    # The codes are those of `reason` (one enum in the schema, not two of the same set).
+    reasons = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Every failing check (codes of `reason`), in the documented order.",
+    )
+
+
+class RedemptionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    coupon = CouponSerializer()
+    batch = serializers.IntegerField(source="batch_id")
+    customer = serializers.CharField(source="customer.code")
+    merchant = serializers.CharField(source="merchant.code", allow_null=True, default=None)
+    order = serializers.CharField(source="order_ref")
+    order_amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    discount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    redeemed_at = serializers.DateTimeField()
+    rolled_back_at = serializers.DateTimeField(allow_null=True)
+
+
+class RollbackSerializer(serializers.Serializer):
+    order = serializers.CharField(max_length=100, required=False, allow_blank=True)

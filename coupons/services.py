@@ -25,12 +25,13 @@ from django.utils.translation import gettext as _
 from accounts.models import Customer, Merchant, Region
 from accounts.permissions import Actor
 from accounts.roles import Action
-from budgets.services import budget_release, budget_reserve
+from budgets.services import budget_refund, budget_release, budget_reserve, budget_spend
 from campaigns.errors import CampaignErrorCode
 from campaigns.models import Campaign, CampaignStatus
 from core.errors import (
     ConflictError,
     CoreErrorCode,
+    NotFoundError,
     PermissionDeniedError,
     RuleRefusal,
     ValidationFailed,
@@ -40,7 +41,13 @@ from core.services import audit_record, snapshot
 
 from . import codes as code_gen
 from .bulk import insert_rows, insert_values
-from .errors import BatchExhausted, CouponErrorCode, IssueRowReason, LimitReached
+from .errors import (
+    BatchExhausted,
+    CouponErrorCode,
+    CouponRefused,
+    IssueRowReason,
+    LimitReached,
+)
 from .models import (
     BATCH_MOVES,
     ZERO,
@@ -50,6 +57,7 @@ from .models import (
     Coupon,
     CouponBatch,
     CouponHolding,
+    CouponRedemption,
     CouponStatus,
     IssuanceChunk,
     IssuanceError,
@@ -1084,3 +1092,388 @@ def issuance_jobs_resume(*, stale_after: timedelta = STALE_AFTER, now=None) -> i
         tasks.issuance_job_run.delay(tenant_id, job_id)
         count += 1
     return count
+
+
+# --- redemption (SPEC §2.5) -----------------------------------------------------------------------
+
+
+def normalise_code(code: str) -> str:
+    return (code or "").strip().upper()
+
+
+def _coupon_candidates(tenant, code: str, customer: Customer, *, lock: bool):
+    """(batch, coupons) a code names for this customer: the one coupon of a unique code, or the
+    customer's coupons of a shared-code batch. Locked (in pk order) when `lock`."""
+    coupons = Coupon.objects.for_tenant(tenant)
+    if lock:
+        coupons = coupons.select_for_update(of=("self",))
+    unique = list(coupons.filter(code=code).order_by("pk")) if code else []
+    if unique:
+        return unique[0].batch_id, unique
+    batch_id = (
+        CouponBatch.objects.for_tenant(tenant)
+        .filter(shared_code=code)
+        .values_list("pk", flat=True)
+        .first()
+        if code
+        else None
+    )
+    if batch_id is None:
+        return None, []
+    return batch_id, list(coupons.filter(batch_id=batch_id, customer=customer).order_by("pk"))
+
+
+_PREFERENCE = {
+    CouponStatus.ISSUED: 0,
+    CouponStatus.REDEEMED: 1,
+    CouponStatus.EXPIRED: 2,
+    CouponStatus.VOIDED: 3,
+}
+
+
+def coupon_evaluate(
+    *,
+    tenant,
+    code: str,
+    customer: Customer,
+    amount,
+    merchant: Merchant | None = None,
+    region: Region | None = None,
+    categories=(),
+    order: str | None = None,
+    lock: bool = False,
+):
+    """Load what the rules need and run them: (coupon or None, batch or None, Check).
+
+    For a shared code the customer's usable coupon is preferred (issued, then redeemed …), so
+    the reason given is the one that matters to them. Read-only; `lock` is for redeem.
+    """
+    from .rules import BatchScope, OrderFacts, coupon_check
+
+    code = normalise_code(code)
+    batch_id, coupons = _coupon_candidates(tenant, code, customer, lock=lock)
+    coupon = min(coupons, key=lambda c: (_PREFERENCE.get(c.status, 9), c.pk)) if coupons else None
+    facts = OrderFacts(
+        customer_id=customer.pk,
+        amount=Decimal(str(amount)),
+        merchant_id=merchant.pk if merchant else None,
+        region_id=region.pk if region else None,
+        categories=frozenset(str(c).strip() for c in categories or ()),
+    )
+    batch = scope = None
+    if batch_id is not None:
+        batch = (
+            CouponBatch.objects.for_tenant(tenant)
+            .select_related("campaign", "campaign__budget")
+            .get(pk=batch_id)
+        )
+        scope = BatchScope(
+            merchant_ids=frozenset(batch.scope_merchants.values_list("pk", flat=True)),
+            region_ids=frozenset(batch.scope_regions.values_list("pk", flat=True)),
+            categories=frozenset(batch.scope_categories or ()),
+        )
+    if coupon is None and batch is not None and batch.code_mode == CodeMode.SHARED:
+        # A public code this customer never received: the code exists, it is not theirs.
+        coupon = Coupon(tenant=tenant, batch=batch, customer=None, status=CouponStatus.ISSUED)
+    others: list[bool] = []
+    if order and coupon is not None:
+        others = list(
+            CouponRedemption.objects.for_tenant(tenant)
+            .filter(order_ref=order, rolled_back_at__isnull=True)
+            .exclude(coupon_id=coupon.pk)
+            .values_list("batch__stackable", flat=True)
+        )
+    check = coupon_check(
+        coupon=coupon,
+        batch=batch,
+        scope=scope,
+        facts=facts,
+        now=timezone.now(),
+        campaign_paused=batch is not None and batch.campaign.status == CampaignStatus.PAUSED,
+        others_on_order=others,
+    )
+    return (coupon if coupon is not None and coupon.pk else None), batch, check
+
+
+def _refuse(check) -> None:
+    raise CouponRefused(
+        _("The coupon does not apply: %s.") % ", ".join(check.reasons),
+        code=check.reason,
+        fields={"reasons": list(check.reasons)},
+    )
+
+
+@transaction.atomic
+def coupon_redeem(
+    *,
+    tenant,
+    actor: Actor,
+    code: str,
+    customer: Customer,
+    order: str,
+    amount,
+    merchant: Merchant | None = None,
+    region: Region | None = None,
+    categories=(),
+) -> CouponRedemption:
+    """Redeem a coupon on an order, once: the coupon rows are locked, so of racing requests one
+    redeems and the rest see it redeemed; the same (order, code) again returns the first
+    redemption. The coupon's reservation becomes spend of the discount; the rest is released."""
+    actor.require(Action.COUPONS_SUPPORT)
+    order = (order or "").strip()
+    if not order:
+        raise ValidationFailed(_("The order is required."), fields={"order": [_("Required.")]})
+    coupon, batch, check = coupon_evaluate(
+        tenant=tenant,
+        code=code,
+        customer=customer,
+        amount=amount,
+        merchant=merchant,
+        region=region,
+        categories=categories,
+        order=order,
+        lock=True,
+    )
+    if batch is not None:
+        # A retry of a redemption that went through: the same answer, nothing moves again.
+        live = CouponRedemption.objects.for_tenant(tenant).filter(
+            batch=batch, customer=customer, order_ref=order, rolled_back_at__isnull=True
+        )
+        if batch.code_mode == CodeMode.UNIQUE:
+            live = live.filter(coupon__code=normalise_code(code))
+        existing = live.select_related("coupon", "batch", "customer", "merchant").first()
+        if existing is not None:
+            return existing
+    if not check.valid:
+        _refuse(check)
+    now = timezone.now()
+    before = snapshot(coupon, fields=["status"])
+    coupon.status = CouponStatus.REDEEMED
+    coupon.save(update_fields=["status", "updated_at"])
+    reserved = batch.unit_cost
+    redemption = CouponRedemption.objects.create(
+        tenant=tenant,
+        coupon=coupon,
+        batch=batch,
+        customer=customer,
+        merchant=merchant,
+        region=region,
+        order_ref=order,
+        order_amount=Decimal(str(amount)).quantize(CENT),
+        discount=check.discount,
+        reserved=reserved,
+        redeemed_at=now,
+    )
+    CouponBatch.objects.for_tenant(tenant).filter(pk=batch.pk).update(
+        redeemed=F("redeemed") + 1, updated_at=now
+    )
+    labels = {
+        "tenant": tenant,
+        "budget": batch.campaign.budget,
+        "actor": actor,
+        "campaign": batch.campaign,
+        "source": "coupon_redemption",
+    }
+    if check.discount > ZERO:
+        budget_spend(
+            amount=check.discount,
+            reference=f"coupon-redemption:{redemption.pk}:spend",
+            from_reserved=True,
+            note=f"{coupon} on {order}",
+            **labels,
+        )
+    if reserved - check.discount > ZERO:
+        budget_release(
+            amount=reserved - check.discount,
+            reference=f"coupon-redemption:{redemption.pk}:release",
+            note=f"{coupon} on {order}: reserved beyond the discount",
+            **labels,
+        )
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="coupon.redeem",
+        obj=coupon,
+        before=before,
+        after={"status": coupon.status, "order": order, "discount": str(check.discount)},
+    )
+    return redemption
+
+
+def _rollback(tenant, actor: Actor, redemption: CouponRedemption, now) -> Coupon:
+    """Undo one live redemption whose coupon row the caller has locked."""
+    coupon = redemption.coupon
+    batch = redemption.batch
+    budget = batch.campaign.budget
+    still_valid = coupon.valid_until is None or now < coupon.valid_until
+    before = snapshot(coupon, fields=["status"])
+    coupon.status = CouponStatus.ISSUED if still_valid else CouponStatus.EXPIRED
+    coupon.save(update_fields=["status", "updated_at"])
+    redemption.rolled_back_at = now
+    redemption.save(update_fields=["rolled_back_at", "updated_at"])
+    CouponBatch.objects.for_tenant(tenant).filter(pk=batch.pk).update(
+        redeemed=F("redeemed") - 1, updated_at=now
+    )
+    labels = {
+        "tenant": tenant,
+        "budget": budget,
+        "actor": actor,
+        "campaign": batch.campaign,
+        "source": "coupon_redemption",
+        "note": f"{coupon} off {redemption.order_ref}",
+    }
+    ref = f"coupon-redemption:{redemption.pk}"
+    if still_valid:
+        # The coupon is back in the customer's hands: it reserves what it did before redeeming.
+        if redemption.discount > ZERO:
+            budget_refund(
+                amount=redemption.discount,
+                reference=f"{ref}:refund",
+                to_reserved=True,
+                **labels,
+            )
+        if redemption.reserved - redemption.discount > ZERO:
+            budget_reserve(
+                amount=redemption.reserved - redemption.discount,
+                reference=f"{ref}:reserve",
+                **labels,
+            )
+    elif redemption.discount > ZERO:
+        # Expired meanwhile: the money goes back to what is available.
+        budget_refund(amount=redemption.discount, reference=f"{ref}:refund", **labels)
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="coupon.rollback",
+        obj=coupon,
+        before=before,
+        after={"status": coupon.status, "order": redemption.order_ref},
+    )
+    return coupon
+
+
+def _live_redemptions(tenant):
+    return (
+        CouponRedemption.objects.for_tenant(tenant)
+        .filter(rolled_back_at__isnull=True)
+        .select_related("batch", "batch__campaign", "batch__campaign__budget")
+    )
+
+
+def _lock_coupon(tenant, redemption: CouponRedemption) -> None:
+    redemption.coupon = (
+        Coupon.objects.for_tenant(tenant)
+        .select_for_update(of=("self",))
+        .select_related("batch", "customer")
+        .get(pk=redemption.coupon_id)
+    )
+
+
+@transaction.atomic
+def coupon_rollback(*, tenant, actor: Actor, code: str, order: str | None = None) -> Coupon:
+    """The redeemed coupon back (an order cancelled): issued while still valid, else expired;
+    its spend goes back to the budget. A shared code needs the order to know which one."""
+    actor.require(Action.COUPONS_SUPPORT)
+    code, order = normalise_code(code), (order or "").strip() or None
+    coupon = Coupon.objects.for_tenant(tenant).filter(code=code).first() if code else None
+    live = _live_redemptions(tenant)
+    if coupon is not None:
+        live = live.filter(coupon=coupon)
+    else:
+        batch = CouponBatch.objects.for_tenant(tenant).filter(shared_code=code).first()
+        if batch is None or not code:
+            raise NotFoundError(_("No such coupon."))
+        if order is None:
+            raise ValidationFailed(
+                _("A shared code needs the order."), fields={"order": [_("Required.")]}
+            )
+        live = live.filter(batch=batch)
+    if order is not None:
+        live = live.filter(order_ref=order)
+    redemption = live.order_by("pk").first()
+    if redemption is not None:
+        _lock_coupon(tenant, redemption)
+        # Re-read under the lock: a concurrent rollback may have been first.
+        redemption = live.filter(pk=redemption.pk).first()
+    if redemption is None:
+        raise ConflictError(
+            _("The coupon is not redeemed on that order."),
+            code=CoreErrorCode.INVALID_TRANSITION,
+        )
+    _lock_coupon(tenant, redemption)
+    return _rollback(tenant, actor, redemption, timezone.now())
+
+
+def coupons_on_order_closed(*, tenant, actor: Actor, order_ref: str) -> int:
+    """An order closed: every coupon redeemed on it comes back (called by orders' service, in
+    its transaction). Returns how many."""
+    count = 0
+    for redemption in _live_redemptions(tenant).filter(order_ref=order_ref).order_by("pk"):
+        _lock_coupon(tenant, redemption)
+        if not _live_redemptions(tenant).filter(pk=redemption.pk).exists():
+            continue
+        _rollback(tenant, actor, redemption, timezone.now())
+        count += 1
+    return count
+
+
+# --- expiry -------------------------------------------------------------------------------------
+
+EXPIRE_CHUNK = 5000
+
+
+def _expire_chunk(now, size: int) -> int:
+    """Expire up to `size` due coupons in one transaction and release what they reserved: one
+    release per batch, named by the chunk's first coupon (a coupon expires once, so the name is
+    unique). SKIP LOCKED lets two runs share the work instead of waiting on each other."""
+    table = Coupon._meta.db_table
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                WITH due AS (
+                    SELECT id FROM {table}
+                    WHERE status = %s AND valid_until <= %s
+                    ORDER BY valid_until, id LIMIT %s
+                    FOR UPDATE SKIP LOCKED
+                )
+                UPDATE {table} c SET status = %s, updated_at = %s
+                FROM due WHERE c.id = due.id
+                RETURNING c.batch_id, c.id
+                """,
+                [CouponStatus.ISSUED, now, size, CouponStatus.EXPIRED, now],
+            )
+            rows = cursor.fetchall()
+        per_batch: dict[int, list[int]] = {}
+        for batch_id, coupon_id in rows:
+            per_batch.setdefault(batch_id, []).append(coupon_id)
+        batches = (
+            CouponBatch.objects.unscoped()
+            .filter(pk__in=per_batch)
+            .select_related("tenant", "campaign", "campaign__budget")
+        )
+        for batch in batches:
+            ids = per_batch[batch.pk]
+            amount = (batch.unit_cost * len(ids)).quantize(CENT)
+            budget_release(
+                tenant=batch.tenant,
+                budget=batch.campaign.budget,
+                amount=amount,
+                reference=f"coupon-batch:{batch.pk}:expire:{min(ids)}",
+                campaign=batch.campaign,
+                source="coupon_expiry",
+                note=f"{batch.name}: {len(ids)} coupons expired",
+            )
+    return len(rows)
+
+
+def coupons_expire_due(*, now=None, chunk: int = EXPIRE_CHUNK) -> int:
+    """Expire every issued coupon past its validity, chunk by chunk (platform-wide: the beat
+    runs it). Safe to run twice or at once: a coupon leaves `issued` in exactly one chunk."""
+    now = now or timezone.now()
+    total = 0
+    while True:
+        done = _expire_chunk(now, chunk)
+        total += done
+        if done < chunk:
+            return total

@@ -16,3 +16,8 @@ def issuance_job_run(tenant_id: int, job_id: int) -> int:
 @shared_task
 def issuance_jobs_resume() -> int:
     return services.issuance_jobs_resume()
+
+
+@shared_task
+def coupons_expire_due() -> int:
+    return services.coupons_expire_due()

@@ -25,6 +25,12 @@ urlpatterns = [
     path(
         "coupon-batches/<int:id>/codes.csv", api.BatchCodesView.as_view(), name="coupon-batch-codes"
     ),
+    path("coupons/validate", api.CouponValidateView.as_view(), name="coupon-validate"),
+    path("coupons/redeem", api.CouponRedeemView.as_view(), name="coupon-redeem"),
+    path("coupons/<str:code>/rollback", api.CouponRollbackView.as_view(), name="coupon-rollback"),
+    path(
+        "customers/<str:code>/coupons", api.CustomerCouponsView.as_view(), name="customer-coupons"
+    ),
     path("issuance-jobs", api.JobListView.as_view(), name="issuance-jobs"),
     path("issuance-jobs/<int:id>", api.JobDetailView.as_view(), name="issuance-job-detail"),
     path(

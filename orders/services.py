@@ -16,6 +16,7 @@ from accounts.roles import Action
 from campaigns.models import Channel
 from core.errors import ConflictError, ValidationFailed, invalid_transition
 from core.services import audit_record
+from coupons import services as coupon_services
 from points import services as points_services
 
 from .errors import OrderErrorCode
@@ -151,5 +152,7 @@ def order_close(*, tenant, actor: Actor, order: Order) -> Order:
     order.closed_at = timezone.now()
     order.save(update_fields=["status", "closed_at", "updated_at"])
     points_services.points_on_order_closed(tenant=tenant, order=order)
+    # SPEC §8: the coupons redeemed on a closed order come back to their holders.
+    coupon_services.coupons_on_order_closed(tenant=tenant, actor=actor, order_ref=order.external_id)
     audit_record(tenant=tenant, actor=actor, action="order.close", obj=order)
     return order

@@ -3,7 +3,7 @@
 from accounts.roles import Role
 from core.testing import route_param
 from coupons import services
-from coupons.models import CouponBatch, IssuanceJob, Segment
+from coupons.models import Coupon, CouponBatch, IssuanceJob, Segment
 from coupons.tests.factories import active_batch
 
 
@@ -23,3 +23,16 @@ def _segment(world):
 route_param("coupon-batches/<int:id>", "id", CouponBatch, make=active_batch)
 route_param("issuance-jobs/<int:id>", "id", IssuanceJob, make=_job)
 route_param("segments/<int:id>", "id", Segment, make=_segment)
+
+
+def _coupon(world):
+    from accounts.tests.factories import CustomerFactory
+
+    batch = active_batch(world, quantity=5)
+    customer = CustomerFactory(tenant=world.tenant, region=world.region)
+    return services.coupon_issue(
+        tenant=world.tenant, actor=world.actor(Role.OPERATOR), batch=batch, customer=customer
+    )
+
+
+route_param("coupons/<str:code>", "code", Coupon, field="code", make=_coupon)
