@@ -1,0 +1,132 @@
+"""Redeem and expiry with real threads on PostgreSQL: a coupon is used once, whatever races."""
+
+import threading
+from collections import Counter
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.db import connection, connections
+from django.utils import timezone
+
+from accounts.roles import Role
+from accounts.tests.factories import CustomerFactory
+from budgets.models import Budget
+from core.errors import DomainError
+from coupons import services
+from coupons.models import Coupon, CouponRedemption, CouponStatus
+from coupons.tests.factories import active_batch
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("concurrency")]
+THREADS = 20
+
+
+def _race(work, args: list) -> list[str]:
+    start = threading.Barrier(len(args))
+    results: list[str] = []
+    lock = threading.Lock()
+
+    def run(arg):
+        try:
+            start.wait()
+            outcome = str(work(arg))
+        except DomainError as exc:
+            outcome = exc.code
+        finally:
+            connections.close_all()
+        with lock:
+            results.append(outcome)
+
+    threads = [threading.Thread(target=run, args=(a,)) for a in args]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def _setup(world):
+    assert connection.vendor == "postgresql"
+    batch = active_batch(world, quantity=10)
+    customer = CustomerFactory(tenant=world.tenant, region=world.region, code="RACE")
+    coupon = services.coupon_issue(
+        tenant=world.tenant, actor=world.actor(Role.OPERATOR), batch=batch, customer=customer
+    )
+    return batch, customer, coupon
+
+
+def _redeemer(world, coupon, customer):
+    actor = world.actor(Role.OPERATOR)
+
+    def redeem(order):
+        redemption = services.coupon_redeem(
+            tenant=world.tenant,
+            actor=actor,
+            code=coupon.code,
+            customer=customer,
+            order=order,
+            amount=Decimal("150.00"),
+        )
+        return f"ok:{redemption.pk}"
+
+    return redeem
+
+
+def test_one_coupon_from_twenty_threads_with_twenty_orders(world):
+    batch, customer, coupon = _setup(world)
+    budget0 = Budget.objects.for_tenant(world.tenant).get(pk=batch.campaign.budget_id)
+    results = _race(_redeemer(world, coupon, customer), [f"O{i}" for i in range(THREADS)])
+    counts = Counter(r.split(":")[0] for r in results)
+    assert counts == {"ok": 1, "already_redeemed": THREADS - 1}
+    assert CouponRedemption.objects.for_tenant(world.tenant).count() == 1
+    budget = Budget.objects.for_tenant(world.tenant).get(pk=batch.campaign.budget_id)
+    assert budget.spent == budget0.spent + Decimal("20.00")
+    assert budget.reserved == budget0.reserved - Decimal("20.00")
+    call_command("check_budgets")
+
+
+def test_the_same_order_replayed_twenty_times_at_once(world):
+    _batch, customer, coupon = _setup(world)
+    results = _race(_redeemer(world, coupon, customer), ["SAME"] * THREADS)
+    assert len(set(results)) == 1 and results[0].startswith("ok:")
+    assert CouponRedemption.objects.for_tenant(world.tenant).count() == 1
+    coupon.refresh_from_db()
+    assert coupon.status == CouponStatus.REDEEMED
+    call_command("check_budgets")
+
+
+def test_redeem_and_rollback_racing_keep_the_budget_exact(world):
+    _batch, customer, coupon = _setup(world)
+    redeem = _redeemer(world, coupon, customer)
+    actor = world.actor(Role.OPERATOR)
+
+    def step(i):
+        if i % 2:
+            return redeem(f"O{i}")
+        return services.coupon_rollback(tenant=world.tenant, actor=actor, code=coupon.code)
+
+    for _round in range(3):
+        _race(step, list(range(10)))
+    coupon.refresh_from_db()
+    live = CouponRedemption.objects.for_tenant(world.tenant).filter(rolled_back_at__isnull=True)
+    assert live.count() == (1 if coupon.status == CouponStatus.REDEEMED else 0)
+    call_command("check_budgets")
+
+
+def test_two_expiry_runs_at_once_expire_each_coupon_once(world):
+    batch = active_batch(world, quantity=50)
+    budget0 = Budget.objects.for_tenant(world.tenant).get(pk=batch.campaign.budget_id)
+    actor = world.actor(Role.OPERATOR)
+    for i in range(40):
+        customer = CustomerFactory(tenant=world.tenant, region=world.region, code=f"X{i}")
+        services.coupon_issue(tenant=world.tenant, actor=actor, batch=batch, customer=customer)
+    Coupon.objects.for_tenant(world.tenant).update(valid_until=timezone.now() - timedelta(1))
+    results = _race(lambda _i: services.coupons_expire_due(chunk=7), [0, 1, 2, 3])
+    assert sum(int(r) for r in results) == 40
+    assert set(Coupon.objects.for_tenant(world.tenant).values_list("status", flat=True)) == {
+        CouponStatus.EXPIRED
+    }
+    budget = Budget.objects.for_tenant(world.tenant).get(pk=batch.campaign.budget_id)
+    assert budget.reserved == budget0.reserved - Decimal("800.00")
+    call_command("check_budgets")
