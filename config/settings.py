@@ -246,6 +246,7 @@ SPECTACULAR_SETTINGS = {
     # Choice sets that share a field name across apps get names of their own.
     "ENUM_NAME_OVERRIDES": {
         "CouponBatchKindEnum": "coupons.models.BatchKind",
+        "CouponEventTypeEnum": "coupons.models.EventType",
         "PointsRuleKindEnum": "points.models.RuleKind",
     },
 }

@@ -14,6 +14,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from accounts.roles import Action
+from accounts.serializers import fingerprint
 from core.api.views import TenantAPIView
 
 from . import selectors, services
@@ -328,6 +329,8 @@ def _order_facts(data: dict) -> dict:
         "merchant": data.get("merchant"),
         "region": data.get("region"),
         "categories": data.get("categories") or (),
+        "device_fingerprint": fingerprint(data.get("device_id", "")),
+        "phone_fingerprint": fingerprint(data.get("phone", "")),
     }
 
 
@@ -431,3 +434,87 @@ class CustomerCouponsView(TenantAPIView):
             status=request.query_params.get("status") or None,
         )
         return self.paginated(qs, s.CouponSerializer)
+
+
+class EventView(TenantAPIView):
+    api_key_scope = "coupons"
+
+    @extend_schema(
+        tags=TAGS,
+        request=s.EventInputSerializer,
+        responses={201: s.EventSerializer, 200: s.EventSerializer},
+        description=(
+            "An event (registration, referral, real_name_verified, bank_card_bound, order_paid, "
+            "share): the automatic rules for its type issue coupons (a referral to the customer "
+            "and the inviter). The same `id` again is a no-op: 200 with the first result."
+        ),
+    )
+    def post(self, request):
+        data = s.EventInputSerializer(data=request.data, context={"tenant": self.tenant})
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        event, created = services.event_receive(
+            tenant=self.tenant,
+            actor=self.actor,
+            event_id=v["id"],
+            type=v["type"],
+            customer=v["customer"],
+            inviter=v.get("inviter"),
+            device_fingerprint=fingerprint(v.get("device_id", "")),
+            phone_fingerprint=fingerprint(v.get("phone", "")),
+        )
+        return Response(
+            s.EventSerializer(event).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class IssuanceRuleListView(TenantAPIView):
+    @extend_schema(tags=TAGS, responses={200: s.IssuanceRuleSerializer(many=True)})
+    def get(self, request):
+        return self.paginated(
+            selectors.issuance_rule_list(tenant=self.tenant, actor=self.actor),
+            s.IssuanceRuleSerializer,
+        )
+
+    @extend_schema(
+        tags=TAGS,
+        request=s.IssuanceRuleInputSerializer,
+        responses={201: s.IssuanceRuleSerializer},
+    )
+    def post(self, request):
+        data = s.IssuanceRuleInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        batch = selectors.batch_get(tenant=self.tenant, actor=self.actor, id=v["batch"])
+        cap = v.get("frequency_cap") or {}
+        rule = services.issuance_rule_create(
+            tenant=self.tenant,
+            actor=self.actor,
+            batch=batch,
+            event=v["event"],
+            frequency_cap_count=cap.get("count"),
+            frequency_cap_days=cap.get("days"),
+        )
+        return Response(s.IssuanceRuleSerializer(rule).data, status=status.HTTP_201_CREATED)
+
+
+class BlockedCustomerView(TenantAPIView):
+    api_key_scope = "coupons"
+
+    @extend_schema(
+        tags=TAGS,
+        request=s.BlockInputSerializer,
+        responses={200: None},
+        description="Put a customer on the blocklist: no coupon applies to them (`blocked`).",
+    )
+    def post(self, request):
+        data = s.BlockInputSerializer(data=request.data, context={"tenant": self.tenant})
+        data.is_valid(raise_exception=True)
+        services.customer_block(
+            tenant=self.tenant,
+            actor=self.actor,
+            customer=data.validated_data["customer"],
+            reason=data.validated_data.get("reason", ""),
+        )
+        return Response({"customer": data.validated_data["customer"].code, "blocked": True})

@@ -385,6 +385,9 @@ class CouponRedemption(TenantScoped):
     order_amount = models.DecimalField(**MONEY)
     discount = models.DecimalField(**MONEY)
     reserved = models.DecimalField(**MONEY)  # what the coupon reserved when it was redeemed
+    # Hashed device id and phone of the order: fraud limits count customers per fingerprint.
+    device_fingerprint = models.CharField(max_length=128, blank=True)
+    phone_fingerprint = models.CharField(max_length=128, blank=True)
     redeemed_at = models.DateTimeField()
     rolled_back_at = models.DateTimeField(null=True, blank=True)
 
@@ -408,3 +411,93 @@ class CouponRedemption(TenantScoped):
 
     def __str__(self):
         return f"{self.coupon_id} on {self.order_ref}"
+
+
+class EventType(models.TextChoices):
+    REGISTRATION = "registration", _("Registration")
+    REFERRAL = "referral", _("Referral")
+    REAL_NAME_VERIFIED = "real_name_verified", _("Real-name verification")
+    BANK_CARD_BOUND = "bank_card_bound", _("Bank card bound")
+    ORDER_PAID = "order_paid", _("Order paid")
+    SHARE = "share", _("Page shared")
+
+
+class IssuanceRule(TenantScoped):
+    """Issue a batch's coupon when an event arrives (SPEC §2.4 Automatic). A referral issues to
+    both the invitee and the inviter. The frequency cap counts this rule's coupons per customer."""
+
+    batch = models.ForeignKey(CouponBatch, on_delete=models.CASCADE, related_name="rules")
+    event = models.CharField(max_length=24, choices=EventType.choices)
+    frequency_cap_count = models.PositiveIntegerField(null=True, blank=True)
+    frequency_cap_days = models.PositiveIntegerField(null=True, blank=True)
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["event", "id"]
+        indexes = [models.Index(fields=["tenant", "event", "active"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(frequency_cap_count__isnull=True, frequency_cap_days__isnull=True)
+                | Q(frequency_cap_count__gte=1, frequency_cap_days__gte=1),
+                name="rule_cap_complete",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.event} → {self.batch}"
+
+
+class Event(TenantScoped):
+    """An event an integrator sent; its `event_id` makes a resend a no-op."""
+
+    event_id = models.CharField(max_length=100)
+    type = models.CharField(max_length=24, choices=EventType.choices)
+    customer = models.ForeignKey("accounts.Customer", on_delete=models.PROTECT, related_name="+")
+    inviter = models.ForeignKey(
+        "accounts.Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    device_fingerprint = models.CharField(max_length=128, blank=True)
+    phone_fingerprint = models.CharField(max_length=128, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "event_id"], name="event_id_unique"),
+        ]
+
+    def __str__(self):
+        return self.event_id
+
+
+class EventIssue(TenantScoped):
+    """What one rule did for one customer of an event: the coupon, or why none."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="issues")
+    rule = models.ForeignKey(IssuanceRule, on_delete=models.CASCADE, related_name="issues")
+    customer = models.ForeignKey("accounts.Customer", on_delete=models.PROTECT, related_name="+")
+    coupon = models.ForeignKey(
+        Coupon, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    outcome = models.CharField(max_length=32)  # "issued" or the refusal's code
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["rule", "customer", "created_at"])]
+
+
+class BlockedCustomer(TenantScoped):
+    """A customer on the blocklist: no coupon applies to them (reason `blocked`)."""
+
+    customer = models.ForeignKey("accounts.Customer", on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=255, blank=True)
+    created_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "customer"], name="blocked_customer_unique"),
+        ]

@@ -14,7 +14,15 @@ from accounts.roles import Action
 from campaigns.selectors import campaign_list
 from core.errors import NotFoundError
 
-from .models import Coupon, CouponBatch, CouponRedemption, IssuanceError, IssuanceJob, Segment
+from .models import (
+    Coupon,
+    CouponBatch,
+    CouponRedemption,
+    IssuanceError,
+    IssuanceJob,
+    IssuanceRule,
+    Segment,
+)
 
 
 def batch_list(
@@ -240,3 +248,12 @@ def redemption_list(
     if until is not None:
         qs = qs.filter(redeemed_at__lt=until)
     return qs
+
+
+def issuance_rule_list(*, tenant, actor: Actor) -> QuerySet:
+    campaigns = campaign_list(tenant=tenant, actor=actor)
+    return (
+        IssuanceRule.objects.for_tenant(tenant)
+        .filter(batch__campaign__in=campaigns.values("pk"))
+        .select_related("batch")
+    )

@@ -12,7 +12,7 @@ from core.api.fields import TenantCodeField
 from core.errors import NotFoundError
 
 from .errors import CouponReason
-from .models import BatchKind, CodeMode
+from .models import BatchKind, CodeMode, EventType
 
 
 class ScopedCampaignField(serializers.IntegerField):
@@ -268,6 +268,8 @@ class ValidateSerializer(serializers.Serializer):
         allow_blank=True,
         help_text="The order's external id: coupons already on it decide not_stackable.",
     )
+    device_id = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=50, required=False, allow_blank=True)
 
 
 class RedeemSerializer(ValidateSerializer):
@@ -304,3 +306,66 @@ class RedemptionSerializer(serializers.Serializer):
 
 class RollbackSerializer(serializers.Serializer):
     order = serializers.CharField(max_length=100, required=False, allow_blank=True)
+
+
+class EventInputSerializer(serializers.Serializer):
+    id = serializers.CharField(max_length=100)
+    type = serializers.ChoiceField(choices=EventType.choices)
+    customer = TenantCodeField(Customer)
+    inviter = TenantCodeField(Customer, required=False, allow_null=True)
+    device_id = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=50, required=False, allow_blank=True)
+
+
+class EventIssueSerializer(serializers.Serializer):
+    rule = serializers.IntegerField(source="rule_id")
+    customer = serializers.CharField(source="customer.code")
+    coupon = serializers.SerializerMethodField()
+    outcome = serializers.CharField(help_text="`issued`, or why not (limit_reached, blocked …).")
+
+    def get_coupon(self, issue) -> str | None:
+        if issue.coupon is None:
+            return None
+        return issue.coupon.code or issue.rule.batch.shared_code
+
+
+class EventSerializer(serializers.Serializer):
+    id = serializers.CharField(source="event_id")
+    type = serializers.CharField()
+    customer = serializers.CharField(source="customer.code")
+    inviter = serializers.CharField(source="inviter.code", allow_null=True, default=None)
+    created_at = serializers.DateTimeField()
+    issues = serializers.SerializerMethodField()
+
+    def get_issues(self, event) -> list[dict]:
+        rows = event.issues.select_related("customer", "coupon", "rule__batch").order_by("pk")
+        return EventIssueSerializer(rows, many=True).data
+
+
+class FrequencyCapInputSerializer(serializers.Serializer):
+    count = serializers.IntegerField(min_value=1)
+    days = serializers.IntegerField(min_value=1)
+
+
+class IssuanceRuleInputSerializer(serializers.Serializer):
+    batch = serializers.IntegerField()
+    event = serializers.ChoiceField(choices=EventType.choices)
+    frequency_cap = FrequencyCapInputSerializer(required=False, allow_null=True)
+
+
+class IssuanceRuleSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    batch = serializers.IntegerField(source="batch_id")
+    event = serializers.CharField()
+    frequency_cap = serializers.SerializerMethodField()
+    active = serializers.BooleanField()
+
+    def get_frequency_cap(self, rule) -> dict | None:
+        if rule.frequency_cap_count is None:
+            return None
+        return {"count": rule.frequency_cap_count, "days": rule.frequency_cap_days}
+
+
+class BlockInputSerializer(serializers.Serializer):
+    customer = TenantCodeField(Customer)
+    reason = serializers.CharField(max_length=255, required=False, allow_blank=True)

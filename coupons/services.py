@@ -44,6 +44,7 @@ from .bulk import insert_rows, insert_values
 from .errors import (
     BatchExhausted,
     CouponErrorCode,
+    CouponReason,
     CouponRefused,
     IssueRowReason,
     LimitReached,
@@ -53,15 +54,20 @@ from .models import (
     ZERO,
     BatchKind,
     BatchStatus,
+    BlockedCustomer,
     CodeMode,
     Coupon,
     CouponBatch,
     CouponHolding,
     CouponRedemption,
     CouponStatus,
+    Event,
+    EventIssue,
+    EventType,
     IssuanceChunk,
     IssuanceError,
     IssuanceJob,
+    IssuanceRule,
     JobKind,
     JobSource,
     JobStatus,
@@ -1141,6 +1147,8 @@ def coupon_evaluate(
     region: Region | None = None,
     categories=(),
     order: str | None = None,
+    device_fingerprint: str = "",
+    phone_fingerprint: str = "",
     lock: bool = False,
 ):
     """Load what the rules need and run them: (coupon or None, batch or None, Check).
@@ -1191,6 +1199,8 @@ def coupon_evaluate(
         now=timezone.now(),
         campaign_paused=batch is not None and batch.campaign.status == CampaignStatus.PAUSED,
         others_on_order=others,
+        blocked=customer_blocked(tenant=tenant, customer=customer),
+        over_fraud_limit=_over_fraud_limit(tenant, customer, device_fingerprint, phone_fingerprint),
     )
     return (coupon if coupon is not None and coupon.pk else None), batch, check
 
@@ -1215,6 +1225,8 @@ def coupon_redeem(
     merchant: Merchant | None = None,
     region: Region | None = None,
     categories=(),
+    device_fingerprint: str = "",
+    phone_fingerprint: str = "",
 ) -> CouponRedemption:
     """Redeem a coupon on an order, once: the coupon rows are locked, so of racing requests one
     redeems and the rest see it redeemed; the same (order, code) again returns the first
@@ -1232,6 +1244,8 @@ def coupon_redeem(
         region=region,
         categories=categories,
         order=order,
+        device_fingerprint=device_fingerprint,
+        phone_fingerprint=phone_fingerprint,
         lock=True,
     )
     if batch is not None:
@@ -1262,6 +1276,8 @@ def coupon_redeem(
         order_amount=Decimal(str(amount)).quantize(CENT),
         discount=check.discount,
         reserved=reserved,
+        device_fingerprint=device_fingerprint,
+        phone_fingerprint=phone_fingerprint,
         redeemed_at=now,
     )
     CouponBatch.objects.for_tenant(tenant).filter(pk=batch.pk).update(
@@ -1477,3 +1493,209 @@ def coupons_expire_due(*, now=None, chunk: int = EXPIRE_CHUNK) -> int:
         total += done
         if done < chunk:
             return total
+
+
+# --- fraud limits ("wool party": many accounts, one device) ------------------------------------
+
+
+def fraud_limits() -> dict:
+    """Platform settings: redemptions per customer per day, and how many customers one device or
+    phone fingerprint may serve per day (redemptions and event issuance alike)."""
+    return {
+        "customer_daily": int(getattr(settings, "COUPONS_FRAUD_CUSTOMER_DAILY", 10)),
+        "fingerprint_customers": int(getattr(settings, "COUPONS_FRAUD_FINGERPRINT_CUSTOMERS", 3)),
+    }
+
+
+def customer_blocked(*, tenant, customer: Customer) -> bool:
+    return BlockedCustomer.objects.for_tenant(tenant).filter(customer=customer).exists()
+
+
+def _fingerprint_customers(model, tenant, field: str, value: str, since) -> set[int]:
+    return set(
+        model.objects.for_tenant(tenant)
+        .filter(**{field: value, "created_at__gte": since})
+        .values_list("customer_id", flat=True)
+        .distinct()
+    )
+
+
+def _over_fraud_limit(tenant, customer: Customer, device: str, phone: str) -> bool:
+    """The customer's redemptions today reached the daily limit, or the order's device or phone
+    already served as many other customers today as the limit allows."""
+    limits = fraud_limits()
+    since = timezone.now() - timedelta(days=1)
+    today = (
+        CouponRedemption.objects.for_tenant(tenant)
+        .filter(customer=customer, redeemed_at__gte=since, rolled_back_at__isnull=True)
+        .count()
+    )
+    if today >= limits["customer_daily"]:
+        return True
+    for field, value in (("device_fingerprint", device), ("phone_fingerprint", phone)):
+        if value:
+            others = _fingerprint_customers(CouponRedemption, tenant, field, value, since)
+            others |= _fingerprint_customers(Event, tenant, field, value, since)
+            others.discard(customer.pk)
+            if len(others) >= limits["fingerprint_customers"]:
+                return True
+    return False
+
+
+@transaction.atomic
+def customer_block(*, tenant, actor: Actor, customer: Customer, reason: str = "") -> None:
+    actor.require(Action.COUPONS_SUPPORT)
+    _, created = BlockedCustomer.objects.get_or_create(
+        tenant=tenant, customer=customer, defaults={"reason": reason, "created_by": actor.user}
+    )
+    if created:
+        audit_record(
+            tenant=tenant,
+            actor=actor,
+            action="customer.block",
+            obj=customer,
+            after={"blocked": True, "reason": reason},
+        )
+
+
+@transaction.atomic
+def customer_unblock(*, tenant, actor: Actor, customer: Customer) -> None:
+    actor.require(Action.COUPONS_SUPPORT)
+    deleted, _rows = BlockedCustomer.objects.for_tenant(tenant).filter(customer=customer).delete()
+    if deleted:
+        audit_record(tenant=tenant, actor=actor, action="customer.unblock", obj=customer, after={})
+
+
+# --- issuance rules and events (SPEC §2.4 Automatic) ----------------------------------------------
+
+
+@transaction.atomic
+def issuance_rule_create(
+    *,
+    tenant,
+    actor: Actor,
+    batch: CouponBatch,
+    event: str,
+    frequency_cap_count: int | None = None,
+    frequency_cap_days: int | None = None,
+) -> IssuanceRule:
+    _require_campaign_change(actor, batch.campaign, Action.CAMPAIGNS_MANAGE)
+    errors = {}
+    if event not in EventType.values:
+        errors["event"] = [_("Unknown event type.")]
+    if (frequency_cap_count is None) != (frequency_cap_days is None) or (
+        frequency_cap_count is not None and (frequency_cap_count < 1 or frequency_cap_days < 1)
+    ):
+        errors["frequency_cap"] = [_("Give count and days, each at least 1.")]
+    if errors:
+        raise ValidationFailed(_("Check the rule."), fields=errors)
+    rule = IssuanceRule.objects.create(
+        tenant=tenant,
+        batch=batch,
+        event=event,
+        frequency_cap_count=frequency_cap_count,
+        frequency_cap_days=frequency_cap_days,
+        created_by=actor.user,
+    )
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="issuance_rule.create",
+        obj=rule,
+        after=snapshot(
+            rule, fields=["batch", "event", "frequency_cap_count", "frequency_cap_days"]
+        ),
+    )
+    return rule
+
+
+def _rule_issue(tenant, actor: Actor, event: Event, rule: IssuanceRule, customer: Customer):
+    """One rule for one customer of an event: the coupon, or the reason there is none."""
+    if customer_blocked(tenant=tenant, customer=customer):
+        return None, CouponReason.BLOCKED
+    if _over_fraud_limit(tenant, customer, event.device_fingerprint, event.phone_fingerprint):
+        return None, CouponReason.FRAUD_LIMIT
+    # The holding row serialises this customer's issuance of the batch, so the rule's cap holds
+    # against a concurrent event for the same customer.
+    _lock_holdings(tenant, rule.batch, {customer.pk})
+    if rule.frequency_cap_count:
+        since = timezone.now() - timedelta(days=rule.frequency_cap_days)
+        recent = (
+            EventIssue.objects.for_tenant(tenant)
+            .filter(rule=rule, customer=customer, coupon__isnull=False, created_at__gte=since)
+            .count()
+        )
+        if recent >= rule.frequency_cap_count:
+            return None, CouponErrorCode.LIMIT_REACHED
+    try:
+        with transaction.atomic():
+            coupon = coupon_issue(tenant=tenant, actor=actor, batch=rule.batch, customer=customer)
+    except (ConflictError, RuleRefusal) as exc:
+        return None, exc.code
+    return coupon, "issued"
+
+
+@transaction.atomic
+def event_receive(
+    *,
+    tenant,
+    actor: Actor,
+    event_id: str,
+    type: str,
+    customer: Customer,
+    inviter: Customer | None = None,
+    device_fingerprint: str = "",
+    phone_fingerprint: str = "",
+) -> tuple[Event, bool]:
+    """An event from an integrator: every active rule for its type issues its batch (a referral
+    to the invitee and the inviter). The same event id again returns the first event and does
+    nothing: (event, created)."""
+    actor.require(Action.COUPONS_ISSUE)
+    if type == EventType.REFERRAL and inviter is None:
+        raise ValidationFailed(
+            _("A referral names the inviter."), fields={"inviter": [_("Required.")]}
+        )
+    try:
+        with transaction.atomic():
+            event = Event.objects.create(
+                tenant=tenant,
+                event_id=event_id,
+                type=type,
+                customer=customer,
+                inviter=inviter if type == EventType.REFERRAL else None,
+                device_fingerprint=device_fingerprint,
+                phone_fingerprint=phone_fingerprint,
+            )
+    except IntegrityError:
+        # A resend (or the same event racing itself): the first one did the work.
+        return Event.objects.for_tenant(tenant).get(event_id=event_id), False
+    targets = [customer] + ([event.inviter] if event.inviter else [])
+    rules = (
+        IssuanceRule.objects.for_tenant(tenant)
+        .filter(event=type, active=True, batch__status=BatchStatus.ACTIVE)
+        .select_related("batch", "batch__campaign")
+        .order_by("pk")
+    )
+    issues = []
+    for rule in rules:
+        for target in targets:
+            coupon, outcome = _rule_issue(tenant, actor, event, rule, target)
+            issues.append(
+                EventIssue(
+                    tenant=tenant,
+                    event=event,
+                    rule=rule,
+                    customer=target,
+                    coupon=coupon,
+                    outcome=outcome,
+                )
+            )
+    EventIssue.objects.bulk_create(issues)
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="event.receive",
+        obj=event,
+        after={"type": type, "issued": sum(1 for i in issues if i.coupon is not None)},
+    )
+    return event, True

@@ -31,6 +31,9 @@ urlpatterns = [
     path(
         "customers/<str:code>/coupons", api.CustomerCouponsView.as_view(), name="customer-coupons"
     ),
+    path("events", api.EventView.as_view(), name="events"),
+    path("issuance-rules", api.IssuanceRuleListView.as_view(), name="issuance-rules"),
+    path("blocked-customers", api.BlockedCustomerView.as_view(), name="blocked-customers"),
     path("issuance-jobs", api.JobListView.as_view(), name="issuance-jobs"),
     path("issuance-jobs/<int:id>", api.JobDetailView.as_view(), name="issuance-job-detail"),
     path(

@@ -130,3 +130,20 @@ def test_two_expiry_runs_at_once_expire_each_coupon_once(world):
     budget = Budget.objects.for_tenant(world.tenant).get(pk=batch.campaign.budget_id)
     assert budget.reserved == budget0.reserved - Decimal("800.00")
     call_command("check_budgets")
+
+
+def test_one_event_sent_ten_times_at_once_issues_once(world):
+    batch = active_batch(world, quantity=10, per_customer_limit=5)
+    actor = world.actor(Role.OPERATOR)
+    services.issuance_rule_create(tenant=world.tenant, actor=actor, batch=batch, event="share")
+    customer = CustomerFactory(tenant=world.tenant, region=world.region, code="EV")
+
+    def send(_i):
+        _event, created = services.event_receive(
+            tenant=world.tenant, actor=actor, event_id="same", type="share", customer=customer
+        )
+        return created
+
+    results = _race(send, list(range(10)))
+    assert sorted(results) == ["False"] * 9 + ["True"]
+    assert Coupon.objects.for_tenant(world.tenant).filter(customer=customer).count() == 1

@@ -1,0 +1,119 @@
+"""Automatic issuance by events, and fraud limits (SPEC §2.4 Automatic, §10 fraud_limit, blocked)."""
+
+from decimal import Decimal
+
+import pytest
+
+from accounts.roles import Role
+from accounts.tests.factories import CustomerFactory
+from core.errors import DomainError
+from coupons import services
+from coupons.errors import CouponReason as R
+from coupons.models import Coupon, CouponRedemption
+from coupons.tests.factories import active_batch
+
+pytestmark = pytest.mark.django_db
+
+
+def _customer(world, code):
+    return CustomerFactory(tenant=world.tenant, region=world.region, code=code)
+
+
+def _rule(world, batch, event, **cap):
+    return services.issuance_rule_create(
+        tenant=world.tenant, actor=world.actor(Role.OPERATOR), batch=batch, event=event, **cap
+    )
+
+
+def _send(client, **body):
+    return client.post("/api/v1/events", body, format="json")
+
+
+def test_registration_issues_once_and_a_resend_is_a_no_op(world):
+    batch = active_batch(world, quantity=10)
+    _rule(world, batch, "registration")
+    customer = _customer(world, "N1")
+    client = world.key_client(scopes=["coupons"])
+    first = _send(client, id="ev-1", type="registration", customer="N1")
+    assert first.status_code == 201, first.content
+    assert [i["outcome"] for i in first.json()["issues"]] == ["issued"]
+    again = _send(client, id="ev-1", type="registration", customer="N1")
+    assert again.status_code == 200 and again.json() == first.json()
+    assert Coupon.objects.for_tenant(world.tenant).filter(customer=customer).count() == 1
+
+
+def test_referral_issues_to_invitee_and_inviter(world):
+    batch = active_batch(world, quantity=10)
+    _rule(world, batch, "referral")
+    invitee, inviter = _customer(world, "IN"), _customer(world, "INV")
+    client = world.key_client(scopes=["coupons"])
+    response = _send(client, id="ev-r", type="referral", customer="IN", inviter="INV")
+    assert response.status_code == 201, response.content
+    holders = set(Coupon.objects.for_tenant(world.tenant).values_list("customer_id", flat=True))
+    assert holders == {invitee.pk, inviter.pk}
+    assert _send(client, id="ev-r2", type="referral", customer="IN").status_code == 400
+
+
+def test_a_rules_frequency_cap(world):
+    batch = active_batch(world, quantity=10, per_customer_limit=5)
+    _rule(world, batch, "share", frequency_cap_count=2, frequency_cap_days=30)
+    _customer(world, "S1")
+    client = world.key_client(scopes=["coupons"])
+    outcomes = [
+        _send(client, id=f"sh-{i}", type="share", customer="S1").json()["issues"][0]["outcome"]
+        for i in range(3)
+    ]
+    assert outcomes == ["issued", "issued", "limit_reached"]
+
+
+def test_blocked_customer_gets_nothing_and_cannot_redeem(world):
+    batch = active_batch(world, quantity=10)
+    _rule(world, batch, "registration")
+    customer = _customer(world, "B1")
+    coupon = services.coupon_issue(
+        tenant=world.tenant, actor=world.actor(Role.OPERATOR), batch=batch, customer=customer
+    )
+    client = world.key_client(scopes=["coupons"])
+    assert (
+        client.post("/api/v1/blocked-customers", {"customer": "B1"}, format="json").status_code
+        == 200
+    )
+    assert (
+        _send(client, id="b-1", type="registration", customer="B1").json()["issues"][0]["outcome"]
+        == "blocked"
+    )
+    body = {"code": coupon.code, "customer": "B1", "amount": "150.00", "order": "OB"}
+    response = client.post("/api/v1/coupons/redeem", body, format="json")
+    assert response.status_code == 422 and response.json()["code"] == R.BLOCKED
+
+
+def test_one_device_across_many_customers_hits_the_fraud_limit(world, settings):
+    settings.COUPONS_FRAUD_FINGERPRINT_CUSTOMERS = 2
+    batch = active_batch(world, quantity=10)
+    _rule(world, batch, "registration")
+    client = world.key_client(scopes=["coupons"])
+    outcomes = []
+    for i in range(4):
+        _customer(world, f"W{i}")
+        response = _send(
+            client, id=f"w-{i}", type="registration", customer=f"W{i}", device_id="dev-1"
+        )
+        outcomes.append(response.json()["issues"][0]["outcome"])
+    assert outcomes == ["issued", "issued", "fraud_limit", "fraud_limit"]
+
+
+def test_customer_daily_redemption_limit(world, settings):
+    settings.COUPONS_FRAUD_CUSTOMER_DAILY = 1
+    batch = active_batch(world, quantity=10, per_customer_limit=2, stackable=True)
+    customer = _customer(world, "D1")
+    actor = world.actor(Role.OPERATOR)
+    first, second = (
+        services.coupon_issue(tenant=world.tenant, actor=actor, batch=batch, customer=customer)
+        for _ in range(2)
+    )
+    kwargs = {"tenant": world.tenant, "actor": actor, "customer": customer, "amount": Decimal(150)}
+    services.coupon_redeem(code=first.code, order="D-1", **kwargs)
+    with pytest.raises(DomainError) as exc:
+        services.coupon_redeem(code=second.code, order="D-2", **kwargs)
+    assert exc.value.code == R.FRAUD_LIMIT
+    assert CouponRedemption.objects.for_tenant(world.tenant).count() == 1
