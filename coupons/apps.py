@@ -14,4 +14,10 @@ class CouponsConfig(AppConfig):
             NavItem(_("Coupon batches"), "coupons:list", Action.CAMPAIGNS_READ, "operations"),
             NavItem(_("Issuance jobs"), "coupons:jobs", Action.CAMPAIGNS_READ, "operations"),
             NavItem(_("Customer segments"), "coupons:segments", Action.COUPONS_ISSUE, "operations"),
+            NavItem(
+                _("Coupon lookup"), "coupons:lookup", Action.COUPONS_SUPPORT_READ, "operations"
+            ),
+            NavItem(
+                _("Redemptions"), "coupons:redemptions", Action.COUPONS_SUPPORT_READ, "operations"
+            ),
         ]

@@ -257,3 +257,41 @@ def issuance_rule_list(*, tenant, actor: Actor) -> QuerySet:
         .filter(batch__campaign__in=campaigns.values("pk"))
         .select_related("batch")
     )
+
+
+def coupon_lookup(*, tenant, actor: Actor, query: str) -> QuerySet:
+    """Support's lookup: the coupon of a unique code, the coupons of a shared code, or a
+    customer's coupons (by customer code); a regional operator sees their regions' customers."""
+    actor.require(Action.COUPONS_SUPPORT_READ)
+    query = (query or "").strip()
+    qs = Coupon.objects.for_tenant(tenant).select_related("batch", "customer")
+    if not query:
+        return qs.none()
+    code = query.upper()
+    match = Q(code=code) | Q(batch__shared_code=code) | Q(customer__code=query)
+    qs = qs.filter(match)
+    if actor.region_ids is not None:
+        qs = qs.filter(customer__region_id__in=actor.region_ids)
+    return qs.order_by("-issued_at", "-id")[:200]
+
+
+def coupon_get(*, tenant, actor: Actor, id: int) -> Coupon:
+    actor.require(Action.COUPONS_SUPPORT_READ)
+    qs = Coupon.objects.for_tenant(tenant).select_related("batch", "customer").filter(pk=id)
+    if actor.region_ids is not None:
+        qs = qs.filter(customer__region_id__in=actor.region_ids)
+    coupon = qs.first()
+    if coupon is None:
+        raise NotFoundError(_("Not found."))
+    return coupon
+
+
+def coupon_history(*, tenant, coupon: Coupon) -> QuerySet:
+    """Every recorded state change of the coupon, oldest first (from the audit log)."""
+    from core.models import AuditEntry
+
+    return (
+        AuditEntry.objects.for_tenant(tenant)
+        .filter(object_type=Coupon._meta.label_lower, object_id=str(coupon.pk))
+        .order_by("created_at", "id")
+    )

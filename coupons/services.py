@@ -1438,28 +1438,47 @@ def coupons_on_order_closed(*, tenant, actor: Actor, order_ref: str) -> int:
 EXPIRE_CHUNK = 5000
 
 
+def _expire_rows_postgres(table: str, now, size: int) -> list[tuple[int, int]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH due AS (
+                SELECT id FROM {table}
+                WHERE status = %s AND valid_until <= %s
+                ORDER BY valid_until, id LIMIT %s
+                FOR UPDATE SKIP LOCKED
+            )
+            UPDATE {table} c SET status = %s, updated_at = %s
+            FROM due WHERE c.id = due.id
+            RETURNING c.batch_id, c.id
+            """,
+            [CouponStatus.ISSUED, now, size, CouponStatus.EXPIRED, now],
+        )
+        rows = cursor.fetchall()
+    return rows
+
+
+def _expire_rows_portable(now, size: int) -> list[tuple[int, int]]:
+    """The embedded SQLite default (one writer at a time): select, then update what is still
+    issued."""
+    due = Coupon.objects.unscoped().filter(status=CouponStatus.ISSUED, valid_until__lte=now)
+    rows = list(due.order_by("valid_until", "id").values_list("batch_id", "id")[:size])
+    Coupon.objects.unscoped().filter(pk__in=[r[1] for r in rows]).update(
+        status=CouponStatus.EXPIRED, updated_at=now
+    )
+    return rows
+
+
 def _expire_chunk(now, size: int) -> int:
     """Expire up to `size` due coupons in one transaction and release what they reserved: one
     release per batch, named by the chunk's first coupon (a coupon expires once, so the name is
     unique). SKIP LOCKED lets two runs share the work instead of waiting on each other."""
     table = Coupon._meta.db_table
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"""
-                WITH due AS (
-                    SELECT id FROM {table}
-                    WHERE status = %s AND valid_until <= %s
-                    ORDER BY valid_until, id LIMIT %s
-                    FOR UPDATE SKIP LOCKED
-                )
-                UPDATE {table} c SET status = %s, updated_at = %s
-                FROM due WHERE c.id = due.id
-                RETURNING c.batch_id, c.id
-                """,
-                [CouponStatus.ISSUED, now, size, CouponStatus.EXPIRED, now],
-            )
-            rows = cursor.fetchall()
+        if connection.vendor != "postgresql":
+            rows = _expire_rows_portable(now, size)
+        else:
+            rows = _expire_rows_postgres(table, now, size)
         per_batch: dict[int, list[int]] = {}
         for batch_id, coupon_id in rows:
             per_batch.setdefault(batch_id, []).append(coupon_id)

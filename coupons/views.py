@@ -1,12 +1,14 @@
 """Console pages of coupons: batches (form with live preview, page with stock and issuing),
 issuance jobs with a live progress bar and their error report."""
 
+from datetime import timedelta
 from types import SimpleNamespace
 
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.dateparse import parse_date
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -232,3 +234,75 @@ def segment_preview(request):
     if preview["sample"]:
         text += ": " + ", ".join(preview["sample"]) + (" …" if preview["count"] > 10 else "")
     return HttpResponse(f'<span id="segment-preview">{escape(text)}</span>')
+
+
+# --- support: lookup, history, rollback; finance: redemptions ------------------------------------
+
+
+@console_view(Action.COUPONS_SUPPORT_READ)
+def coupon_lookup(request):
+    actor = request.actor
+    query = request.GET.get("q", "")
+    coupons = selectors.coupon_lookup(tenant=actor.tenant, actor=actor, query=query)
+    return render(request, "coupons/coupon_lookup.html", {"q": query, "coupons": coupons})
+
+
+@console_view(Action.COUPONS_SUPPORT_READ)
+def coupon_detail(request, pk: int):
+    actor = request.actor
+    coupon = selectors.coupon_get(tenant=actor.tenant, actor=actor, id=pk)
+    redemptions = coupon.redemptions.select_related("merchant").order_by("-redeemed_at")
+    live = [r for r in redemptions if r.rolled_back_at is None]
+    if request.method == "POST":
+        # The confirmation step: the page shows the redemption; this POST gives it back.
+        if not actor.can(Action.COUPONS_SUPPORT) or not live:
+            messages.error(request, _("Nothing to roll back."))
+        else:
+            try:
+                services.coupon_rollback(
+                    tenant=actor.tenant,
+                    actor=actor,
+                    code=coupon.code or coupon.batch.shared_code,
+                    order=live[0].order_ref,
+                )
+            except DomainError as exc:
+                messages.error(request, exc.detail)
+            else:
+                messages.success(request, _("Coupon rolled back."))
+        return redirect("coupons:coupon", pk=pk)
+    return render(
+        request,
+        "coupons/coupon_detail.html",
+        {
+            "coupon": coupon,
+            "redemptions": redemptions,
+            "live": live[0] if live else None,
+            "confirm": request.GET.get("confirm") == "rollback",
+            "may_rollback": actor.can(Action.COUPONS_SUPPORT),
+            "history": selectors.coupon_history(tenant=actor.tenant, coupon=coupon),
+        },
+    )
+
+
+@console_view(Action.COUPONS_SUPPORT_READ)
+def redemption_list(request):
+    actor = request.actor
+    f = request.GET
+    batch = f.get("batch", "")
+    since, until = parse_date(f.get("since") or ""), parse_date(f.get("until") or "")
+    qs = selectors.redemption_list(
+        tenant=actor.tenant,
+        actor=actor,
+        batch_id=int(batch) if batch.isdigit() else None,
+        merchant=f.get("merchant") or None,
+        order=f.get("order") or None,
+        since=since,
+        until=until + timedelta(days=1) if until else None,
+    )
+    page = Paginator(qs, PAGE_SIZE).get_page(f.get("page"))
+    filtered = any(f.get(k) for k in ("batch", "merchant", "order", "since", "until"))
+    return render(
+        request,
+        "coupons/redemption_list.html",
+        {"page": page, "filters": f, "filtered": filtered},
+    )

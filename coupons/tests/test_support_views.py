@@ -1,0 +1,80 @@
+"""Support and finance console pages: coupon lookup with history, rollback with confirmation,
+the redemption list with filters."""
+
+from decimal import Decimal
+
+import pytest
+
+from accounts.roles import Role
+from accounts.tests.factories import CustomerFactory
+from coupons import services
+from coupons.models import CouponStatus
+from coupons.tests.factories import active_batch
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def redeemed(world):
+    batch = active_batch(world, quantity=5)
+    customer = CustomerFactory(tenant=world.tenant, region=world.region, code="SUP1")
+    actor = world.actor(Role.OPERATOR)
+    coupon = services.coupon_issue(tenant=world.tenant, actor=actor, batch=batch, customer=customer)
+    services.coupon_redeem(
+        tenant=world.tenant,
+        actor=actor,
+        code=coupon.code,
+        customer=customer,
+        order="ORD-77",
+        amount=Decimal("150.00"),
+        merchant=world.merchant,
+    )
+    return coupon
+
+
+def _login(client, world, role):
+    client.force_login(world.members[role].user)
+    return client
+
+
+def test_lookup_by_code_and_by_customer(client, world, redeemed):
+    _login(client, world, Role.OPERATOR)
+    for query in (redeemed.code, "SUP1"):
+        page = client.get("/console/coupons/lookup/", {"q": query})
+        assert page.status_code == 200
+        assert redeemed.code in page.content.decode()
+
+
+def test_rollback_asks_for_confirmation_then_rolls_back(client, world, redeemed):
+    _login(client, world, Role.OPERATOR)
+    url = f"/console/coupons/coupon/{redeemed.pk}/"
+    page = client.get(url).content.decode()
+    assert "ORD-77" in page and "coupon.redeem" in page  # redemption and history
+    assert "Yes, roll back" not in page
+    assert "Yes, roll back" in client.get(url, {"confirm": "rollback"}).content.decode()
+    assert client.post(url).status_code == 302
+    redeemed.refresh_from_db()
+    assert redeemed.status == CouponStatus.ISSUED
+    assert "coupon.rollback" in client.get(url).content.decode()
+
+
+def test_finance_reads_but_cannot_roll_back(client, world, redeemed):
+    _login(client, world, Role.FINANCE)
+    url = f"/console/coupons/coupon/{redeemed.pk}/"
+    assert "Roll back" not in client.get(url).content.decode()
+    client.post(url)
+    redeemed.refresh_from_db()
+    assert redeemed.status == CouponStatus.REDEEMED
+
+
+def test_redemption_list_filters(client, world, redeemed):
+    _login(client, world, Role.FINANCE)
+    page = client.get("/console/coupons/redemptions/", {"merchant": world.merchant.code})
+    assert "ORD-77" in page.content.decode()
+    page = client.get("/console/coupons/redemptions/", {"order": "OTHER"})
+    assert "ORD-77" not in page.content.decode()
+
+
+def test_other_tenants_coupon_is_not_found(client, world, other_world, redeemed):
+    _login(client, other_world, Role.OPERATOR)
+    assert client.get(f"/console/coupons/coupon/{redeemed.pk}/").status_code == 404
