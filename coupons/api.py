@@ -518,3 +518,27 @@ class BlockedCustomerView(TenantAPIView):
             reason=data.validated_data.get("reason", ""),
         )
         return Response({"customer": data.validated_data["customer"].code, "blocked": True})
+
+
+class SuspiciousClustersView(TenantAPIView):
+    @extend_schema(
+        tags=TAGS,
+        parameters=[OpenApiParameter("days", int), OpenApiParameter("min_customers", int)],
+        responses={200: s.ClusterSerializer(many=True)},
+        description=(
+            "Device and phone fingerprints shared by many customers lately (events and "
+            "redemptions), most customers first."
+        ),
+    )
+    def get(self, request):
+        def number(name, default):
+            value = request.query_params.get(name, "")
+            return max(int(value), 1) if value.isdigit() else default
+
+        clusters = selectors.suspicious_clusters(
+            tenant=self.tenant,
+            actor=self.actor,
+            days=number("days", 7),
+            min_customers=number("min_customers", 3),
+        )
+        return Response(s.ClusterSerializer(clusters, many=True).data)

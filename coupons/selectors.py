@@ -1,7 +1,7 @@
 """Reads of coupon batches, coupons, segments and jobs, inside the tenant and the actor's data
 scope: a batch is visible when its campaign is (SPEC §7)."""
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import connection
@@ -295,3 +295,32 @@ def coupon_history(*, tenant, coupon: Coupon) -> QuerySet:
         .filter(object_type=Coupon._meta.label_lower, object_id=str(coupon.pk))
         .order_by("created_at", "id")
     )
+
+
+def suspicious_clusters(*, tenant, actor: Actor, days: int = 7, min_customers: int = 3) -> list:
+    """Device and phone fingerprints shared by many customers lately (events and redemptions):
+    the "wool party" pattern. [{kind, fingerprint, customers}], most customers first."""
+    from django.utils import timezone
+
+    from .models import Event
+
+    actor.require(Action.COUPONS_SUPPORT_READ)
+    since = timezone.now() - timedelta(days=days)
+    seen: dict[tuple[str, str], set[int]] = {}
+    for model in (Event, CouponRedemption):
+        for kind, field in (("device", "device_fingerprint"), ("phone", "phone_fingerprint")):
+            rows = (
+                model.objects.for_tenant(tenant)
+                .filter(created_at__gte=since)
+                .exclude(**{field: ""})
+                .values_list(field, "customer_id")
+                .distinct()
+            )
+            for value, customer_id in rows:
+                seen.setdefault((kind, value), set()).add(customer_id)
+    clusters = [
+        {"kind": kind, "fingerprint": value, "customers": len(ids)}
+        for (kind, value), ids in seen.items()
+        if len(ids) >= min_customers
+    ]
+    return sorted(clusters, key=lambda c: (-c["customers"], c["kind"], c["fingerprint"]))

@@ -369,3 +369,9 @@ class IssuanceRuleSerializer(serializers.Serializer):
 class BlockInputSerializer(serializers.Serializer):
     customer = TenantCodeField(Customer)
     reason = serializers.CharField(max_length=255, required=False, allow_blank=True)
+
+
+class ClusterSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["device", "phone"])
+    fingerprint = serializers.CharField()
+    customers = serializers.IntegerField()

@@ -34,6 +34,7 @@ urlpatterns = [
     path("events", api.EventView.as_view(), name="events"),
     path("issuance-rules", api.IssuanceRuleListView.as_view(), name="issuance-rules"),
     path("blocked-customers", api.BlockedCustomerView.as_view(), name="blocked-customers"),
+    path("fraud/clusters", api.SuspiciousClustersView.as_view(), name="fraud-clusters"),
     path("issuance-jobs", api.JobListView.as_view(), name="issuance-jobs"),
     path("issuance-jobs/<int:id>", api.JobDetailView.as_view(), name="issuance-job-detail"),
     path(

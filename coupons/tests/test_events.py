@@ -117,3 +117,16 @@ def test_customer_daily_redemption_limit(world, settings):
         services.coupon_redeem(code=second.code, order="D-2", **kwargs)
     assert exc.value.code == R.FRAUD_LIMIT
     assert CouponRedemption.objects.for_tenant(world.tenant).count() == 1
+
+
+def test_suspicious_clusters_report(world, settings):
+    settings.COUPONS_FRAUD_FINGERPRINT_CUSTOMERS = 100
+    client = world.key_client(scopes=["coupons"])
+    for i in range(3):
+        _customer(world, f"K{i}")
+        _send(client, id=f"k-{i}", type="share", customer=f"K{i}", device_id="dev-9")
+    _customer(world, "LONE")
+    _send(client, id="lone", type="share", customer="LONE", device_id="dev-lone")
+    response = world.client(Role.OPERATOR).get("/api/v1/fraud/clusters?min_customers=2")
+    assert response.status_code == 200, response.content
+    assert [(c["kind"], c["customers"]) for c in response.json()] == [("device", 3)]
