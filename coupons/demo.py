@@ -5,13 +5,23 @@ issued to customers through the same jobs the console starts."""
 from datetime import timedelta
 from decimal import Decimal
 
-from accounts.models import Customer, Membership
+from accounts.models import Customer, Membership, Merchant
 from accounts.permissions import Actor
 from campaigns.models import Campaign
 from core.demo import DemoContext, demo_step
+from core.errors import DomainError
 
 from . import services
-from .models import CouponBatch, Segment
+from .models import (
+    BatchStatus,
+    Coupon,
+    CouponBatch,
+    CouponRedemption,
+    CouponStatus,
+    EventType,
+    IssuanceRule,
+    Segment,
+)
 from .selectors import segment_customers
 
 OPERATOR = "demo-operator"
@@ -110,3 +120,57 @@ def seed_coupons(ctx: DemoContext) -> str:
         f"coupons: {created} batches created, {3 - created} already there, "
         f"{issued} coupons issued or generated"
     )
+
+
+@demo_step(order=46)
+def seed_redemptions(ctx: DemoContext) -> str:
+    """Redemptions across the stages (some rolled back, as cancelled orders are) and a
+    registration rule that gives new customers the warm-up coupon."""
+    tenant = ctx.tenant
+    if CouponRedemption.objects.for_tenant(tenant).exists():
+        return "coupon redemptions: already there"
+    membership = Membership.objects.for_tenant(tenant).get(user__username=OPERATOR)
+    actor = Actor(tenant=tenant, membership=membership)
+    batches = list(
+        CouponBatch.objects.for_tenant(tenant).filter(status=BatchStatus.ACTIVE).order_by("pk")
+    )
+    merchants = list(Merchant.objects.for_tenant(tenant).order_by("pk")[:50])
+    if not batches or not merchants:
+        return "coupon redemptions: no active batches or merchants, nothing to do"
+    rng = ctx.rng("coupon-redemptions")
+    warm_up = next((b for b in batches if b.name.startswith("Warm-up")), None)
+    if warm_up is not None and not IssuanceRule.objects.for_tenant(tenant).exists():
+        services.issuance_rule_create(
+            tenant=tenant, actor=actor, batch=warm_up, event=EventType.REGISTRATION
+        )
+    redeemed = rolled_back = 0
+    for batch in batches:
+        coupons = list(
+            Coupon.objects.for_tenant(tenant)
+            .filter(batch=batch, status=CouponStatus.ISSUED, customer__isnull=False)
+            .select_related("customer")
+            .order_by("pk")[:30]
+        )
+        floor = batch.threshold or Decimal("0")
+        for n, coupon in enumerate(coupons[:20]):
+            order = f"DEMO-CPN-{batch.pk}-{n:03d}"
+            try:
+                services.coupon_redeem(
+                    tenant=tenant,
+                    actor=actor,
+                    code=coupon.code or batch.shared_code,
+                    customer=coupon.customer,
+                    order=order,
+                    amount=floor + Decimal(rng.randint(10, 300)),
+                    merchant=rng.choice(merchants),
+                    categories=batch.scope_categories[:1],
+                )
+            except DomainError:
+                continue  # a demo coupon that does not apply (e.g. a fraud limit) is skipped
+            redeemed += 1
+            if n % 5 == 4:
+                services.coupon_rollback(
+                    tenant=tenant, actor=actor, code=coupon.code or batch.shared_code, order=order
+                )
+                rolled_back += 1
+    return f"coupon redemptions: {redeemed} redeemed, {rolled_back} of them rolled back"
