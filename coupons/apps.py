@@ -20,4 +20,6 @@ class CouponsConfig(AppConfig):
             NavItem(
                 _("Redemptions"), "coupons:redemptions", Action.COUPONS_SUPPORT_READ, "operations"
             ),
+            NavItem(_("Issuance rules"), "coupons:rules", Action.CAMPAIGNS_READ, "operations"),
+            NavItem(_("Blocklist"), "coupons:blocklist", Action.COUPONS_SUPPORT_READ, "operations"),
         ]

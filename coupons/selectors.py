@@ -324,3 +324,13 @@ def suspicious_clusters(*, tenant, actor: Actor, days: int = 7, min_customers: i
         if len(ids) >= min_customers
     ]
     return sorted(clusters, key=lambda c: (-c["customers"], c["kind"], c["fingerprint"]))
+
+
+def blocked_customer_list(*, tenant, actor: Actor) -> QuerySet:
+    from .models import BlockedCustomer
+
+    actor.require(Action.COUPONS_SUPPORT_READ)
+    qs = BlockedCustomer.objects.for_tenant(tenant).select_related("customer", "created_by")
+    if actor.region_ids is not None:
+        qs = qs.filter(customer__region_id__in=actor.region_ids)
+    return qs.order_by("-created_at", "-id")

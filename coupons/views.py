@@ -14,12 +14,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from accounts.models import Customer
 from accounts.roles import Action
 from accounts.views import console_view
 from core.errors import DomainError
 
 from . import forms, selectors, services
-from .models import BATCH_MOVES, BatchStatus, JobStatus
+from .models import BATCH_MOVES, BatchStatus, EventType, JobStatus
 
 PAGE_SIZE = 25
 ACTIONS = {
@@ -305,4 +306,76 @@ def redemption_list(request):
         request,
         "coupons/redemption_list.html",
         {"page": page, "filters": f, "filtered": filtered},
+    )
+
+
+@console_view(Action.CAMPAIGNS_READ)
+def rule_list(request):
+    actor = request.actor
+    batches = selectors.batch_list(tenant=actor.tenant, actor=actor).filter(
+        status=BatchStatus.ACTIVE
+    )
+    if request.method == "POST" and actor.can(Action.CAMPAIGNS_MANAGE):
+        p = request.POST
+        count, days = p.get("cap_count", ""), p.get("cap_days", "")
+        try:
+            batch_id = p.get("batch", "")
+            batch = selectors.batch_get(
+                tenant=actor.tenant, actor=actor, id=int(batch_id) if batch_id.isdigit() else 0
+            )
+            services.issuance_rule_create(
+                tenant=actor.tenant,
+                actor=actor,
+                batch=batch,
+                event=p.get("event", ""),
+                frequency_cap_count=int(count) if count.isdigit() else None,
+                frequency_cap_days=int(days) if days.isdigit() else None,
+            )
+        except DomainError as exc:
+            messages.error(request, exc.detail)
+        else:
+            messages.success(request, _("Rule added."))
+        return redirect("coupons:rules")
+    return render(
+        request,
+        "coupons/rule_list.html",
+        {
+            "rules": selectors.issuance_rule_list(tenant=actor.tenant, actor=actor),
+            "batches": batches,
+            "events": EventType.choices,
+            "may_manage": actor.can(Action.CAMPAIGNS_MANAGE),
+        },
+    )
+
+
+@console_view(Action.COUPONS_SUPPORT_READ)
+def blocklist(request):
+    actor = request.actor
+    if request.method == "POST" and actor.can(Action.COUPONS_SUPPORT):
+        code = request.POST.get("customer", "").strip()
+        customer = Customer.objects.for_tenant(actor.tenant).filter(code=code)
+        if actor.region_ids is not None:
+            customer = customer.filter(region_id__in=actor.region_ids)
+        customer = customer.first()
+        if customer is None:
+            messages.error(request, _("Unknown customer."))
+        elif request.POST.get("action") == "unblock":
+            services.customer_unblock(tenant=actor.tenant, actor=actor, customer=customer)
+            messages.success(request, _("Customer removed from the blocklist."))
+        else:
+            services.customer_block(
+                tenant=actor.tenant,
+                actor=actor,
+                customer=customer,
+                reason=request.POST.get("reason", "")[:255],
+            )
+            messages.success(request, _("Customer blocked."))
+        return redirect("coupons:blocklist")
+    page = Paginator(
+        selectors.blocked_customer_list(tenant=actor.tenant, actor=actor), PAGE_SIZE
+    ).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "coupons/blocklist.html",
+        {"page": page, "may_manage": actor.can(Action.COUPONS_SUPPORT)},
     )

@@ -78,3 +78,32 @@ def test_redemption_list_filters(client, world, redeemed):
 def test_other_tenants_coupon_is_not_found(client, world, other_world, redeemed):
     _login(client, other_world, Role.OPERATOR)
     assert client.get(f"/console/coupons/coupon/{redeemed.pk}/").status_code == 404
+
+
+def test_rules_page_adds_a_rule(client, world):
+    from coupons.models import IssuanceRule
+
+    batch = active_batch(world, quantity=5)
+    _login(client, world, Role.OPERATOR)
+    response = client.post(
+        "/console/coupons/rules/",
+        {"batch": batch.pk, "event": "share", "cap_count": "1", "cap_days": "7"},
+    )
+    assert response.status_code == 302
+    rule = IssuanceRule.objects.for_tenant(world.tenant).get()
+    assert (rule.event, rule.frequency_cap_count, rule.frequency_cap_days) == ("share", 1, 7)
+    assert batch.name in client.get("/console/coupons/rules/").content.decode()
+
+
+def test_blocklist_page_blocks_and_unblocks(client, world):
+    from coupons.models import BlockedCustomer
+
+    CustomerFactory(tenant=world.tenant, region=world.region, code="BAD1")
+    _login(client, world, Role.OPERATOR)
+    client.post("/console/coupons/blocklist/", {"customer": "BAD1", "reason": "wool party"})
+    blocked = BlockedCustomer.objects.for_tenant(world.tenant)
+    assert [b.reason for b in blocked] == ["wool party"]
+    assert "BAD1" in client.get("/console/coupons/blocklist/").content.decode()
+    response = client.post("/console/coupons/blocklist/", {"customer": "BAD1", "action": "unblock"})
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert not BlockedCustomer.objects.for_tenant(world.tenant).exists()
