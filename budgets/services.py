@@ -529,9 +529,9 @@ def _money_move(
     if not reference:
         raise ValidationFailed(_("A reference is required."), fields={"reference": ["required"]})
     actor = actor or Actor.for_system(tenant)
-    refusal = None
+    refusal = duplicate = None
     # One transaction (the caller's, if any) without a savepoint of its own: releasing one
-    # would be another round trip while the budget's row is locked. A refusal is raised only
+    # would be another round trip while the budget's row is locked. Errors are raised only
     # once out of the block, so the caller's transaction stays usable, as with a savepoint.
     with transaction.atomic(savepoint=False):
         try:
@@ -553,27 +553,30 @@ def _money_move(
                     actor_label=actor.label,
                     note=note,
                 )
-        except IntegrityError:
-            existing = _existing_entry(tenant, budget, movement.kind, reference, amount)
-            if existing is None:  # not the reference's unique constraint: a real error
-                raise
-            return existing  # a retry: the money moved the first time
-        if not _apply(tenant, budget, movement, amount):
-            # Refused: the entry goes again (never committed, as a rolled-back savepoint).
-            BudgetEntry.objects.for_tenant(tenant).filter(pk=entry.pk).delete()
-            status = (
-                Budget.objects.for_tenant(tenant)
-                .filter(pk=budget.pk)
-                .values_list("status", flat=True)
-                .first()
-            )
-            if status not in movement.statuses:
-                refusal = ConflictError(
-                    _("Money moves only on an approved budget."),
-                    code=BudgetErrorCode.BUDGET_NOT_ACTIVE,
+        except IntegrityError as error:
+            duplicate = error
+        else:
+            if not _apply(tenant, budget, movement, amount):
+                # Refused: the entry goes again (never committed, as a rolled-back savepoint).
+                BudgetEntry.objects.for_tenant(tenant).filter(pk=entry.pk).delete()
+                status = (
+                    Budget.objects.for_tenant(tenant)
+                    .filter(pk=budget.pk)
+                    .values_list("status", flat=True)
+                    .first()
                 )
-            else:
-                refusal = _refusal(movement)
+                if status not in movement.statuses:
+                    refusal = ConflictError(
+                        _("Money moves only on an approved budget."),
+                        code=BudgetErrorCode.BUDGET_NOT_ACTIVE,
+                    )
+                else:
+                    refusal = _refusal(movement)
+    if duplicate is not None:
+        existing = _existing_entry(tenant, budget, movement.kind, reference, amount)
+        if existing is None:  # not the reference's unique constraint: a real error
+            raise duplicate
+        return existing  # a retry: the money moved the first time
     if refusal is not None:
         raise refusal
     return entry
