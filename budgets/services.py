@@ -86,6 +86,18 @@ def _require_checker(actor: Actor, *made_by_ids) -> None:
         raise MakerChecker()
 
 
+def _audit_budget(tenant, actor, budget: Budget, verb: str, *, before=None, note: str = ""):
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action=f"budget.{verb}",
+        obj=budget,
+        before=before,
+        after=_budget_snapshot(budget),
+        note=note,
+    )
+
+
 # --- life cycle -------------------------------------------------------------------------------
 
 
@@ -115,13 +127,7 @@ def budget_create(
         ends_on=ends_on,
         created_by=actor.user,
     )
-    audit_record(
-        tenant=tenant,
-        actor=actor,
-        action="budget.create",
-        obj=budget,
-        after=_budget_snapshot(budget),
-    )
+    _audit_budget(tenant, actor, budget, "create")
     return budget
 
 
@@ -148,15 +154,7 @@ def budget_update(*, tenant, actor: Actor, budget: Budget, note: str = "", **cha
     _check_period(budget.starts_on, budget.ends_on)
     budget.status = BudgetStatus.DRAFT
     budget.save()
-    audit_record(
-        tenant=tenant,
-        actor=actor,
-        action="budget.update",
-        obj=budget,
-        before=before,
-        after=_budget_snapshot(budget),
-        note=note,
-    )
+    _audit_budget(tenant, actor, budget, "update", before=before, note=note)
     return budget
 
 
@@ -174,15 +172,7 @@ def _move(tenant, actor, budget: Budget, source: str, target: str, verb: str, no
     before = _budget_snapshot(budget)
     budget.status = target
     budget.save(update_fields=["status", "updated_at"])
-    audit_record(
-        tenant=tenant,
-        actor=actor,
-        action=f"budget.{verb}",
-        obj=budget,
-        before=before,
-        after=_budget_snapshot(budget),
-        note=note,
-    )
+    _audit_budget(tenant, actor, budget, verb, before=before, note=note)
     return budget
 
 
@@ -373,15 +363,7 @@ def budget_adjustment_approve(
         after=_adjustment_snapshot(adjustment),
         note=note,
     )
-    audit_record(
-        tenant=tenant,
-        actor=actor,
-        action="budget.adjust",
-        obj=budget,
-        before=before_budget,
-        after=_budget_snapshot(budget),
-        note=adjustment.reason,
-    )
+    _audit_budget(tenant, actor, budget, "adjust", before=before_budget, note=adjustment.reason)
     return adjustment
 
 

@@ -80,8 +80,8 @@ CENT = Decimal("0.01")
 PREFIX_RE = re.compile(r"^[A-Z0-9-]{0,16}$")
 SHARED_CODE_RE = re.compile(r"^[A-Z0-9-]{4,32}$")
 CODE_RETRIES = 5  # a chunk whose random codes collide with existing ones draws new codes
-BATCH_AUDIT_FIELDS = [
-    "campaign",
+# What a user sets on a batch; the audit snapshot adds what the system changes.
+BATCH_FIELDS = (
     "name",
     "kind",
     "value",
@@ -102,6 +102,10 @@ BATCH_AUDIT_FIELDS = [
     "code_length",
     "code_prefix",
     "shared_code",
+)
+BATCH_AUDIT_FIELDS = [
+    "campaign",
+    *BATCH_FIELDS,
     "status",
     "issued",
     "reserved_amount",
@@ -243,30 +247,6 @@ def _validate_batch(campaign: Campaign, data: dict) -> None:
         fail("code.mode", _("Unknown code mode."))
     if errors:
         raise ValidationFailed(_("Check the batch's fields."), fields=errors)
-
-
-BATCH_FIELDS = (
-    "name",
-    "kind",
-    "value",
-    "threshold",
-    "max_discount",
-    "valid_from",
-    "valid_until",
-    "valid_days",
-    "extend_past_campaign",
-    "scope_categories",
-    "quantity",
-    "per_customer_limit",
-    "frequency_cap_count",
-    "frequency_cap_days",
-    "stackable",
-    "claimable",
-    "code_mode",
-    "code_length",
-    "code_prefix",
-    "shared_code",
-)
 
 
 def _normalise(data: dict) -> dict:
