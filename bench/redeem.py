@@ -476,7 +476,9 @@ def bench_raw(data: dict, seconds: float, kind: str, holders: list[list]) -> tup
             conn.close()
 
 
-def write_results(rows: list[dict], ratios: dict, seconds: float, note: str) -> str:
+def write_results(
+    rows: list[dict], ratios: dict, seconds: float, note: str, extra: tuple = ()
+) -> str:
     lines = [
         TITLE,
         "",
@@ -502,6 +504,7 @@ def write_results(rows: list[dict], ratios: dict, seconds: float, note: str) -> 
         f"{'met' if ratios['claim'] >= 0.3 else 'MISSED'}",
         f"- HTTP / raw SQL: validate {ratios['validate_raw']:.2f}x, redeem "
         f"{ratios['redeem_raw']:.2f}x, claim {ratios['claim_raw']:.2f}x",
+        *extra,
         "",
     ]
     return "\n".join(lines)
@@ -527,8 +530,22 @@ def main():
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--note", default="", help="what else the machine was doing")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--save", help="also keep the figures in this JSON file")
+    parser.add_argument("--from-json", help="write docs/benchmarks.md from a --save file only")
     args = parser.parse_args()
+    if args.from_json:
+        saved = json.loads(Path(args.from_json).read_text())
+        section = write_results(
+            saved["rows"],
+            saved["ratios"],
+            saved["seconds"],
+            saved["note"],
+            saved.get("extra", ()),  # lines added by hand: other runs, what limits what
+        )
+        print("written to", replace_section(TITLE, section))
+        return
     data = setup()
+    load_before = os.getloadavg()
     server = start_server()
     try:
         results = bench_http(data, args.seconds)
@@ -572,8 +589,17 @@ def main():
         )
     for key, value in ratios.items():
         print(f"{key}: {value:.2f}x")
+    load = (
+        f"Load average (1 min) {load_before[0]:.1f} before the measurements, "
+        f"{os.getloadavg()[0]:.1f} after."
+    )
+    print(load)
+    if args.save:
+        note = f"{load} {args.note}".strip()
+        saved = {"rows": rows, "ratios": ratios, "seconds": args.seconds, "note": note}
+        Path(args.save).write_text(json.dumps(saved, indent=1))
     if not args.no_write:
-        section = write_results(rows, ratios, args.seconds, args.note)
+        section = write_results(rows, ratios, args.seconds, f"{load} {args.note}".strip())
         print("written to", replace_section(TITLE, section))
 
 
