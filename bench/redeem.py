@@ -520,7 +520,7 @@ def replace_section(title: str, section: str) -> str:
         updated = current.rstrip("\n") + "\n\n" + section
     else:
         end = current.find("\n## ", start + len(title))
-        updated = current[:start] + section + (current[end + 1 :] if end != -1 else "")
+        updated = current[:start] + section + (current[end:] if end != -1 else "")
     path.write_text(updated)
     return str(path)
 
