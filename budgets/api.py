@@ -4,7 +4,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
-from core.api.views import TenantAPIView
+from core.api.views import TenantAPIView, object_action_view
 
 from . import selectors, services
 from . import serializers as s
@@ -61,33 +61,16 @@ class BudgetDetailView(TenantAPIView):
         return Response(s.BudgetSerializer(budget).data)
 
 
-class _BudgetActionView(TenantAPIView):
-    """POST /budgets/{id}/<action> → 200 with the budget after it."""
-
-    service = None
-    input = s.BudgetNoteSerializer
-
-    def post(self, request, id):
-        budget = selectors.budget_get(tenant=self.tenant, actor=self.actor, id=id)
-        data = self.input(data=request.data)
-        data.is_valid(raise_exception=True)
-        budget = self.service(
-            tenant=self.tenant, actor=self.actor, budget=budget, **data.validated_data
-        )
-        return Response(s.BudgetSerializer(budget).data)
-
-
 def _action(name: str, service, input=s.BudgetNoteSerializer, description: str = ""):
-    """One action view: its own `post` so each carries its own schema."""
-
-    def post(self, request, id):
-        return _BudgetActionView.post(self, request, id)
-
-    post = extend_schema(
-        tags=TAGS, request=input, responses={200: s.BudgetSerializer}, description=description
-    )(post)
-    return type(
-        name, (_BudgetActionView,), {"service": staticmethod(service), "input": input, "post": post}
+    return object_action_view(
+        name,
+        getter=selectors.budget_get,
+        service=service,
+        param="budget",
+        input=input,
+        output=s.BudgetSerializer,
+        tags=TAGS,
+        description=description,
     )
 
 

@@ -4,7 +4,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
-from core.api.views import TenantAPIView
+from core.api.views import TenantAPIView, object_action_view
 
 from . import selectors, services
 from . import serializers as s
@@ -79,33 +79,16 @@ class CampaignCheckView(TenantAPIView):
         return Response(services.campaign_check(tenant=self.tenant, campaign=campaign))
 
 
-class _CampaignActionView(TenantAPIView):
-    service = None
-    input = s.CampaignNoteSerializer
-
-    def post(self, request, id):
-        campaign = selectors.campaign_get(tenant=self.tenant, actor=self.actor, id=id)
-        data = self.input(data=request.data)
-        data.is_valid(raise_exception=True)
-        campaign = self.service(
-            tenant=self.tenant, actor=self.actor, campaign=campaign, **data.validated_data
-        )
-        return Response(s.CampaignSerializer(campaign).data)
-
-
 def _action(name: str, service, input=s.CampaignNoteSerializer, description: str = ""):
-    """One action view: its own `post` so each carries its own schema."""
-
-    def post(self, request, id):
-        return _CampaignActionView.post(self, request, id)
-
-    post = extend_schema(
-        tags=TAGS, request=input, responses={200: s.CampaignSerializer}, description=description
-    )(post)
-    return type(
+    return object_action_view(
         name,
-        (_CampaignActionView,),
-        {"service": staticmethod(service), "input": input, "post": post},
+        getter=selectors.campaign_get,
+        service=service,
+        param="campaign",
+        input=input,
+        output=s.CampaignSerializer,
+        tags=TAGS,
+        description=description,
     )
 
 

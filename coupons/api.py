@@ -15,7 +15,7 @@ from rest_framework.response import Response
 
 from accounts.roles import Action
 from accounts.serializers import fingerprint
-from core.api.views import TenantAPIView
+from core.api.views import TenantAPIView, object_action_view
 
 from . import selectors, services
 from . import serializers as s
@@ -99,24 +99,16 @@ class BatchDetailView(TenantAPIView):
         return Response(s.BatchSerializer(batch).data)
 
 
-class _BatchActionView(TenantAPIView):
-    service = None
-
-    def post(self, request, id):
-        batch = selectors.batch_get(tenant=self.tenant, actor=self.actor, id=id)
-        note = str(request.data.get("note", "")) if hasattr(request.data, "get") else ""
-        batch = self.service(tenant=self.tenant, actor=self.actor, batch=batch, note=note)
-        return Response(s.BatchSerializer(batch).data)
-
-
 def _action(name: str, service, description: str):
-    def post(self, request, id):
-        return _BatchActionView.post(self, request, id)
-
-    post = extend_schema(
-        tags=TAGS, request=None, responses={200: s.BatchSerializer}, description=description
-    )(post)
-    return type(name, (_BatchActionView,), {"service": staticmethod(service), "post": post})
+    return object_action_view(
+        name,
+        getter=selectors.batch_get,
+        service=service,
+        param="batch",
+        output=s.BatchSerializer,
+        tags=TAGS,
+        description=description,
+    )
 
 
 BatchActivateView = _action(

@@ -3,6 +3,7 @@
 import json
 
 from django.http.request import RawPostDataException
+from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
@@ -87,3 +88,48 @@ class TenantAPIView(APIView):
             return request._request.body
         except RawPostDataException:  # the stream was read already: hash what it parsed to
             return json.dumps(request.data, sort_keys=True, default=str).encode()
+
+
+class ObjectActionView(TenantAPIView):
+    """POST /<noun>/{id}/<verb> → one life-cycle service → 200 with the object after it."""
+
+    getter = None  # the selector that finds the object by id within the actor's scope
+    service = None
+    param = ""  # the keyword the service takes the object under
+    input = None  # the body's serializer; None: the body carries at most a free `note`
+    output = None
+
+    def post(self, request, id):
+        obj = self.getter(tenant=self.tenant, actor=self.actor, id=id)
+        if self.input is None:
+            values = {
+                "note": str(request.data.get("note", "")) if hasattr(request.data, "get") else ""
+            }
+        else:
+            data = self.input(data=request.data)
+            data.is_valid(raise_exception=True)
+            values = data.validated_data
+        obj = self.service(tenant=self.tenant, actor=self.actor, **{self.param: obj}, **values)
+        return Response(self.output(obj).data)
+
+
+def object_action_view(
+    name: str, *, getter, service, param: str, output, input=None, tags, description: str = ""
+):
+    """One ObjectActionView subclass with its own `post`, so each action carries its own schema."""
+
+    def post(self, request, id):
+        return ObjectActionView.post(self, request, id)
+
+    post = extend_schema(
+        tags=tags, request=input, responses={200: output}, description=description
+    )(post)
+    attrs = {
+        "getter": staticmethod(getter),
+        "service": staticmethod(service),
+        "param": param,
+        "input": input,
+        "output": output,
+        "post": post,
+    }
+    return type(name, (ObjectActionView,), attrs)
