@@ -32,21 +32,16 @@ def redeemed(world):
     return coupon
 
 
-def _login(client, world, role):
-    client.force_login(world.members[role].user)
-    return client
-
-
-def test_lookup_by_code_and_by_customer(client, world, redeemed):
-    _login(client, world, Role.OPERATOR)
+def test_lookup_by_code_and_by_customer(world, redeemed):
+    client = world.console_client(Role.OPERATOR)
     for query in (redeemed.code, "SUP1"):
         page = client.get("/console/coupons/lookup/", {"q": query})
         assert page.status_code == 200
         assert redeemed.code in page.content.decode()
 
 
-def test_rollback_asks_for_confirmation_then_rolls_back(client, world, redeemed):
-    _login(client, world, Role.OPERATOR)
+def test_rollback_asks_for_confirmation_then_rolls_back(world, redeemed):
+    client = world.console_client(Role.OPERATOR)
     url = f"/console/coupons/coupon/{redeemed.pk}/"
     page = client.get(url).content.decode()
     assert "ORD-77" in page and "coupon.redeem" in page  # redemption and history
@@ -58,8 +53,8 @@ def test_rollback_asks_for_confirmation_then_rolls_back(client, world, redeemed)
     assert "coupon.rollback" in client.get(url).content.decode()
 
 
-def test_finance_reads_but_cannot_roll_back(client, world, redeemed):
-    _login(client, world, Role.FINANCE)
+def test_finance_reads_but_cannot_roll_back(world, redeemed):
+    client = world.console_client(Role.FINANCE)
     url = f"/console/coupons/coupon/{redeemed.pk}/"
     assert "Roll back" not in client.get(url).content.decode()
     client.post(url)
@@ -67,24 +62,24 @@ def test_finance_reads_but_cannot_roll_back(client, world, redeemed):
     assert redeemed.status == CouponStatus.REDEEMED
 
 
-def test_redemption_list_filters(client, world, redeemed):
-    _login(client, world, Role.FINANCE)
+def test_redemption_list_filters(world, redeemed):
+    client = world.console_client(Role.FINANCE)
     page = client.get("/console/coupons/redemptions/", {"merchant": world.merchant.code})
     assert "ORD-77" in page.content.decode()
     page = client.get("/console/coupons/redemptions/", {"order": "OTHER"})
     assert "ORD-77" not in page.content.decode()
 
 
-def test_other_tenants_coupon_is_not_found(client, world, other_world, redeemed):
-    _login(client, other_world, Role.OPERATOR)
+def test_other_tenants_coupon_is_not_found(world, other_world, redeemed):
+    client = other_world.console_client(Role.OPERATOR)
     assert client.get(f"/console/coupons/coupon/{redeemed.pk}/").status_code == 404
 
 
-def test_rules_page_adds_a_rule(client, world):
+def test_rules_page_adds_a_rule(world):
     from coupons.models import IssuanceRule
 
     batch = active_batch(world, quantity=5)
-    _login(client, world, Role.OPERATOR)
+    client = world.console_client(Role.OPERATOR)
     response = client.post(
         "/console/coupons/rules/",
         {"batch": batch.pk, "event": "share", "cap_count": "1", "cap_days": "7"},
@@ -95,11 +90,11 @@ def test_rules_page_adds_a_rule(client, world):
     assert batch.name in client.get("/console/coupons/rules/").content.decode()
 
 
-def test_blocklist_page_blocks_and_unblocks(client, world):
+def test_blocklist_page_blocks_and_unblocks(world):
     from coupons.models import BlockedCustomer
 
     CustomerFactory(tenant=world.tenant, region=world.region, code="BAD1")
-    _login(client, world, Role.OPERATOR)
+    client = world.console_client(Role.OPERATOR)
     client.post("/console/coupons/blocklist/", {"customer": "BAD1", "reason": "wool party"})
     blocked = BlockedCustomer.objects.for_tenant(world.tenant)
     assert [b.reason for b in blocked] == ["wool party"]

@@ -11,14 +11,9 @@ from coupons.tests.factories import active_batch, customers, draft_batch, runnin
 pytestmark = pytest.mark.django_db
 
 
-def _login(client, world, role):
-    client.force_login(world.members[role].user)
-    return client
-
-
-def test_operator_creates_a_batch_from_the_form(client, world):
+def test_operator_creates_a_batch_from_the_form(world):
     campaign = running_campaign(world)
-    _login(client, world, Role.OPERATOR)
+    client = world.console_client(Role.OPERATOR)
     assert client.get(f"/console/coupons/new/?campaign={campaign.pk}").status_code == 200
     preview = client.get(
         "/console/coupons/preview/", {"kind": "cash", "value": "5", "per_customer_limit": 1}
@@ -50,10 +45,10 @@ def test_operator_creates_a_batch_from_the_form(client, world):
     assert batch.status == "active"
 
 
-def test_issue_from_the_console_and_watch_the_job(client, world):
+def test_issue_from_the_console_and_watch_the_job(world):
     batch = active_batch(world)
     (alice,) = customers(world, 1)
-    _login(client, world, Role.OPERATOR)
+    client = world.console_client(Role.OPERATOR)
     upload = SimpleUploadedFile("list.csv", f"{alice.code}\nNOBODY\n".encode())
     response = client.post(f"/console/coupons/{batch.pk}/issue/file/", {"file": upload})
     job = IssuanceJob.objects.for_tenant(world.tenant).get(batch=batch)
@@ -75,9 +70,9 @@ def test_issue_from_the_console_and_watch_the_job(client, world):
     ("role", "status"),
     [(Role.FINANCE, 200), (Role.AUDITOR, 200), (Role.OPERATOR, 200)],
 )
-def test_readers_see_batches_but_only_managers_change_them(client, world, role, status):
+def test_readers_see_batches_but_only_managers_change_them(world, role, status):
     batch = draft_batch(world)
-    _login(client, world, role)
+    client = world.console_client(role)
     assert client.get("/console/coupons/").status_code == status
     assert client.get(f"/console/coupons/{batch.pk}/").status_code == status
     response = client.post(f"/console/coupons/{batch.pk}/activate/")
@@ -89,16 +84,16 @@ def test_readers_see_batches_but_only_managers_change_them(client, world, role, 
         assert client.get("/console/coupons/new/").status_code == 403
 
 
-def test_other_tenants_batch_is_not_found(client, world, other_world):
+def test_other_tenants_batch_is_not_found(world, other_world):
     batch = draft_batch(other_world)
-    _login(client, world, Role.TENANT_ADMIN)
+    client = world.console_client(Role.TENANT_ADMIN)
     assert client.get(f"/console/coupons/{batch.pk}/").status_code == 404
 
 
-def test_segments_page_previews_and_saves(client, world):
+def test_segments_page_previews_and_saves(world):
     customers(world, 3, tags=["vip"])
     customers(world, 2, prefix="X", tags=["old"])
-    _login(client, world, Role.OPERATOR)
+    client = world.console_client(Role.OPERATOR)
     preview = client.get("/console/coupons/segments/preview/", {"tags_any": "vip, gold"})
     assert "3 customers match" in preview.content.decode()
     response = client.post("/console/coupons/segments/", {"name": "VIP", "tags_any": "vip"})
@@ -107,5 +102,5 @@ def test_segments_page_previews_and_saves(client, world):
     assert "VIP" in page and "tags_any: vip" in page
     response = client.post("/console/coupons/segments/", {"name": "Mars", "regions": "mars"})
     assert response.status_code == 200 and "Unknown: mars." in response.content.decode()
-    _login(client, world, Role.FINANCE)
+    client = world.console_client(Role.FINANCE)
     assert client.get("/console/coupons/segments/").status_code == 403

@@ -3,22 +3,12 @@
 import pytest
 from django.urls import reverse
 
-from accounts.authentication import SESSION_TENANT_KEY
 from accounts.roles import Role
 from points.models import LedgerEntry, PointsAccount, PointsRule
 
 from .factories import place, program, rule, running_campaign
 
 pytestmark = pytest.mark.django_db
-
-
-def login(client, world, role):
-    membership = world.members[role]
-    client.force_login(membership.user)
-    session = client.session
-    session[SESSION_TENANT_KEY] = membership.tenant_id
-    session.save()
-    return client
 
 
 @pytest.fixture
@@ -30,9 +20,9 @@ def earned(world):
     return prog, campaign, order
 
 
-def test_program_list_detail_and_accounts(client, world, earned):
+def test_program_list_detail_and_accounts(world, earned):
     prog, campaign, _order = earned
-    login(client, world, Role.AUDITOR)
+    client = world.console_client(Role.AUDITOR)
     assert prog.name in client.get(reverse("points:program_list")).content.decode()
     detail = client.get(reverse("points:program_detail", args=[prog.pk])).content.decode()
     assert campaign.name in detail
@@ -42,18 +32,18 @@ def test_program_list_detail_and_accounts(client, world, earned):
     assert world.staff.code not in none.content.decode()
 
 
-def test_account_page_shows_the_ledger_with_its_order_and_campaign(client, world, earned):
+def test_account_page_shows_the_ledger_with_its_order_and_campaign(world, earned):
     _prog, campaign, order = earned
     account = PointsAccount.objects.for_tenant(world.tenant).get()
-    login(client, world, Role.OPERATOR)
+    client = world.console_client(Role.OPERATOR)
     page = client.get(reverse("points:account_detail", args=[account.pk])).content.decode()
     assert order.external_id in page and campaign.name in page
     assert "Adjust points" in page
 
 
-def test_adjustment_form(client, world, earned):
+def test_adjustment_form(world, earned):
     account = PointsAccount.objects.for_tenant(world.tenant).get()
-    login(client, world, Role.OPERATOR)
+    client = world.console_client(Role.OPERATOR)
     url = reverse("points:account_detail", args=[account.pk])
     response = client.post(url, {"points": "5", "reason": "Goodwill"})
     assert response.status_code == 302
@@ -69,18 +59,18 @@ def test_adjustment_form(client, world, earned):
     assert "usable points" in refused.content.decode()
 
 
-def test_auditor_cannot_adjust(client, world, earned):
+def test_auditor_cannot_adjust(world, earned):
     account = PointsAccount.objects.for_tenant(world.tenant).get()
-    login(client, world, Role.AUDITOR)
+    client = world.console_client(Role.AUDITOR)
     url = reverse("points:account_detail", args=[account.pk])
     assert "Adjust points" not in client.get(url).content.decode()
     assert client.post(url, {"points": "5", "reason": "x"}).status_code == 403
 
 
-def test_rule_editor_with_a_tier_table(client, world):
+def test_rule_editor_with_a_tier_table(world):
     prog = program(world)
     campaign = running_campaign(world)
-    login(client, world, Role.OPERATOR)
+    client = world.console_client(Role.OPERATOR)
     url = reverse("points:rule_create", args=[prog.pk])
     assert client.get(url).status_code == 200
     form = {
@@ -111,8 +101,8 @@ def test_rule_editor_with_a_tier_table(client, world):
     assert "overlap" in again.content.decode()
 
 
-def test_program_form_creates_and_reports_errors(client, world):
-    login(client, world, Role.OPERATOR)
+def test_program_form_creates_and_reports_errors(world):
+    client = world.console_client(Role.OPERATOR)
     url = reverse("points:program_create")
     base = {
         "name": "Merchant points", "holder": "merchant", "point_value": "0.01",
@@ -124,6 +114,6 @@ def test_program_form_creates_and_reports_errors(client, world):
     assert client.post(url, {**base, "expiry_days": "90"}).status_code == 302
 
 
-def test_merchant_staff_is_sent_to_the_portal(client, world, earned):
-    login(client, world, Role.MERCHANT_STAFF)
+def test_merchant_staff_is_sent_to_the_portal(world, earned):
+    client = world.console_client(Role.MERCHANT_STAFF)
     assert client.get(reverse("points:account_list")).status_code == 302
