@@ -26,10 +26,6 @@ def login(client, membership):
     return client
 
 
-def as_role(client, world, role):
-    return login(client, world.members[role])
-
-
 PAGES = [
     ("budgets:list", lambda w, b, c: [], READERS),
     ("budgets:queue", lambda w, b, c: [], READERS),
@@ -52,16 +48,16 @@ PAGES = [
 
 @pytest.mark.parametrize("role", sorted(READERS))
 @pytest.mark.parametrize("page", PAGES, ids=[p[0] for p in PAGES])
-def test_pages_by_role(client, world, page, role):
+def test_pages_by_role(world, page, role):
     name, args, allowed = page
     budget = approved_budget(world)
     campaign = new_campaign(world, budget=budget)
-    response = as_role(client, world, role).get(reverse(name, args=args(world, budget, campaign)))
+    response = world.console_client(role).get(reverse(name, args=args(world, budget, campaign)))
     assert response.status_code == (200 if role in allowed else 403)
 
 
-def test_finance_drafts_submits_and_another_approves_in_the_console(client, world):
-    as_role(client, world, R.FINANCE)
+def test_finance_drafts_submits_and_another_approves_in_the_console(world):
+    client = world.console_client(R.FINANCE)
     response = client.post(
         reverse("budgets:create"),
         {
@@ -98,19 +94,19 @@ def test_finance_drafts_submits_and_another_approves_in_the_console(client, worl
     assert "budget.approve" in page and "1,234.50" in page
 
 
-def test_budget_page_shows_the_bar_and_movements(client, world):
+def test_budget_page_shows_the_bar_and_movements(world):
     budget = approved_budget(world)
     services.budget_reserve(tenant=world.tenant, budget=budget, amount="250", reference="batch:7")
     services.budget_spend(tenant=world.tenant, budget=budget, amount="100", reference="c:1")
-    html = as_role(client, world, R.AUDITOR).get(reverse("budgets:detail", args=[budget.pk]))
+    html = world.console_client(R.AUDITOR).get(reverse("budgets:detail", args=[budget.pk]))
     html = html.content.decode()
     assert 'data-figure="available"' in html and "750.00" in html
     assert "batch:7" in html and "width: 10.00%" in html and "width: 15.00%" in html
 
 
-def test_reject_without_note_shows_the_error(client, world):
+def test_reject_without_note_shows_the_error(world):
     budget = submitted_budget(world)
-    response = as_role(client, world, R.FINANCE).post(
+    response = world.console_client(R.FINANCE).post(
         reverse("budgets:action", args=[budget.pk, "reject"]), follow=True
     )
     assert "Say why" in response.content.decode()
@@ -118,9 +114,9 @@ def test_reject_without_note_shows_the_error(client, world):
     assert budget.status == BudgetStatus.SUBMITTED
 
 
-def test_operator_creates_and_schedules_a_campaign(client, world):
+def test_operator_creates_and_schedules_a_campaign(world):
     budget = approved_budget(world)
-    as_role(client, world, R.OPERATOR)
+    client = world.console_client(R.OPERATOR)
     response = client.post(
         reverse("campaigns:create"),
         {
@@ -149,9 +145,9 @@ def test_operator_creates_and_schedules_a_campaign(client, world):
     assert campaign.status == CampaignStatus.SCHEDULED
 
 
-def test_campaign_edit_form_saves(client, world):
+def test_campaign_edit_form_saves(world):
     campaign = new_campaign(world, budget=approved_budget(world))
-    as_role(client, world, R.OPERATOR)
+    client = world.console_client(R.OPERATOR)
     form = client.get(reverse("campaigns:edit", args=[campaign.pk])).context["form"]
     data = {
         k: v
@@ -170,7 +166,7 @@ def test_campaign_edit_form_saves(client, world):
     assert campaign.name == "Renamed"
 
 
-def test_regional_operator_console_scope(client, world):
+def test_regional_operator_console_scope(world):
     budget = approved_budget(world)
     mine = new_campaign(world, budget=budget, name="mine")
     foreign = new_campaign(world, budget=budget, name="foreign", regions=[world.other_region])
@@ -180,7 +176,7 @@ def test_regional_operator_console_scope(client, world):
         ),
         CampaignStatus.RUNNING,
     )
-    as_role(client, world, R.REGIONAL_OPERATOR)
+    client = world.console_client(R.REGIONAL_OPERATOR)
     listing = client.get(reverse("campaigns:list")).content.decode()
     assert "mine" in listing and "mixed" in listing and "foreign" not in listing
     assert client.get(reverse("campaigns:detail", args=[foreign.pk])).status_code == 404
@@ -191,8 +187,8 @@ def test_regional_operator_console_scope(client, world):
     assert reverse("campaigns:action", args=[mine.pk, "schedule"]) in page
 
 
-def test_channel_list_add_rename_retire(client, world):
-    as_role(client, world, R.OPERATOR)
+def test_channel_list_add_rename_retire(world):
+    client = world.console_client(R.OPERATOR)
     page = client.get(reverse("campaigns:channels")).content.decode()
     assert 'data-channel="wechat"' in page and "Add a channel" in page
     client.post(reverse("campaigns:channels"), {"code": "tiktok", "name": "TikTok"})
@@ -203,7 +199,7 @@ def test_channel_list_add_rename_retire(client, world):
     channels = {c.code: c for c in Channel.objects.for_tenant(world.tenant)}
     assert channels["tiktok"].name == "Douyin" and not channels["sms"].is_active
     # a regional operator reads the list but cannot change it
-    as_role(client, world, R.REGIONAL_OPERATOR)
+    client = world.console_client(R.REGIONAL_OPERATOR)
     assert "Add a channel" not in client.get(reverse("campaigns:channels")).content.decode()
     client.post(reverse("campaigns:channel_update", args=["app"]), {"is_active": "false"})
     assert Channel.objects.for_tenant(world.tenant).get(code="app").is_active
