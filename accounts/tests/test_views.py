@@ -76,8 +76,8 @@ def w(world):
 @pytest.mark.parametrize(
     ("name", "args", "allowed"), CONSOLE_PAGES, ids=[p[0] for p in CONSOLE_PAGES]
 )
-def test_console_page_access_by_role(client, w, role, name, args, allowed):
-    login(client, w.members[role])
+def test_console_page_access_by_role(w, role, name, args, allowed):
+    client = w.console_client(role)
     response = client.get(reverse(name, args=args(w)))
     if role in PORTAL:
         assert response.status_code == 302
@@ -96,8 +96,8 @@ PORTAL_PAGES = [
 
 @pytest.mark.parametrize("role", sorted(ALL))
 @pytest.mark.parametrize(("name", "expected"), PORTAL_PAGES, ids=[p[0] for p in PORTAL_PAGES])
-def test_portal_page_access_by_role(client, w, role, name, expected):
-    login(client, w.members[role])
+def test_portal_page_access_by_role(w, role, name, expected):
+    client = w.console_client(role)
     response = client.get(reverse(name))
     if role in CONSOLE:
         assert response.status_code == 302
@@ -114,26 +114,26 @@ def test_anonymous_is_sent_to_login(client, w, name):
 
 
 def test_navigation_follows_the_role(client, w):
-    admin_page = login(client, w.members[R.TENANT_ADMIN]).get(reverse("accounts:home")).content
+    admin_page = w.console_client(R.TENANT_ADMIN).get(reverse("accounts:home")).content
     assert reverse("accounts:user_list").encode() in admin_page
     assert reverse("accounts:api_key_list").encode() in admin_page
     client.logout()
-    regional = login(client, w.members[R.REGIONAL_OPERATOR]).get(reverse("accounts:home")).content
+    regional = w.console_client(R.REGIONAL_OPERATOR).get(reverse("accounts:home")).content
     assert reverse("accounts:customer_list").encode() in regional
     assert reverse("accounts:user_list").encode() not in regional
     assert reverse("accounts:api_key_list").encode() not in regional
     assert reverse("accounts:audit_list").encode() not in regional
 
 
-def test_read_only_roles_get_no_edit_buttons(client, w):
-    login(client, w.members[R.AUDITOR])
+def test_read_only_roles_get_no_edit_buttons(w):
+    client = w.console_client(R.AUDITOR)
     users = client.get(reverse("accounts:user_list")).content.decode()
     assert reverse("accounts:user_create") not in users
     assert reverse("accounts:membership_edit", args=[w.members[R.OPERATOR].pk]) not in users
     merchants = client.get(reverse("accounts:merchant_list")).content.decode()
     assert reverse("accounts:merchant_edit", args=[w.merchant.code]) not in merchants
     client.logout()
-    login(client, w.members[R.TENANT_ADMIN])
+    client = w.console_client(R.TENANT_ADMIN)
     users = client.get(reverse("accounts:user_list")).content.decode()
     assert reverse("accounts:membership_edit", args=[w.members[R.OPERATOR].pk]) in users
 
@@ -141,11 +141,11 @@ def test_read_only_roles_get_no_edit_buttons(client, w):
 # --- data scope -----------------------------------------------------------------------------------
 
 
-def test_regional_operator_lists_only_their_regions(client, w):
+def test_regional_operator_lists_only_their_regions(w):
     inside = MerchantFactory(tenant=w.tenant, region=w.region, code="IN-1")
     outside = MerchantFactory(tenant=w.tenant, region=w.other_region, code="OUT-1")
     far_customer = CustomerFactory(tenant=w.tenant, region=w.other_region, code="C-OUT")
-    login(client, w.members[R.REGIONAL_OPERATOR])
+    client = w.console_client(R.REGIONAL_OPERATOR)
     merchants = client.get(reverse("accounts:merchant_list")).content.decode()
     assert inside.code in merchants
     assert outside.code not in merchants
@@ -158,8 +158,8 @@ def test_regional_operator_lists_only_their_regions(client, w):
     )
 
 
-def test_another_tenants_objects_are_404(client, w, other_world):
-    login(client, w.members[R.TENANT_ADMIN])
+def test_another_tenants_objects_are_404(w, other_world):
+    client = w.console_client(R.TENANT_ADMIN)
     other = other_world
     assert (
         client.get(reverse("accounts:merchant_detail", args=[other.merchant.code])).status_code
@@ -177,9 +177,9 @@ def test_another_tenants_objects_are_404(client, w, other_world):
     assert other.merchant.code not in client.get(reverse("accounts:merchant_list")).content.decode()
 
 
-def test_list_filters_and_search(client, w):
+def test_list_filters_and_search(w):
     MerchantFactory(tenant=w.tenant, region=w.other_region, code="ZZ-SOUTH", name="Southern shop")
-    login(client, w.members[R.TENANT_ADMIN])
+    client = w.console_client(R.TENANT_ADMIN)
     body = client.get(
         reverse("accounts:merchant_list"), {"region": w.other_region.code}
     ).content.decode()
@@ -192,10 +192,10 @@ def test_list_filters_and_search(client, w):
     assert w.members[R.AUDITOR].user.username not in body
 
 
-def test_pagination_keeps_filters(client, w):
+def test_pagination_keeps_filters(w):
     for i in range(30):
         RegionFactory(tenant=w.tenant, code=f"PAGE-{i:02d}")
-    login(client, w.members[R.TENANT_ADMIN])
+    client = w.console_client(R.TENANT_ADMIN)
     first = client.get(reverse("accounts:region_list"), {"q": "PAGE"}).content.decode()
     assert "PAGE-00" in first and "PAGE-29" not in first
     assert "q=PAGE&amp;page=2" in first
@@ -206,8 +206,8 @@ def test_pagination_keeps_filters(client, w):
 # --- writes ------------------------------------------------------------------------------------------
 
 
-def test_tenant_admin_creates_a_regional_operator(client, w):
-    login(client, w.members[R.TENANT_ADMIN])
+def test_tenant_admin_creates_a_regional_operator(w):
+    client = w.console_client(R.TENANT_ADMIN)
     form_page = client.get(reverse("accounts:user_create")).content.decode()
     assert 'name="username"' in form_page and 'name="regions"' in form_page
     response = client.post(
@@ -233,8 +233,8 @@ def test_tenant_admin_creates_a_regional_operator(client, w):
     }
 
 
-def test_user_form_says_what_to_fix(client, w):
-    login(client, w.members[R.TENANT_ADMIN])
+def test_user_form_says_what_to_fix(w):
+    client = w.console_client(R.TENANT_ADMIN)
     response = client.post(
         reverse("accounts:user_create"),
         {
@@ -264,8 +264,8 @@ def test_user_form_says_what_to_fix(client, w):
     assert b"is-invalid" in response.content
 
 
-def test_bu_admin_cannot_create_a_tenant_admin(client, w):
-    login(client, w.members[R.BU_ADMIN])
+def test_bu_admin_cannot_create_a_tenant_admin(w):
+    client = w.console_client(R.BU_ADMIN)
     response = client.post(
         reverse("accounts:user_create"),
         {
@@ -280,9 +280,9 @@ def test_bu_admin_cannot_create_a_tenant_admin(client, w):
     assert not Membership.objects.for_tenant(w.tenant).filter(user__username="boss").exists()
 
 
-def test_membership_edit_changes_role_and_regions(client, w):
+def test_membership_edit_changes_role_and_regions(w):
     target = w.members[R.OPERATOR]
-    login(client, w.members[R.TENANT_ADMIN])
+    client = w.console_client(R.TENANT_ADMIN)
     response = client.post(
         reverse("accounts:membership_edit", args=[target.pk]),
         {"role": R.REGIONAL_OPERATOR, "regions": [w.other_region.pk], "is_active": "on"},
@@ -310,8 +310,8 @@ def test_admin_cannot_demote_themselves(client, w):
     assert me.role == R.TENANT_ADMIN
 
 
-def test_business_unit_create(client, w):
-    login(client, w.members[R.TENANT_ADMIN])
+def test_business_unit_create(w):
+    client = w.console_client(R.TENANT_ADMIN)
     response = client.post(reverse("accounts:business_unit_list"), {"code": "east", "name": "East"})
     assert response.status_code == 302
     response = client.post(
@@ -319,15 +319,15 @@ def test_business_unit_create(client, w):
     )
     assert "code" in response.context["form"].errors
     client.logout()
-    login(client, w.members[R.BU_ADMIN])
+    client = w.console_client(R.BU_ADMIN)
     assert (
         client.post(reverse("accounts:business_unit_list"), {"code": "x", "name": "X"}).status_code
         == 403
     )
 
 
-def test_region_create_and_edit(client, w):
-    login(client, w.members[R.TENANT_ADMIN])
+def test_region_create_and_edit(w):
+    client = w.console_client(R.TENANT_ADMIN)
     response = client.post(
         reverse("accounts:region_create"),
         {"code": "north-1", "name": "North 1", "parent": w.region.code},
@@ -357,8 +357,8 @@ def test_region_create_and_edit(client, w):
     assert "parent" in response.context["form"].errors
 
 
-def test_merchant_and_staff_forms(client, w):
-    login(client, w.members[R.TENANT_ADMIN])
+def test_merchant_and_staff_forms(w):
+    client = w.console_client(R.TENANT_ADMIN)
     response = client.post(
         reverse("accounts:merchant_create"),
         {"code": "M-NEW", "name": "New shop", "region": w.region.code, "is_active": "on"},
@@ -381,8 +381,8 @@ def test_merchant_and_staff_forms(client, w):
     assert "region" in response.context["form"].errors
 
 
-def test_regional_operator_cannot_move_a_merchant_out_of_their_regions(client, w):
-    login(client, w.members[R.REGIONAL_OPERATOR])
+def test_regional_operator_cannot_move_a_merchant_out_of_their_regions(w):
+    client = w.console_client(R.REGIONAL_OPERATOR)
     response = client.post(
         reverse("accounts:merchant_edit", args=[w.merchant.code]),
         {"name": "Moved", "region": w.other_region.code, "is_active": "on"},
@@ -393,10 +393,10 @@ def test_regional_operator_cannot_move_a_merchant_out_of_their_regions(client, w
     assert w.merchant.region == w.region
 
 
-def test_customer_edit_keeps_fingerprints(client, w):
+def test_customer_edit_keeps_fingerprints(w):
     w.customer.device_fingerprint = "dev-1"
     w.customer.save()
-    login(client, w.members[R.OPERATOR])
+    client = w.console_client(R.OPERATOR)
     response = client.post(
         reverse("accounts:customer_edit", args=[w.customer.code]),
         {"name": "Zhang San", "region": w.other_region.code, "tags": "vip, new ,vip"},
@@ -408,8 +408,8 @@ def test_customer_edit_keeps_fingerprints(client, w):
     assert w.customer.device_fingerprint == "dev-1"
 
 
-def test_api_key_is_shown_once_and_revoked_after_confirmation(client, w):
-    login(client, w.members[R.TENANT_ADMIN])
+def test_api_key_is_shown_once_and_revoked_after_confirmation(w):
+    client = w.console_client(R.TENANT_ADMIN)
     response = client.post(
         reverse("accounts:api_key_create"), {"name": "ERP", "scopes": ["orders"]}
     )
@@ -430,15 +430,15 @@ def test_api_key_is_shown_once_and_revoked_after_confirmation(client, w):
     assert set(response.context["form"].errors) == {"name", "scopes"}
 
 
-def test_auditor_cannot_write(client, w):
-    login(client, w.members[R.AUDITOR])
+def test_auditor_cannot_write(w):
+    client = w.console_client(R.AUDITOR)
     key, _secret = api_key_create(tenant=w.tenant, actor=w.system, name="k")
     assert client.post(reverse("accounts:api_key_revoke", args=[key.pk])).status_code == 403
     assert client.post(reverse("accounts:user_create"), {}).status_code == 403
 
 
-def test_audit_filters(client, w):
-    login(client, w.members[R.TENANT_ADMIN])
+def test_audit_filters(w):
+    client = w.console_client(R.TENANT_ADMIN)
     api_key_create(tenant=w.tenant, actor=w.actor(R.TENANT_ADMIN), name="audited")
     body = client.get(reverse("accounts:audit_list"), {"action": "api_key"}).content.decode()
     assert "api_key.create" in body
@@ -512,25 +512,25 @@ def test_user_of_two_tenants_picks_one(client, w):
     assert reverse("accounts:user_list").encode() in home.content  # auditors read users
 
 
-def test_portal_staff_without_a_linked_record(client, w):
+def test_portal_staff_without_a_linked_record(w):
     w.staff.user = None
     w.staff.save()
-    login(client, w.members[R.MERCHANT_STAFF])
+    client = w.console_client(R.MERCHANT_STAFF)
     assert "not linked" in client.get(reverse("portal:home")).content.decode()
 
 
-def test_portal_merchant_admin_sees_only_their_staff(client, w):
+def test_portal_merchant_admin_sees_only_their_staff(w):
     mine = StaffFactory(tenant=w.tenant, merchant=w.merchant, name="Mine Zhou")
     theirs = StaffFactory(
         tenant=w.tenant, merchant=MerchantFactory(tenant=w.tenant), name="Not Mine"
     )
-    login(client, w.members[R.MERCHANT_ADMIN])
+    client = w.console_client(R.MERCHANT_ADMIN)
     body = client.get(reverse("portal:staff_list")).content.decode()
     assert mine.name in body and theirs.name not in body
 
 
-def test_logout_is_post_only(client, w):
-    login(client, w.members[R.OPERATOR])
+def test_logout_is_post_only(w):
+    client = w.console_client(R.OPERATOR)
     assert client.get(reverse("accounts:logout")).status_code == 405
     assert client.post(reverse("accounts:logout")).status_code == 302
     assert client.get(reverse("accounts:home")).status_code == 302
@@ -561,8 +561,8 @@ def test_password_change(client, w):
     assert member.user.check_password("N3w-secret-pass")
 
 
-def test_language_switch_shows_chinese(client, w):
-    login(client, w.members[R.TENANT_ADMIN])
+def test_language_switch_shows_chinese(w):
+    client = w.console_client(R.TENANT_ADMIN)
     client.post(reverse("set_language"), {"language": "zh-hans", "next": "/console/"})
     body = client.get(reverse("accounts:user_list")).content.decode()
     assert "用户与角色" in body
@@ -588,10 +588,10 @@ def test_admin_is_for_superusers_only(client, w):
     assert client.get(f"/admin/accounts/membership/{membership.pk}/change/").status_code == 200
 
 
-def test_times_are_shown_in_the_tenant_zone(client, w):
+def test_times_are_shown_in_the_tenant_zone(w):
     w.tenant.time_zone = "America/New_York"
     w.tenant.save()
-    login(client, w.members[R.TENANT_ADMIN])
+    client = w.console_client(R.TENANT_ADMIN)
     api_key_create(tenant=w.tenant, actor=w.actor(R.TENANT_ADMIN), name="tz")
     body = client.get(reverse("accounts:audit_list")).content.decode()
     entry = AuditEntry.objects.for_tenant(w.tenant).first()
