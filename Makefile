@@ -9,7 +9,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/pointsops
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 PYTEST_WORKERS ?= 2
 
-.PHONY: setup run test lint format chromium check-services clean
+.PHONY: setup run test lint format chromium check-services clean bench
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -56,3 +56,13 @@ format:
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles db.sqlite3*
+
+# Benchmarks (not tests): each prints ratios against a raw-SQL baseline measured in the same run
+# and rewrites its own section of docs/benchmarks.md. Each uses a database of its own, dropped
+# and recreated, so it never touches the demo or the test databases.
+BENCH_DATABASE ?= postgres://postgres@127.0.0.1:5432
+bench: setup check-services
+	DATABASE_URL=$(BENCH_DATABASE)/pointsops_bench $(PY) bench/coupon_generation.py --write docs/benchmarks.md
+	DATABASE_URL=$(BENCH_DATABASE)/pointsops_bench_orders REDIS_URL=$(TEST_REDIS_URL) $(PY) bench/order_ingest.py
+	DATABASE_URL=$(BENCH_DATABASE)/pointsops_bench_expiry $(PY) bench/points_expiry.py
+	DATABASE_URL=$(BENCH_DATABASE)/pointsops_bench_redeem REDIS_URL=$(TEST_REDIS_URL) $(PY) bench/redeem.py
