@@ -142,39 +142,24 @@ class AdjustmentListView(TenantAPIView):
         return self.paginated(qs, s.AdjustmentSerializer)
 
 
-class _AdjustmentActionView(TenantAPIView):
-    service = None
-    input = s.BudgetNoteSerializer
-
-    def post(self, request, id):
-        adjustment = selectors.budget_adjustment_get(tenant=self.tenant, actor=self.actor, id=id)
-        data = self.input(data=request.data)
-        data.is_valid(raise_exception=True)
-        adjustment = self.service(
-            tenant=self.tenant, actor=self.actor, adjustment=adjustment, **data.validated_data
-        )
-        return Response(s.AdjustmentSerializer(adjustment).data)
-
-
-class AdjustmentApproveView(_AdjustmentActionView):
-    service = staticmethod(services.budget_adjustment_approve)
-
-    @extend_schema(
+def _adjustment_action(name: str, service, input=s.BudgetNoteSerializer, description: str = ""):
+    return object_action_view(
+        name,
+        getter=selectors.budget_adjustment_get,
+        service=service,
+        param="adjustment",
+        input=input,
+        output=s.AdjustmentSerializer,
         tags=TAGS,
-        request=s.BudgetNoteSerializer,
-        responses={200: s.AdjustmentSerializer},
-        description="Apply the adjustment; finance only, never its creator (403 maker_checker).",
+        description=description,
     )
-    def post(self, request, id):
-        return super().post(request, id)
 
 
-class AdjustmentRejectView(_AdjustmentActionView):
-    service = staticmethod(services.budget_adjustment_reject)
-    input = s.BudgetRequiredNoteSerializer
-
-    @extend_schema(
-        tags=TAGS, request=s.BudgetRequiredNoteSerializer, responses={200: s.AdjustmentSerializer}
-    )
-    def post(self, request, id):
-        return super().post(request, id)
+AdjustmentApproveView = _adjustment_action(
+    "AdjustmentApproveView",
+    services.budget_adjustment_approve,
+    description="Apply the adjustment; finance only, never its creator (403 maker_checker).",
+)
+AdjustmentRejectView = _adjustment_action(
+    "AdjustmentRejectView", services.budget_adjustment_reject, s.BudgetRequiredNoteSerializer
+)

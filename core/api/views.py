@@ -90,9 +90,9 @@ class TenantAPIView(APIView):
             return json.dumps(request.data, sort_keys=True, default=str).encode()
 
 
+# POST /<noun>/{id}/<verb> → one life-cycle service → 200 with the object after it.
+# (A comment, not a docstring: the schema would show a docstring as every action's description.)
 class ObjectActionView(TenantAPIView):
-    """POST /<noun>/{id}/<verb> → one life-cycle service → 200 with the object after it."""
-
     getter = None  # the selector that finds the object by id within the actor's scope
     service = None
     param = ""  # the keyword the service takes the object under
