@@ -22,7 +22,7 @@ COPY --from=frontend /build/node_modules ./node_modules
 COPY . .
 
 # Static files are collected at build time and served by WhiteNoise; the key is a placeholder
-# that exists only for this step (settings refuse to start without one when DEBUG is off).
+# that exists only for this step (the web server refuses to serve without one when DEBUG is off).
 RUN SECRET_KEY=collectstatic-only DEBUG=0 python manage.py collectstatic --noinput \
     && useradd --create-home --uid 10001 pointsops \
     && mkdir -p /app/media \

@@ -22,11 +22,11 @@ def env_list(name: str, default: str) -> list[str]:
 
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise RuntimeError("SECRET_KEY must be set when DEBUG is off.")
-    SECRET_KEY = "insecure-local-development-key-only-for-make-run-0123456789abcdef"
+# Without SECRET_KEY, management commands (migrate, makemigrations --check …) still run on a
+# placeholder; serving does not: config/wsgi.py refuses it when DEBUG is off, and
+# `check --deploy` flags it (security.W009, the "django-insecure-" prefix).
+PLACEHOLDER_SECRET_KEY = "django-insecure-local-development-key-only-for-make-run-0123456789"
+SECRET_KEY = os.environ.get("SECRET_KEY") or PLACEHOLDER_SECRET_KEY
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 

@@ -85,10 +85,27 @@ def test_check_deploy_reports_nothing(tmp_path):
     assert "System check identified no issues (0 silenced)." in done.stdout
 
 
-def test_debug_off_without_a_secret_key_refuses_to_start():
-    done = run(["-c", SHOW_SETTINGS], clean_env(DEBUG="0"))
+def test_debug_off_without_a_secret_key_refuses_to_serve():
+    done = run(["-c", "import config.wsgi"], clean_env(DEBUG="0"))
     assert done.returncode != 0
     assert "SECRET_KEY must be set" in done.stderr
+
+
+def test_management_commands_run_without_a_secret_key(tmp_path):
+    done = run(
+        ["manage.py", "makemigrations", "--check", "--dry-run"],
+        clean_env(SQLITE_PATH=str(tmp_path / "x.sqlite3")),
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "No changes detected" in done.stdout
+
+
+def test_check_deploy_flags_the_placeholder_secret_key(tmp_path):
+    env = production_env(tmp_path)
+    del env["SECRET_KEY"]
+    done = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], env)
+    assert done.returncode != 0
+    assert "security.W009" in done.stdout + done.stderr
 
 
 def test_no_database_url_means_sqlite_and_no_redis_url_means_eager_celery(tmp_path):
