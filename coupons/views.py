@@ -14,10 +14,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from accounts.models import Customer
 from accounts.roles import Action
+from accounts.selectors import customer_get
 from accounts.views import console_view
-from core.errors import DomainError
+from core.errors import DomainError, NotFoundError
 
 from . import forms, selectors, services
 from .models import BATCH_MOVES, BatchStatus, EventType, JobStatus
@@ -353,10 +353,10 @@ def blocklist(request):
     actor = request.actor
     if request.method == "POST" and actor.can(Action.COUPONS_SUPPORT):
         code = request.POST.get("customer", "").strip()
-        customer = Customer.objects.for_tenant(actor.tenant).filter(code=code)
-        if actor.region_ids is not None:
-            customer = customer.filter(region_id__in=actor.region_ids)
-        customer = customer.first()
+        try:
+            customer = customer_get(tenant=actor.tenant, actor=actor, code=code)
+        except NotFoundError:
+            customer = None
         if customer is None:
             messages.error(request, _("Unknown customer."))
         elif request.POST.get("action") == "unblock":
