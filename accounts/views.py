@@ -306,32 +306,19 @@ def region_form(request, code: str | None = None):
     form = forms.RegionForm(
         request.POST or None, actor=actor, initial=initial, editing=bool(region)
     )
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        if region is None and _exists(selectors.region_get, actor, data["code"]):
-            form.add_error("code", _("This code is taken; edit that region instead."))
-        else:
-            saved = _upsert(
-                request,
-                form,
-                services.region_upsert,
-                code=data["code"],
-                name=data["name"],
-                parent=data["parent"],
-            )
-            if saved:
-                return redirect("accounts:region_list")
-    return render(request, "accounts/object_form.html", _region_ctx(form, region))
-
-
-def _region_ctx(form, region):
-    return {
-        "form": form,
-        "object": region,
-        "title": _("Edit region") if region else _("New region"),
-        "list_url": reverse("accounts:region_list"),
-        "list_label": _("Regions"),
-    }
+    saved = _save_master_data(
+        request,
+        form,
+        existing=region,
+        getter=selectors.region_get,
+        service=services.region_upsert,
+        fields=("code", "name", "parent"),
+        taken=_("This code is taken; edit that region instead."),
+    )
+    if saved:
+        return redirect("accounts:region_list")
+    title = _("Edit region") if region else _("New region")
+    return _form_page(request, form, region, title, reverse("accounts:region_list"), _("Regions"))
 
 
 def _exists(getter, actor, code: str) -> bool:
@@ -342,9 +329,17 @@ def _exists(getter, actor, code: str) -> bool:
     return True
 
 
-def _upsert(request, form, service, **values):
-    """Run an upsert service and return the row; on refusal put the reasons on the form."""
+def _save_master_data(request, form, *, existing, getter, service, fields, taken="", **extra):
+    """The POST half of the master-data forms: a new row may not take a code in use; otherwise
+    upsert the form's `fields` (plus `extra`). The saved row, or None to show the form again."""
+    if request.method != "POST" or not form.is_valid():
+        return None
+    data = form.cleaned_data
+    if existing is None and _exists(getter, request.actor, data["code"]):
+        form.add_error("code", taken)
+        return None
     actor = request.actor
+    values = {name: data[name] for name in fields} | extra
     try:
         row, created = service(tenant=actor.tenant, actor=actor, **values)
     except DomainError as exc:
@@ -353,6 +348,17 @@ def _upsert(request, form, service, **values):
     message = _("%(object)s was created.") if created else _("%(object)s was saved.")
     messages.success(request, message % {"object": row})
     return row
+
+
+def _form_page(request, form, obj, title, list_url, list_label):
+    context = {
+        "form": form,
+        "object": obj,
+        "title": title,
+        "list_url": list_url,
+        "list_label": list_label,
+    }
+    return render(request, "accounts/object_form.html", context)
 
 
 # --- merchants and staff -------------------------------------------------------------------------------
@@ -399,33 +405,20 @@ def merchant_form(request, code: str | None = None):
     form = forms.MerchantForm(
         request.POST or None, actor=actor, initial=initial, editing=bool(merchant)
     )
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        if merchant is None and _exists(selectors.merchant_get, actor, data["code"]):
-            form.add_error("code", _("This code is taken; edit that merchant instead."))
-        else:
-            saved = _upsert(
-                request,
-                form,
-                services.merchant_upsert,
-                code=data["code"],
-                name=data["name"],
-                region=data["region"],
-                is_active=data["is_active"],
-            )
-            if saved:
-                return redirect("accounts:merchant_detail", code=saved.code)
-    return render(
+    saved = _save_master_data(
         request,
-        "accounts/object_form.html",
-        {
-            "form": form,
-            "object": merchant,
-            "title": _("Edit merchant") if merchant else _("New merchant"),
-            "list_url": reverse("accounts:merchant_list"),
-            "list_label": _("Merchants"),
-        },
+        form,
+        existing=merchant,
+        getter=selectors.merchant_get,
+        service=services.merchant_upsert,
+        fields=("code", "name", "region", "is_active"),
+        taken=_("This code is taken; edit that merchant instead."),
     )
+    if saved:
+        return redirect("accounts:merchant_detail", code=saved.code)
+    title = _("Edit merchant") if merchant else _("New merchant")
+    list_url = reverse("accounts:merchant_list")
+    return _form_page(request, form, merchant, title, list_url, _("Merchants"))
 
 
 @console_view(Action.MASTER_DATA_MANAGE)
@@ -443,34 +436,20 @@ def staff_form(request, code: str | None = None, merchant_code: str | None = Non
             code=staff.code, name=staff.name, phone=staff.phone, is_active=staff.is_active
         )
     form = forms.StaffForm(request.POST or None, actor=actor, initial=initial, editing=bool(staff))
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        if staff is None and _exists(selectors.staff_get, actor, data["code"]):
-            form.add_error("code", _("This code is taken; edit that staff member instead."))
-        else:
-            saved = _upsert(
-                request,
-                form,
-                services.staff_upsert,
-                code=data["code"],
-                name=data["name"],
-                merchant=data["merchant"],
-                phone=data["phone"],
-                is_active=data["is_active"],
-            )
-            if saved:
-                return redirect("accounts:merchant_detail", code=saved.merchant.code)
-    return render(
+    saved = _save_master_data(
         request,
-        "accounts/object_form.html",
-        {
-            "form": form,
-            "object": staff,
-            "title": _("Edit staff member") if staff else _("New staff member"),
-            "list_url": reverse("accounts:merchant_detail", args=[merchant.code]),
-            "list_label": str(merchant),
-        },
+        form,
+        existing=staff,
+        getter=selectors.staff_get,
+        service=services.staff_upsert,
+        fields=("code", "name", "merchant", "phone", "is_active"),
+        taken=_("This code is taken; edit that staff member instead."),
     )
+    if saved:
+        return redirect("accounts:merchant_detail", code=saved.merchant.code)
+    title = _("Edit staff member") if staff else _("New staff member")
+    list_url = reverse("accounts:merchant_detail", args=[merchant.code])
+    return _form_page(request, form, staff, title, list_url, str(merchant))
 
 
 # --- customers -------------------------------------------------------------------------------------------
@@ -500,35 +479,22 @@ def customer_edit(request, code: str):
         "last_order_on": customer.last_order_on,
     }
     form = forms.CustomerForm(request.POST or None, actor=actor, initial=initial, editing=True)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        saved = _upsert(
-            request,
-            form,
-            services.customer_upsert,
-            code=customer.code,
-            name=data["name"],
-            registered_on=data["registered_on"],
-            region=data["region"],
-            tags=data["tags"],
-            last_order_on=data["last_order_on"],
-            # The fingerprints come from integrators; the console keeps them as they are.
-            phone_fingerprint=customer.phone_fingerprint,
-            device_fingerprint=customer.device_fingerprint,
-        )
-        if saved:
-            return redirect("accounts:customer_list")
-    return render(
+    saved = _save_master_data(
         request,
-        "accounts/object_form.html",
-        {
-            "form": form,
-            "object": customer,
-            "title": _("Edit customer"),
-            "list_url": reverse("accounts:customer_list"),
-            "list_label": _("Customers"),
-        },
+        form,
+        existing=customer,
+        getter=selectors.customer_get,
+        service=services.customer_upsert,
+        fields=("name", "registered_on", "region", "tags", "last_order_on"),
+        code=customer.code,
+        # The fingerprints come from integrators; the console keeps them as they are.
+        phone_fingerprint=customer.phone_fingerprint,
+        device_fingerprint=customer.device_fingerprint,
     )
+    if saved:
+        return redirect("accounts:customer_list")
+    list_url = reverse("accounts:customer_list")
+    return _form_page(request, form, customer, _("Edit customer"), list_url, _("Customers"))
 
 
 # --- API keys --------------------------------------------------------------------------------------------
