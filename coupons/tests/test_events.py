@@ -25,6 +25,16 @@ def _rule(world, batch, event, **cap):
     )
 
 
+def _limits(world, *, customer_daily=10, fingerprint_customers=3, campaign_limits=None):
+    services.fraud_settings_update(
+        tenant=world.tenant,
+        actor=world.actor(Role.TENANT_ADMIN),
+        customer_daily=customer_daily,
+        fingerprint_customers=fingerprint_customers,
+        campaign_limits=campaign_limits or {},
+    )
+
+
 def _send(client, **body):
     return client.post("/api/v1/events", body, format="json")
 
@@ -87,8 +97,8 @@ def test_blocked_customer_gets_nothing_and_cannot_redeem(world):
     assert response.status_code == 422 and response.json()["code"] == R.BLOCKED
 
 
-def test_one_device_across_many_customers_hits_the_fraud_limit(world, settings):
-    settings.COUPONS_FRAUD_FINGERPRINT_CUSTOMERS = 2
+def test_one_device_across_many_customers_hits_the_fraud_limit(world):
+    _limits(world, fingerprint_customers=2)
     batch = active_batch(world, quantity=10)
     _rule(world, batch, "registration")
     client = world.key_client(scopes=["coupons"])
@@ -102,8 +112,8 @@ def test_one_device_across_many_customers_hits_the_fraud_limit(world, settings):
     assert outcomes == ["issued", "issued", "fraud_limit", "fraud_limit"]
 
 
-def test_customer_daily_redemption_limit(world, settings):
-    settings.COUPONS_FRAUD_CUSTOMER_DAILY = 1
+def test_customer_daily_redemption_limit(world):
+    _limits(world, customer_daily=1)
     batch = active_batch(world, quantity=10, per_customer_limit=2, stackable=True)
     customer = _customer(world, "D1")
     actor = world.actor(Role.OPERATOR)
@@ -116,11 +126,12 @@ def test_customer_daily_redemption_limit(world, settings):
     with pytest.raises(DomainError) as exc:
         services.coupon_redeem(code=second.code, order="D-2", **kwargs)
     assert exc.value.code == R.FRAUD_LIMIT
+    assert exc.value.fields["fraud_limit"] == ["customer_daily"]
     assert CouponRedemption.objects.for_tenant(world.tenant).count() == 1
 
 
-def test_suspicious_clusters_report(world, settings):
-    settings.COUPONS_FRAUD_FINGERPRINT_CUSTOMERS = 100
+def test_suspicious_clusters_report(world):
+    _limits(world, fingerprint_customers=100)
     client = world.key_client(scopes=["coupons"])
     for i in range(3):
         _customer(world, f"K{i}")
