@@ -1687,6 +1687,16 @@ def _fraud_snapshot(tenant) -> dict:
     }
 
 
+def fraud_settings_changeable(actor: Actor) -> bool:
+    """Campaign managers without a region or business-unit scope (SPEC §7): the limits bind
+    every campaign of the tenant."""
+    return (
+        actor.can(Action.CAMPAIGNS_MANAGE)
+        and actor.region_ids is None
+        and actor.business_unit_id is None
+    )
+
+
 @transaction.atomic
 def fraud_settings_update(
     *,
@@ -1699,7 +1709,7 @@ def fraud_settings_update(
     """Replace the tenant's fraud limits, per-campaign limits included (a campaign left out has
     none). Tenant-wide settings: changed by campaign managers whose scope is the whole tenant."""
     actor.require(Action.CAMPAIGNS_MANAGE)
-    if actor.region_ids is not None or actor.business_unit_id is not None:
+    if not fraud_settings_changeable(actor):
         raise PermissionDeniedError(_("Fraud limits are tenant-wide; your role is not."))
     errors: dict[str, list[str]] = {}
     for field, value in (
