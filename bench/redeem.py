@@ -371,6 +371,10 @@ EVALUATE = [
     """SELECT count(*) FROM coupons_couponredemption WHERE tenant_id = %(t)s
        AND customer_id = %(cid)s AND redeemed_at >= now() - interval '1 day'
        AND rolled_back_at IS NULL""",
+    # the tenant's fraud settings and the campaign's own limit (none in the bench)
+    """SELECT * FROM coupons_fraudsettings WHERE tenant_id = %(t)s ORDER BY id LIMIT 1""",
+    """SELECT max_per_customer FROM coupons_campaignredemptionlimit WHERE tenant_id = %(t)s
+       AND campaign_id = %(c)s LIMIT 1""",
 ]
 REDEEM_WRITES = [
     # the retry check, then the writes

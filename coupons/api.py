@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from accounts.roles import Action
 from accounts.serializers import fingerprint
 from core.api.views import TenantAPIView, object_action_view
+from core.errors import NotFoundError
 
 from . import selectors, services
 from . import serializers as s
@@ -356,6 +357,7 @@ class CouponValidateView(TenantAPIView):
                     "discount": check.discount,
                     "reason": check.reason,
                     "reasons": check.reasons,
+                    "fraud_limit": check.fraud_limit,
                 }
             ).data
         )
@@ -491,8 +493,66 @@ class IssuanceRuleListView(TenantAPIView):
         return Response(s.IssuanceRuleSerializer(rule).data, status=status.HTTP_201_CREATED)
 
 
+class IssuanceRuleDetailView(TenantAPIView):
+    @extend_schema(tags=TAGS, responses={200: s.IssuanceRuleSerializer})
+    def get(self, request, id):
+        rule = selectors.issuance_rule_get(tenant=self.tenant, actor=self.actor, id=id)
+        return Response(s.IssuanceRuleSerializer(rule).data)
+
+    @extend_schema(
+        tags=TAGS,
+        request=s.IssuanceRuleUpdateSerializer,
+        responses={200: s.IssuanceRuleSerializer},
+        description="Change the rule's frequency cap (null: none); it counts from the next event.",
+    )
+    def patch(self, request, id):
+        rule = selectors.issuance_rule_get(tenant=self.tenant, actor=self.actor, id=id)
+        data = s.IssuanceRuleUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        cap = data.validated_data["frequency_cap"] or {}
+        rule = services.issuance_rule_update(
+            tenant=self.tenant,
+            actor=self.actor,
+            rule=rule,
+            frequency_cap_count=cap.get("count"),
+            frequency_cap_days=cap.get("days"),
+        )
+        return Response(s.IssuanceRuleSerializer(rule).data)
+
+
+def _rule_action(name: str, service, description: str):
+    return object_action_view(
+        name,
+        getter=selectors.issuance_rule_get,
+        service=service,
+        param="rule",
+        output=s.IssuanceRuleSerializer,
+        tags=TAGS,
+        description=description,
+    )
+
+
+IssuanceRuleActivateView = _rule_action(
+    "IssuanceRuleActivateView",
+    services.issuance_rule_activate,
+    "inactive → active: events issue the rule's batch again (409 invalid_transition if active).",
+)
+IssuanceRuleDeactivateView = _rule_action(
+    "IssuanceRuleDeactivateView",
+    services.issuance_rule_deactivate,
+    "active → inactive: events issue nothing by this rule (409 invalid_transition if inactive).",
+)
+
+
 class BlockedCustomerView(TenantAPIView):
     api_key_scope = "coupons"
+
+    @extend_schema(tags=TAGS, responses={200: s.BlockedCustomerSerializer(many=True)})
+    def get(self, request):
+        return self.paginated(
+            selectors.blocked_customer_list(tenant=self.tenant, actor=self.actor),
+            s.BlockedCustomerSerializer,
+        )
 
     @extend_schema(
         tags=TAGS,
@@ -510,6 +570,60 @@ class BlockedCustomerView(TenantAPIView):
             reason=data.validated_data.get("reason", ""),
         )
         return Response({"customer": data.validated_data["customer"].code, "blocked": True})
+
+
+class BlockedCustomerDetailView(TenantAPIView):
+    api_key_scope = "coupons"
+
+    @extend_schema(
+        tags=TAGS,
+        responses={204: None},
+        description="Take a customer off the blocklist (404 when they are not on it).",
+    )
+    def delete(self, request, code):
+        row = selectors.blocked_customer_get(tenant=self.tenant, actor=self.actor, code=code)
+        if not services.customer_unblock(
+            tenant=self.tenant, actor=self.actor, customer=row.customer
+        ):
+            raise NotFoundError()  # a concurrent unblock was first
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class FraudSettingsView(TenantAPIView):
+    def _body(self, row):
+        return {
+            "customer_daily": row.customer_daily,
+            "fingerprint_customers": row.fingerprint_customers,
+            "campaign_limits": selectors.campaign_limit_list(tenant=self.tenant, actor=self.actor),
+        }
+
+    @extend_schema(
+        tags=TAGS,
+        responses={200: s.FraudSettingsSerializer},
+        description="The tenant's fraud limits; a refusal by one is `fraud_limit`.",
+    )
+    def get(self, request):
+        row = selectors.fraud_settings_get(tenant=self.tenant, actor=self.actor)
+        return Response(s.FraudSettingsSerializer(self._body(row)).data)
+
+    @extend_schema(
+        tags=TAGS,
+        request=s.FraudSettingsSerializer,
+        responses={200: s.FraudSettingsSerializer},
+        description=(
+            "Replace the tenant's fraud limits, per-campaign limits included. Campaign managers "
+            "whose scope is the whole tenant (not regional operators or business-unit admins)."
+        ),
+    )
+    def put(self, request):
+        data = s.FraudSettingsSerializer(
+            data=request.data, context={"tenant": self.tenant, "actor": self.actor}
+        )
+        data.is_valid(raise_exception=True)
+        row = services.fraud_settings_update(
+            tenant=self.tenant, actor=self.actor, **data.service_kwargs()
+        )
+        return Response(s.FraudSettingsSerializer(self._body(row)).data)
 
 
 class SuspiciousClustersView(TenantAPIView):

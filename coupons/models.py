@@ -501,3 +501,43 @@ class BlockedCustomer(TenantScoped):
         constraints = [
             models.UniqueConstraint(fields=["tenant", "customer"], name="blocked_customer_unique"),
         ]
+
+
+class FraudSettings(TenantScoped):
+    """The tenant's fraud limits ("wool party": many accounts, one device). A tenant without a
+    row has the defaults of the fields."""
+
+    tenant = models.OneToOneField(
+        "accounts.Tenant", on_delete=models.CASCADE, related_name="fraud_settings"
+    )
+    # Redemptions one customer may make in 24 hours, across every batch.
+    customer_daily = models.PositiveIntegerField(default=10)
+    # Other customers one device or phone fingerprint may serve in 24 hours (redemptions and
+    # event issuance alike) before the next one is refused.
+    fingerprint_customers = models.PositiveIntegerField(default=3)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(customer_daily__gte=1) & Q(fingerprint_customers__gte=1),
+                name="fraud_settings_positive",
+            ),
+        ]
+
+
+class CampaignRedemptionLimit(TenantScoped):
+    """At most `max_per_customer` live redemptions of one campaign's coupons (all its batches)
+    per customer. Kept with the fraud settings, so the campaign itself stays as it is."""
+
+    campaign = models.OneToOneField(
+        "campaigns.Campaign", on_delete=models.CASCADE, related_name="+"
+    )
+    max_per_customer = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["campaign_id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(max_per_customer__gte=1), name="campaign_limit_positive"
+            ),
+        ]

@@ -4,11 +4,24 @@ caller loaded, shared by validate and redeem so both always give the same answer
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
 
 from .errors import CouponReason as R
 from .models import ZERO, BatchKind, BatchStatus, Coupon, CouponBatch, CouponStatus
 
 CENT = Decimal("0.01")
+
+
+class FraudLimit(StrEnum):
+    """Which limit a `fraud_limit` refusal hit (the tenant's fraud settings, the campaign's
+    limit, or for a printed code the batch's limits on binding it to the customer)."""
+
+    CUSTOMER_DAILY = "customer_daily"
+    DEVICE = "device"
+    PHONE = "phone"
+    CAMPAIGN = "campaign"
+    BATCH_PER_CUSTOMER = "batch_per_customer"
+    BATCH_FREQUENCY_CAP = "batch_frequency_cap"
 
 
 @dataclass(frozen=True)
@@ -31,6 +44,7 @@ class BatchScope:
 class Check:
     reasons: list[str]
     discount: Decimal
+    fraud_limit: str | None = None  # which limit, when `fraud_limit` is among the reasons
 
     @property
     def valid(self) -> bool:
@@ -61,10 +75,10 @@ def coupon_check(
     campaign_paused: bool = False,
     others_on_order: list[bool] = (),
     blocked: bool = False,
-    over_fraud_limit: bool = False,
+    fraud_limit: str | None = None,
 ) -> Check:
     """Every failing reason, in the order of SPEC §10. `others_on_order` is the stackable flag of
-    each other coupon already redeemed on the order."""
+    each other coupon already redeemed on the order; `fraud_limit` the FraudLimit hit, if any."""
     if coupon is None or batch is None:
         return Check([R.NOT_FOUND], ZERO)
     reasons: list[str] = []
@@ -92,9 +106,9 @@ def coupon_check(
         reasons.append(R.BELOW_THRESHOLD)
     if others_on_order and (not batch.stackable or not all(others_on_order)):
         reasons.append(R.NOT_STACKABLE)
-    if over_fraud_limit:
+    if fraud_limit:
         reasons.append(R.FRAUD_LIMIT)
     if blocked:
         reasons.append(R.BLOCKED)
     discount = ZERO if reasons else discount_for(batch, facts.amount)
-    return Check(reasons, discount)
+    return Check(reasons, discount, fraud_limit or None)

@@ -15,9 +15,12 @@ from campaigns.selectors import campaign_list
 from core.errors import NotFoundError
 
 from .models import (
+    BlockedCustomer,
+    CampaignRedemptionLimit,
     Coupon,
     CouponBatch,
     CouponRedemption,
+    FraudSettings,
     IssuanceError,
     IssuanceJob,
     IssuanceRule,
@@ -259,6 +262,13 @@ def issuance_rule_list(*, tenant, actor: Actor) -> QuerySet:
     )
 
 
+def issuance_rule_get(*, tenant, actor: Actor, id: int) -> IssuanceRule:
+    rule = issuance_rule_list(tenant=tenant, actor=actor).filter(pk=id).first()
+    if rule is None:
+        raise NotFoundError(_("Not found."))
+    return rule
+
+
 def coupon_lookup(*, tenant, actor: Actor, query: str) -> QuerySet:
     """Support's lookup: the coupon of a unique code, the coupons of a shared code, or a
     customer's coupons (by customer code); a regional operator sees their regions' customers."""
@@ -327,10 +337,39 @@ def suspicious_clusters(*, tenant, actor: Actor, days: int = 7, min_customers: i
 
 
 def blocked_customer_list(*, tenant, actor: Actor) -> QuerySet:
-    from .models import BlockedCustomer
-
     actor.require(Action.COUPONS_SUPPORT_READ)
     qs = BlockedCustomer.objects.for_tenant(tenant).select_related("customer", "created_by")
     if actor.region_ids is not None:
         qs = qs.filter(customer__region_id__in=actor.region_ids)
     return qs.order_by("-created_at", "-id")
+
+
+def blocked_customer_get(*, tenant, actor: Actor, code: str) -> BlockedCustomer:
+    """The blocklist entry of a customer (by code) the actor may see."""
+    row = blocked_customer_list(tenant=tenant, actor=actor).filter(customer__code=code).first()
+    if row is None:
+        raise NotFoundError(_("Not found."))
+    return row
+
+
+def tenant_fraud_settings(tenant) -> FraudSettings:
+    """The tenant's fraud settings, or the defaults while it never changed them. No permission
+    check: every redemption and event reads them."""
+    return FraudSettings.objects.for_tenant(tenant).first() or FraudSettings(tenant=tenant)
+
+
+def fraud_settings_get(*, tenant, actor: Actor) -> FraudSettings:
+    actor.require(Action.COUPONS_SUPPORT_READ)
+    return tenant_fraud_settings(tenant)
+
+
+def campaign_limit_list(*, tenant, actor: Actor) -> QuerySet:
+    """Per-campaign redemption limits of the campaigns the actor may read."""
+    actor.require(Action.COUPONS_SUPPORT_READ)
+    campaigns = campaign_list(tenant=tenant, actor=actor)
+    return (
+        CampaignRedemptionLimit.objects.for_tenant(tenant)
+        .filter(campaign__in=campaigns.values("pk"))
+        .select_related("campaign")
+        .order_by("campaign__name", "campaign_id")
+    )

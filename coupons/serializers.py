@@ -13,6 +13,7 @@ from core.errors import NotFoundError
 
 from .errors import CouponReason
 from .models import BatchKind, CodeMode, EventType
+from .rules import FraudLimit
 
 
 class ScopedCampaignField(serializers.IntegerField):
@@ -289,6 +290,12 @@ class ValidationResultSerializer(serializers.Serializer):
         child=serializers.CharField(),
         help_text="Every failing check (codes of `reason`), in the documented order.",
     )
+    fraud_limit = serializers.ChoiceField(
+        choices=[limit.value for limit in FraudLimit],
+        allow_null=True,
+        help_text="With `fraud_limit` among the reasons: which limit (a refused redeem names "
+        "it in `fields.fraud_limit`).",
+    )
 
 
 class RedemptionSerializer(serializers.Serializer):
@@ -366,6 +373,19 @@ class IssuanceRuleSerializer(serializers.Serializer):
         return {"count": rule.frequency_cap_count, "days": rule.frequency_cap_days}
 
 
+class IssuanceRuleUpdateSerializer(serializers.Serializer):
+    frequency_cap = FrequencyCapInputSerializer(
+        allow_null=True, help_text="At most `count` coupons per customer in `days`; null: no cap."
+    )
+
+
+class BlockedCustomerSerializer(serializers.Serializer):
+    customer = serializers.CharField(source="customer.code")
+    reason = serializers.CharField()
+    created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
+    created_at = serializers.DateTimeField()
+
+
 class BlockInputSerializer(serializers.Serializer):
     customer = TenantCodeField(Customer)
     reason = serializers.CharField(max_length=255, required=False, allow_blank=True)
@@ -375,3 +395,42 @@ class ClusterSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["device", "phone"])
     fingerprint = serializers.CharField()
     customers = serializers.IntegerField()
+
+
+class CampaignLimitSerializer(serializers.Serializer):
+    campaign = ScopedCampaignField()
+    max_redemptions_per_customer = serializers.IntegerField(min_value=1, source="max_per_customer")
+
+
+class FraudSettingsSerializer(serializers.Serializer):
+    """GET and PUT /fraud/settings. PUT replaces everything: a campaign left out of
+    `campaign_limits` has no limit of its own."""
+
+    customer_daily = serializers.IntegerField(
+        min_value=1, help_text="Redemptions one customer may make in 24 hours."
+    )
+    fingerprint_customers = serializers.IntegerField(
+        min_value=1,
+        help_text="Other customers one device or phone may serve in 24 hours (redemptions and "
+        "events) before the next one is refused.",
+    )
+    campaign_limits = CampaignLimitSerializer(
+        many=True,
+        help_text="Live redemptions of a campaign's coupons (all its batches) per customer.",
+    )
+
+    def validate_campaign_limits(self, value):
+        campaigns = [row["campaign"].pk for row in value]
+        if len(campaigns) != len(set(campaigns)):
+            raise serializers.ValidationError(_("A campaign appears more than once."))
+        return value
+
+    def service_kwargs(self) -> dict:
+        data = self.validated_data
+        return {
+            "customer_daily": data["customer_daily"],
+            "fingerprint_customers": data["fingerprint_customers"],
+            "campaign_limits": {
+                row["campaign"]: row["max_per_customer"] for row in data["campaign_limits"]
+            },
+        }

@@ -55,6 +55,7 @@ from .models import (
     BatchKind,
     BatchStatus,
     BlockedCustomer,
+    CampaignRedemptionLimit,
     CodeMode,
     Coupon,
     CouponBatch,
@@ -64,6 +65,7 @@ from .models import (
     Event,
     EventIssue,
     EventType,
+    FraudSettings,
     IssuanceChunk,
     IssuanceError,
     IssuanceJob,
@@ -73,6 +75,8 @@ from .models import (
     JobStatus,
     Segment,
 )
+from .rules import FraudLimit
+from .selectors import tenant_fraud_settings
 
 logger = logging.getLogger("pointsops.coupons")
 
@@ -1163,6 +1167,9 @@ def coupon_evaluate(
     if coupon is None and batch is not None and batch.code_mode == CodeMode.SHARED:
         # A public code this customer never received: the code exists, it is not theirs.
         coupon = Coupon(tenant=tenant, batch=batch, customer=None, status=CouponStatus.ISSUED)
+    checked, binding_limit = coupon, None
+    if coupon is not None and coupon.status == CouponStatus.UNASSIGNED:
+        checked, binding_limit = _printed_terms(tenant, coupon, batch, customer, lock=lock)
     others: list[bool] = []
     if order and coupon is not None:
         others = list(
@@ -1172,7 +1179,7 @@ def coupon_evaluate(
             .values_list("batch__stackable", flat=True)
         )
     check = coupon_check(
-        coupon=coupon,
+        coupon=checked,
         batch=batch,
         scope=scope,
         facts=facts,
@@ -1180,16 +1187,103 @@ def coupon_evaluate(
         campaign_paused=batch is not None and batch.campaign.status == CampaignStatus.PAUSED,
         others_on_order=others,
         blocked=customer_blocked(tenant=tenant, customer=customer),
-        over_fraud_limit=_over_fraud_limit(tenant, customer, device_fingerprint, phone_fingerprint),
+        fraud_limit=binding_limit
+        or _fraud_limit_hit(
+            tenant,
+            customer,
+            device_fingerprint,
+            phone_fingerprint,
+            campaign_id=batch.campaign_id if batch is not None else None,
+            lock=lock,
+        ),
     )
     return (coupon if coupon is not None and coupon.pk else None), batch, check
 
 
 def _refuse(check) -> None:
-    raise CouponRefused(
-        _("The coupon does not apply: %s.") % ", ".join(check.reasons),
-        code=check.reason,
-        fields={"reasons": list(check.reasons)},
+    detail = _("The coupon does not apply: %s.") % ", ".join(check.reasons)
+    fields = {"reasons": list(check.reasons)}
+    if check.fraud_limit:
+        detail += " " + fraud_limit_text(check.fraud_limit)
+        fields["fraud_limit"] = [check.fraud_limit]
+    raise CouponRefused(detail, code=check.reason, fields=fields)
+
+
+def _printed_validity(coupon: Coupon, batch: CouponBatch, now) -> tuple:
+    """A printed code's validity once it has a holder: N days from now for a days-from-issue
+    batch (generation left it open), else the window it was generated with."""
+    if batch.valid_days:
+        return _validity(batch, now)
+    return coupon.valid_from, coupon.valid_until
+
+
+def _printed_terms(tenant, coupon: Coupon, batch: CouponBatch, customer: Customer, *, lock: bool):
+    """An unassigned (printed) code presented by a customer: (the coupon as it reads once issued
+    to them now, the batch limit binding it to them would break or None). Under `lock` (redeem)
+    the customer's holding row of the batch is locked, so the limit still holds at binding."""
+    now = timezone.now()
+    valid_from, valid_until = _printed_validity(coupon, batch, now)
+    view = Coupon(
+        tenant=tenant,
+        batch=batch,
+        customer=customer,
+        status=CouponStatus.ISSUED,
+        valid_from=valid_from,
+        valid_until=valid_until,
+    )
+    if lock:
+        held = _lock_holdings(tenant, batch, {customer.pk})[customer.pk].count
+    else:
+        held = (
+            CouponHolding.objects.for_tenant(tenant)
+            .filter(batch=batch, customer=customer)
+            .values_list("count", flat=True)
+            .first()
+            or 0
+        )
+    if held >= batch.per_customer_limit:
+        return view, FraudLimit.BATCH_PER_CUSTOMER
+    if batch.frequency_cap_count:
+        since = now - timedelta(days=batch.frequency_cap_days)
+        recent = (
+            Coupon.objects.for_tenant(tenant)
+            .filter(batch=batch, customer=customer, issued_at__gte=since)
+            .count()
+        )
+        if recent >= batch.frequency_cap_count:
+            return view, FraudLimit.BATCH_FREQUENCY_CAP
+    return view, None
+
+
+def _bind_printed(tenant, actor: Actor, coupon: Coupon, batch: CouponBatch, customer: Customer):
+    """unassigned → issued to the customer redeeming a printed code, counted like an issue on
+    their holding row (locked and checked by coupon_evaluate in this transaction). The batch's
+    stock and budget were drawn when the code was generated."""
+    now = timezone.now()
+    holding = _lock_holdings(tenant, batch, {customer.pk})[customer.pk]
+    holding.count += 1
+    holding.save(update_fields=["count", "updated_at"])
+    coupon.valid_from, coupon.valid_until = _printed_validity(coupon, batch, now)
+    coupon.customer, coupon.seq = customer, holding.count
+    coupon.status, coupon.issued_at = CouponStatus.ISSUED, now
+    coupon.save(
+        update_fields=[
+            "customer",
+            "seq",
+            "status",
+            "issued_at",
+            "valid_from",
+            "valid_until",
+            "updated_at",
+        ]
+    )
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="coupon.bind",
+        obj=coupon,
+        before={"status": CouponStatus.UNASSIGNED},
+        after={"status": coupon.status, "customer": customer.code},
     )
 
 
@@ -1240,6 +1334,8 @@ def coupon_redeem(
             return existing
     if not check.valid:
         _refuse(check)
+    if coupon.status == CouponStatus.UNASSIGNED:
+        _bind_printed(tenant, actor, coupon, batch, customer)
     now = timezone.now()
     before = snapshot(coupon, fields=["status"])
     coupon.status = CouponStatus.REDEEMED
@@ -1497,13 +1593,16 @@ def coupons_expire_due(*, now=None, chunk: int = EXPIRE_CHUNK) -> int:
 # --- fraud limits ("wool party": many accounts, one device) ------------------------------------
 
 
-def fraud_limits() -> dict:
-    """Platform settings: redemptions per customer per day, and how many customers one device or
-    phone fingerprint may serve per day (redemptions and event issuance alike)."""
+def fraud_limit_text(limit: str) -> str:
+    """What an operator or integrator reads for a `fraud_limit` refusal."""
     return {
-        "customer_daily": int(getattr(settings, "COUPONS_FRAUD_CUSTOMER_DAILY", 10)),
-        "fingerprint_customers": int(getattr(settings, "COUPONS_FRAUD_FINGERPRINT_CUSTOMERS", 3)),
-    }
+        FraudLimit.CUSTOMER_DAILY: _("Limit reached: the customer's redemptions per day."),
+        FraudLimit.DEVICE: _("Limit reached: customers served by this device today."),
+        FraudLimit.PHONE: _("Limit reached: customers served by this phone today."),
+        FraudLimit.CAMPAIGN: _("Limit reached: the customer's redemptions in this campaign."),
+        FraudLimit.BATCH_PER_CUSTOMER: _("Limit reached: the batch's coupons per customer."),
+        FraudLimit.BATCH_FREQUENCY_CAP: _("Limit reached: the batch's frequency cap."),
+    }[limit]
 
 
 def customer_blocked(*, tenant, customer: Customer) -> bool:
@@ -1519,26 +1618,137 @@ def _fingerprint_customers(model, tenant, field: str, value: str, since) -> set[
     )
 
 
-def _over_fraud_limit(tenant, customer: Customer, device: str, phone: str) -> bool:
-    """The customer's redemptions today reached the daily limit, or the order's device or phone
-    already served as many other customers today as the limit allows."""
-    limits = fraud_limits()
-    since = timezone.now() - timedelta(days=1)
-    today = (
-        CouponRedemption.objects.for_tenant(tenant)
-        .filter(customer=customer, redeemed_at__gte=since, rolled_back_at__isnull=True)
-        .count()
+def _lock_customer(tenant, customer: Customer) -> None:
+    """Serialise one customer's redemptions. NO KEY: rows that merely reference the customer
+    (coupons issued to them, orders) are not held up."""
+    list(
+        Customer.objects.for_tenant(tenant)
+        .filter(pk=customer.pk)
+        .select_for_update(no_key=True)
+        .values_list("pk", flat=True)
     )
-    if today >= limits["customer_daily"]:
-        return True
-    for field, value in (("device_fingerprint", device), ("phone_fingerprint", phone)):
+
+
+def _fraud_limit_hit(
+    tenant,
+    customer: Customer,
+    device: str,
+    phone: str,
+    *,
+    campaign_id: int | None = None,
+    lock: bool = False,
+) -> str | None:
+    """The first of the tenant's fraud limits the customer's next redemption (or event issue)
+    would break, or None: their redemptions today; other customers the order's device or phone
+    served today; their live redemptions of the campaign, when it has a limit. Under `lock`
+    (redeem) the customer's row is locked before that last count, so two redemptions racing
+    for the last place of the campaign limit are taken one after the other."""
+    limits = tenant_fraud_settings(tenant)
+    since = timezone.now() - timedelta(days=1)
+    live = CouponRedemption.objects.for_tenant(tenant).filter(
+        customer=customer, rolled_back_at__isnull=True
+    )
+    if live.filter(redeemed_at__gte=since).count() >= limits.customer_daily:
+        return FraudLimit.CUSTOMER_DAILY
+    for limit, field, value in (
+        (FraudLimit.DEVICE, "device_fingerprint", device),
+        (FraudLimit.PHONE, "phone_fingerprint", phone),
+    ):
         if value:
             others = _fingerprint_customers(CouponRedemption, tenant, field, value, since)
             others |= _fingerprint_customers(Event, tenant, field, value, since)
             others.discard(customer.pk)
-            if len(others) >= limits["fingerprint_customers"]:
-                return True
-    return False
+            if len(others) >= limits.fingerprint_customers:
+                return limit
+    if campaign_id is not None:
+        cap = (
+            CampaignRedemptionLimit.objects.for_tenant(tenant)
+            .filter(campaign_id=campaign_id)
+            .values_list("max_per_customer", flat=True)
+            .first()
+        )
+        if cap is not None:
+            if lock:
+                _lock_customer(tenant, customer)
+            if live.filter(batch__campaign_id=campaign_id).count() >= cap:
+                return FraudLimit.CAMPAIGN
+    return None
+
+
+FRAUD_FIELDS = ("customer_daily", "fingerprint_customers")
+
+
+def _fraud_snapshot(tenant) -> dict:
+    row = tenant_fraud_settings(tenant)
+    limits = CampaignRedemptionLimit.objects.for_tenant(tenant).order_by("campaign_id")
+    return {
+        **{field: getattr(row, field) for field in FRAUD_FIELDS},
+        "campaign_limits": {str(lim.campaign_id): lim.max_per_customer for lim in limits},
+    }
+
+
+def fraud_settings_changeable(actor: Actor) -> bool:
+    """Campaign managers without a region or business-unit scope (SPEC §7): the limits bind
+    every campaign of the tenant."""
+    return (
+        actor.can(Action.CAMPAIGNS_MANAGE)
+        and actor.region_ids is None
+        and actor.business_unit_id is None
+    )
+
+
+@transaction.atomic
+def fraud_settings_update(
+    *,
+    tenant,
+    actor: Actor,
+    customer_daily: int,
+    fingerprint_customers: int,
+    campaign_limits: dict[Campaign, int],
+) -> FraudSettings:
+    """Replace the tenant's fraud limits, per-campaign limits included (a campaign left out has
+    none). Tenant-wide settings: changed by campaign managers whose scope is the whole tenant."""
+    actor.require(Action.CAMPAIGNS_MANAGE)
+    if not fraud_settings_changeable(actor):
+        raise PermissionDeniedError(_("Fraud limits are tenant-wide; your role is not."))
+    errors: dict[str, list[str]] = {}
+    for field, value in (
+        ("customer_daily", customer_daily),
+        ("fingerprint_customers", fingerprint_customers),
+    ):
+        if not isinstance(value, int) or value < 1:
+            errors[field] = [_("A whole number, at least 1.")]
+    for campaign, cap in campaign_limits.items():
+        if campaign.tenant_id != tenant.pk:
+            errors.setdefault("campaign_limits", []).append(_("Unknown campaign."))
+        elif not isinstance(cap, int) or cap < 1:
+            errors.setdefault("campaign_limits", []).append(
+                _("%(campaign)s: a whole number, at least 1.") % {"campaign": campaign.name}
+            )
+    if errors:
+        raise ValidationFailed(_("Check the fraud limits."), fields=errors)
+    row, _created = (
+        FraudSettings.objects.for_tenant(tenant).select_for_update().get_or_create(tenant=tenant)
+    )
+    before = _fraud_snapshot(tenant)
+    row.customer_daily, row.fingerprint_customers = customer_daily, fingerprint_customers
+    row.save()
+    CampaignRedemptionLimit.objects.for_tenant(tenant).delete()
+    CampaignRedemptionLimit.objects.bulk_create(
+        CampaignRedemptionLimit(tenant=tenant, campaign=campaign, max_per_customer=cap)
+        for campaign, cap in campaign_limits.items()
+    )
+    after = _fraud_snapshot(tenant)
+    if after != before:
+        audit_record(
+            tenant=tenant,
+            actor=actor,
+            action="fraud_settings.update",
+            obj=row,
+            before=before,
+            after=after,
+        )
+    return row
 
 
 @transaction.atomic
@@ -1558,14 +1768,25 @@ def customer_block(*, tenant, actor: Actor, customer: Customer, reason: str = ""
 
 
 @transaction.atomic
-def customer_unblock(*, tenant, actor: Actor, customer: Customer) -> None:
+def customer_unblock(*, tenant, actor: Actor, customer: Customer) -> bool:
+    """Take the customer off the blocklist; False when they were not on it."""
     actor.require(Action.COUPONS_SUPPORT)
     deleted, _rows = BlockedCustomer.objects.for_tenant(tenant).filter(customer=customer).delete()
     if deleted:
         audit_record(tenant=tenant, actor=actor, action="customer.unblock", obj=customer, after={})
+    return bool(deleted)
 
 
 # --- issuance rules and events (SPEC §2.4 Automatic) ----------------------------------------------
+
+
+RULE_AUDIT_FIELDS = ["batch", "event", "frequency_cap_count", "frequency_cap_days", "active"]
+
+
+def _rule_cap_errors(count: int | None, days: int | None) -> dict:
+    if (count is None) != (days is None) or (count is not None and (count < 1 or days < 1)):
+        return {"frequency_cap": [_("Give count and days, each at least 1.")]}
+    return {}
 
 
 @transaction.atomic
@@ -1579,13 +1800,9 @@ def issuance_rule_create(
     frequency_cap_days: int | None = None,
 ) -> IssuanceRule:
     _require_campaign_change(actor, batch.campaign, Action.CAMPAIGNS_MANAGE)
-    errors = {}
+    errors = _rule_cap_errors(frequency_cap_count, frequency_cap_days)
     if event not in EventType.values:
         errors["event"] = [_("Unknown event type.")]
-    if (frequency_cap_count is None) != (frequency_cap_days is None) or (
-        frequency_cap_count is not None and (frequency_cap_count < 1 or frequency_cap_days < 1)
-    ):
-        errors["frequency_cap"] = [_("Give count and days, each at least 1.")]
     if errors:
         raise ValidationFailed(_("Check the rule."), fields=errors)
     rule = IssuanceRule.objects.create(
@@ -1601,18 +1818,81 @@ def issuance_rule_create(
         actor=actor,
         action="issuance_rule.create",
         obj=rule,
-        after=snapshot(
-            rule, fields=["batch", "event", "frequency_cap_count", "frequency_cap_days"]
-        ),
+        after=snapshot(rule, fields=RULE_AUDIT_FIELDS),
     )
     return rule
+
+
+def _lock_rule(tenant, actor: Actor, rule: IssuanceRule) -> IssuanceRule:
+    _require_campaign_change(actor, rule.batch.campaign, Action.CAMPAIGNS_MANAGE)
+    return (
+        IssuanceRule.objects.for_tenant(tenant)
+        .select_for_update(of=("self",))
+        .select_related("batch", "batch__campaign")
+        .get(pk=rule.pk)
+    )
+
+
+def _save_rule(tenant, actor: Actor, rule: IssuanceRule, before: dict, verb: str, note: str = ""):
+    rule.save()
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action=f"issuance_rule.{verb}",
+        obj=rule,
+        before=before,
+        after=snapshot(rule, fields=RULE_AUDIT_FIELDS),
+        note=note,
+    )
+    return rule
+
+
+@transaction.atomic
+def issuance_rule_update(
+    *,
+    tenant,
+    actor: Actor,
+    rule: IssuanceRule,
+    frequency_cap_count: int | None,
+    frequency_cap_days: int | None,
+) -> IssuanceRule:
+    """Change the rule's frequency cap (None and None: no cap); it counts from the next event."""
+    rule = _lock_rule(tenant, actor, rule)
+    errors = _rule_cap_errors(frequency_cap_count, frequency_cap_days)
+    if errors:
+        raise ValidationFailed(_("Check the rule."), fields=errors)
+    before = snapshot(rule, fields=RULE_AUDIT_FIELDS)
+    rule.frequency_cap_count, rule.frequency_cap_days = frequency_cap_count, frequency_cap_days
+    return _save_rule(tenant, actor, rule, before, "update")
+
+
+def _set_rule_active(tenant, actor: Actor, rule: IssuanceRule, active: bool, note: str):
+    rule = _lock_rule(tenant, actor, rule)
+    if rule.active == active:
+        states = {True: "active", False: "inactive"}
+        raise invalid_transition(_("issuance rule"), states[rule.active], states[active])
+    before = snapshot(rule, fields=RULE_AUDIT_FIELDS)
+    rule.active = active
+    return _save_rule(tenant, actor, rule, before, "activate" if active else "deactivate", note)
+
+
+@transaction.atomic
+def issuance_rule_activate(*, tenant, actor: Actor, rule: IssuanceRule, note: str = ""):
+    """inactive → active: events issue the rule's batch again."""
+    return _set_rule_active(tenant, actor, rule, True, note)
+
+
+@transaction.atomic
+def issuance_rule_deactivate(*, tenant, actor: Actor, rule: IssuanceRule, note: str = ""):
+    """active → inactive: events no longer issue the rule's batch."""
+    return _set_rule_active(tenant, actor, rule, False, note)
 
 
 def _rule_issue(tenant, actor: Actor, event: Event, rule: IssuanceRule, customer: Customer):
     """One rule for one customer of an event: the coupon, or the reason there is none."""
     if customer_blocked(tenant=tenant, customer=customer):
         return None, CouponReason.BLOCKED
-    if _over_fraud_limit(tenant, customer, event.device_fingerprint, event.phone_fingerprint):
+    if _fraud_limit_hit(tenant, customer, event.device_fingerprint, event.phone_fingerprint):
         return None, CouponReason.FRAUD_LIMIT
     # The holding row serialises this customer's issuance of the batch, so the rule's cap holds
     # against a concurrent event for the same customer.

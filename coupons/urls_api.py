@@ -33,7 +33,26 @@ urlpatterns = [
     ),
     path("events", api.EventView.as_view(), name="events"),
     path("issuance-rules", api.IssuanceRuleListView.as_view(), name="issuance-rules"),
+    path(
+        "issuance-rules/<int:id>", api.IssuanceRuleDetailView.as_view(), name="issuance-rule-detail"
+    ),
+    path(
+        "issuance-rules/<int:id>/activate",
+        api.IssuanceRuleActivateView.as_view(),
+        name="issuance-rule-activate",
+    ),
+    path(
+        "issuance-rules/<int:id>/deactivate",
+        api.IssuanceRuleDeactivateView.as_view(),
+        name="issuance-rule-deactivate",
+    ),
     path("blocked-customers", api.BlockedCustomerView.as_view(), name="blocked-customers"),
+    path(
+        "blocked-customers/<str:code>",
+        api.BlockedCustomerDetailView.as_view(),
+        name="blocked-customer-detail",
+    ),
+    path("fraud/settings", api.FraudSettingsView.as_view(), name="fraud-settings"),
     path("fraud/clusters", api.SuspiciousClustersView.as_view(), name="fraud-clusters"),
     path("issuance-jobs", api.JobListView.as_view(), name="issuance-jobs"),
     path("issuance-jobs/<int:id>", api.JobDetailView.as_view(), name="issuance-job-detail"),

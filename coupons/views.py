@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from accounts.roles import Action
 from accounts.selectors import customer_get
 from accounts.views import console_view
+from campaigns.selectors import campaign_list
 from core.errors import DomainError, NotFoundError
 
 from . import forms, selectors, services
@@ -317,7 +318,6 @@ def rule_list(request):
     )
     if request.method == "POST" and actor.can(Action.CAMPAIGNS_MANAGE):
         p = request.POST
-        count, days = p.get("cap_count", ""), p.get("cap_days", "")
         try:
             batch_id = p.get("batch", "")
             batch = selectors.batch_get(
@@ -328,8 +328,8 @@ def rule_list(request):
                 actor=actor,
                 batch=batch,
                 event=p.get("event", ""),
-                frequency_cap_count=int(count) if count.isdigit() else None,
-                frequency_cap_days=int(days) if days.isdigit() else None,
+                frequency_cap_count=_number(p.get("cap_count")),
+                frequency_cap_days=_number(p.get("cap_days")),
             )
         except DomainError as exc:
             messages.error(request, exc.detail)
@@ -346,6 +346,79 @@ def rule_list(request):
             "may_manage": actor.can(Action.CAMPAIGNS_MANAGE),
         },
     )
+
+
+RULE_ACTIONS = {
+    "activate": (services.issuance_rule_activate, gettext_lazy("Rule active: events issue again.")),
+    "deactivate": (services.issuance_rule_deactivate, gettext_lazy("Rule disabled.")),
+}
+
+
+def _number(value: str) -> int | None:
+    value = (value or "").strip()
+    return int(value) if value.isdigit() else None
+
+
+@require_POST
+@console_view(Action.CAMPAIGNS_MANAGE)
+def rule_action(request, pk: int, verb: str):
+    """Change a rule's frequency cap (verb `update`), or disable/enable it."""
+    actor = request.actor
+    if verb != "update" and verb not in RULE_ACTIONS:
+        raise NotFoundError()
+    rule = selectors.issuance_rule_get(tenant=actor.tenant, actor=actor, id=pk)
+    try:
+        if verb == "update":
+            services.issuance_rule_update(
+                tenant=actor.tenant,
+                actor=actor,
+                rule=rule,
+                frequency_cap_count=_number(request.POST.get("cap_count")),
+                frequency_cap_days=_number(request.POST.get("cap_days")),
+            )
+            done = _("Rule changed.")
+        else:
+            service, done = RULE_ACTIONS[verb]
+            service(tenant=actor.tenant, actor=actor, rule=rule)
+    except DomainError as exc:
+        details = " ".join(" ".join(m) for m in exc.fields.values())
+        messages.error(request, f"{exc.detail} {details}".strip())
+    else:
+        messages.success(request, done)
+    return redirect("coupons:rules")
+
+
+@require_POST
+@console_view(Action.CAMPAIGNS_MANAGE)
+def fraud_settings(request):
+    """The blocklist page's fraud limits form: the two tenant limits, each campaign limit
+    (`limit_<campaign id>`, blank to remove) and one new campaign limit."""
+    actor = request.actor
+    p = request.POST
+    campaigns = {c.pk: c for c in campaign_list(tenant=actor.tenant, actor=actor)}
+    limits: dict = {}
+    for key, value in p.items():
+        if key.startswith("limit_") and key[6:].isdigit() and value.strip():
+            limits[campaigns.get(int(key[6:]))] = _number(value) or 0
+    new_campaign = _number(p.get("new_campaign"))
+    if new_campaign is not None and p.get("new_limit", "").strip():
+        limits[campaigns.get(new_campaign)] = _number(p.get("new_limit")) or 0
+    try:
+        if None in limits:
+            raise NotFoundError(_("Unknown campaign."))
+        services.fraud_settings_update(
+            tenant=actor.tenant,
+            actor=actor,
+            customer_daily=_number(p.get("customer_daily")) or 0,
+            fingerprint_customers=_number(p.get("fingerprint_customers")) or 0,
+            campaign_limits=limits,
+        )
+    except DomainError as exc:
+        details = " ".join(" ".join(m) for m in exc.fields.values())
+        messages.error(request, f"{exc.detail} {details}".strip())
+    else:
+        messages.success(request, _("Fraud limits saved."))
+    return redirect("coupons:blocklist")
 
 
 @console_view(Action.COUPONS_SUPPORT_READ)
@@ -374,8 +447,21 @@ def blocklist(request):
     page = Paginator(
         selectors.blocked_customer_list(tenant=actor.tenant, actor=actor), PAGE_SIZE
     ).get_page(request.GET.get("page"))
+    may_change_limits = services.fraud_settings_changeable(actor)
+    limits = selectors.campaign_limit_list(tenant=actor.tenant, actor=actor)
     return render(
         request,
         "coupons/blocklist.html",
-        {"page": page, "may_manage": actor.can(Action.COUPONS_SUPPORT)},
+        {
+            "page": page,
+            "may_manage": actor.can(Action.COUPONS_SUPPORT),
+            "fraud": selectors.fraud_settings_get(tenant=actor.tenant, actor=actor),
+            "campaign_limits": limits,
+            "may_change_limits": may_change_limits,
+            "campaigns": campaign_list(tenant=actor.tenant, actor=actor).exclude(
+                pk__in=limits.values("campaign_id")
+            )
+            if may_change_limits
+            else [],
+        },
     )

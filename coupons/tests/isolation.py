@@ -1,9 +1,10 @@
 """Where the tenant-isolation test finds the other tenant's identifiers for coupons' routes."""
 
+from accounts.models import Customer
 from accounts.roles import Role
 from core.testing import route_param
 from coupons import services
-from coupons.models import Coupon, CouponBatch, IssuanceJob, Segment
+from coupons.models import Coupon, CouponBatch, IssuanceJob, IssuanceRule, Segment
 from coupons.tests.factories import active_batch
 
 
@@ -36,3 +37,24 @@ def _coupon(world):
 
 
 route_param("coupons/<str:code>", "code", Coupon, field="code", make=_coupon)
+
+
+def _rule(world):
+    batch = active_batch(world, quantity=5)
+    return services.issuance_rule_create(
+        tenant=world.tenant, actor=world.actor(Role.OPERATOR), batch=batch, event="registration"
+    )
+
+
+def _blocked(world):
+    from accounts.tests.factories import CustomerFactory
+
+    customer = CustomerFactory(tenant=world.tenant, region=world.region)
+    services.customer_block(
+        tenant=world.tenant, actor=world.actor(Role.OPERATOR), customer=customer
+    )
+    return customer
+
+
+route_param("issuance-rules/<int:id>", "id", IssuanceRule, make=_rule)
+route_param("blocked-customers/<str:code>", "code", Customer, field="code", make=_blocked)

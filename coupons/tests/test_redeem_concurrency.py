@@ -16,7 +16,7 @@ from budgets.models import Budget
 from core.errors import DomainError
 from coupons import services
 from coupons.models import Coupon, CouponRedemption, CouponStatus
-from coupons.tests.factories import active_batch
+from coupons.tests.factories import active_batch, running_campaign
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("concurrency")]
 THREADS = 20
@@ -147,3 +147,42 @@ def test_one_event_sent_ten_times_at_once_issues_once(world):
     results = _race(send, list(range(10)))
     assert sorted(results) == ["False"] * 9 + ["True"]
     assert Coupon.objects.for_tenant(world.tenant).filter(customer=customer).count() == 1
+
+
+def test_the_campaign_limit_holds_when_one_customer_redeems_ten_coupons_at_once(world):
+    """Ten coupons of two batches of one campaign limited to 3 per customer, redeemed at once:
+    exactly 3 pass (the customer's row serialises them), the rest are fraud_limit."""
+    campaign = running_campaign(world)
+    actor = world.actor(Role.OPERATOR)
+    customer = CustomerFactory(tenant=world.tenant, region=world.region, code="LIMIT")
+    coupons = []
+    for i in range(2):
+        batch = active_batch(world, campaign, quantity=10, per_customer_limit=5, name=f"L{i}")
+        coupons += [
+            services.coupon_issue(tenant=world.tenant, actor=actor, batch=batch, customer=customer)
+            for _ in range(5)
+        ]
+    services.fraud_settings_update(
+        tenant=world.tenant,
+        actor=world.actor(Role.TENANT_ADMIN),
+        customer_daily=100,
+        fingerprint_customers=3,
+        campaign_limits={campaign: 3},
+    )
+
+    def redeem(coupon):
+        redemption = services.coupon_redeem(
+            tenant=world.tenant,
+            actor=actor,
+            code=coupon.code,
+            customer=customer,
+            order=f"L-{coupon.pk}",
+            amount=Decimal("150.00"),
+        )
+        return f"ok:{redemption.pk}"
+
+    results = _race(redeem, coupons)
+    counts = Counter(r.split(":")[0] for r in results)
+    assert counts == {"ok": 3, "fraud_limit": 7}, results
+    assert CouponRedemption.objects.for_tenant(world.tenant).count() == 3
+    call_command("check_budgets")

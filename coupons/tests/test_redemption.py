@@ -229,9 +229,10 @@ def test_fraud_and_block_reasons_from_the_rules():
     now = timezone.now()
     check = coupon_check(
         coupon=coupon, batch=batch, scope=scope, facts=facts, now=now,
-        over_fraud_limit=True, blocked=True,
+        fraud_limit="customer_daily", blocked=True,
     )  # fmt: skip
     assert check.reasons == [R.FRAUD_LIMIT, R.BLOCKED]
+    assert check.fraud_limit == "customer_daily"
 
 
 # --- redeem, rollback, money ----------------------------------------------------------------------
@@ -334,7 +335,13 @@ def test_validate_over_the_api(world, setup):
         format="json",
     )
     assert response.status_code == 200, response.content
-    assert response.json() == {"valid": True, "discount": "20.00", "reason": None, "reasons": []}
+    assert response.json() == {
+        "valid": True,
+        "discount": "20.00",
+        "reason": None,
+        "reasons": [],
+        "fraud_limit": None,
+    }
     response = client.post(
         "/api/v1/coupons/validate",
         {"code": coupon.code, "customer": customer.code, "amount": "50.00"},
