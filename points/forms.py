@@ -2,6 +2,7 @@
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.models import model_to_dict
 from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import BootstrapMixin, ConsoleForm
@@ -41,6 +42,22 @@ class ProgramForm(ConsoleForm):
     def service_kwargs(self) -> dict:
         data = dict(self.cleaned_data)
         data["expiry_period"] = data.get("expiry_period") or ""
+        return data
+
+
+class ProgramEditForm(ProgramForm):
+    """The program form for an existing program: its holder is fixed."""
+
+    def setup(self):
+        self.fields["holder"].disabled = True
+
+    @staticmethod
+    def initial_for(program) -> dict:
+        return model_to_dict(program, fields=list(ProgramForm.base_fields))
+
+    def service_kwargs(self) -> dict:
+        data = super().service_kwargs()
+        data.pop("holder")
         return data
 
 
@@ -109,12 +126,15 @@ class RuleForm(ConsoleForm):
             raise ValidationError(_("Unknown regions: %s") % ", ".join(unknown))
         return regions
 
+    def _kind(self) -> str:
+        return self.cleaned_data["kind"]
+
     def service_kwargs(self, tiers: list[dict]) -> dict:
         data = dict(self.cleaned_data)
         for name in ("campaign", "regions", "milestone_count", "milestone_period"):
-            data.pop(name)
+            data.pop(name, None)
         points = data.pop("milestone_points")
-        if self.cleaned_data["kind"] == RuleKind.MILESTONE:
+        if self._kind() == RuleKind.MILESTONE:
             data["milestone"] = {
                 "count": self.cleaned_data["milestone_count"],
                 "period": self.cleaned_data["milestone_period"],
@@ -122,6 +142,37 @@ class RuleForm(ConsoleForm):
             }
         data["tiers"] = tiers
         return data
+
+
+class RuleEditForm(RuleForm):
+    """The rule editor for an existing rule: its campaign and kind are fixed."""
+
+    def __init__(self, *args, rule, **kwargs):
+        self.rule = rule
+        super().__init__(*args, **kwargs)
+
+    def setup(self):
+        del self.fields["campaign"]
+        del self.fields["kind"]
+
+    def _kind(self) -> str:
+        return self.rule.kind
+
+    @staticmethod
+    def initial_for(rule) -> tuple[dict, list[dict]]:
+        """The form's and the tier table's initial values."""
+        milestone = rule.milestone or {}
+        initial = model_to_dict(rule, fields=list(RuleForm.base_fields))
+        initial.update(
+            regions=", ".join(sorted(r.code for r in rule.regions.all())),
+            milestone_count=milestone.get("count"),
+            milestone_period=milestone.get("period", ""),
+            milestone_points=milestone.get("points"),
+        )
+        tiers = [
+            {"rank_from": t["from"], "rank_to": t["to"], "points": t["points"]} for t in rule.tiers
+        ]
+        return initial, tiers
 
 
 class AdjustmentForm(BootstrapMixin, forms.Form):

@@ -4,6 +4,7 @@ API, per role and scope, with what a change means for points already earned."""
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 
 from accounts.roles import Role
 from campaigns.models import Campaign, CampaignStatus
@@ -344,3 +345,102 @@ class TestRuleActivation:
         assert [
             len(audits(world, f"points_rule.{verb}")) for verb in ("deactivate", "activate")
         ] == [1, 1]
+
+
+# --- console ----------------------------------------------------------------------------------
+
+
+def _form_of(page) -> dict:
+    """The values a browser would send back from the rendered form, unchanged."""
+    form = page.context["form"]
+    data = {}
+    for name, field in form.fields.items():
+        value = form[name].value()
+        if field.disabled or value is None or value is False:
+            continue
+        data[name] = "on" if value is True else value
+    tiers = page.context.get("tiers")
+    if tiers is not None:
+        data.update({f"tiers-{key}": value for key, value in tiers.management_form.initial.items()})
+        for index, row in enumerate(tiers):
+            for name in row.fields:
+                if row[name].value() is not None:
+                    data[f"tiers-{index}-{name}"] = row[name].value()
+    return data
+
+
+class TestConsole:
+    def test_program_edit_page_saves_and_shows_refusals(self, world, prog, first_n):
+        client = world.console_client(Role.OPERATOR)
+        detail = client.get(reverse("points:program_detail", args=[prog.pk])).content.decode()
+        assert reverse("points:program_edit", args=[prog.pk]) in detail
+        assert reverse("points:rule_edit", args=[first_n.pk]) in detail
+        url = reverse("points:program_edit", args=[prog.pk])
+        page = client.get(url)
+        assert page.status_code == 200 and 'value="Staff task points"' in page.content.decode()
+        data = {**_form_of(page), "weekly_cap": "40", "holder": "merchant"}
+        assert client.post(url, data).status_code == 302
+        stored = PointsProgram.objects.for_tenant(world.tenant).get(pk=prog.pk)
+        assert (stored.weekly_cap, stored.holder) == (40, "staff")  # the holder is fixed
+        assert len(audits(world, "points_program.update")) == 1
+        place(world)
+        refused = client.post(url, {**data, "point_value": "0.05"})
+        assert refused.status_code == 200
+        assert "what they mean" in refused.content.decode()
+        assert PointsProgram.objects.for_tenant(world.tenant).get(
+            pk=prog.pk
+        ).point_value == Decimal("0.01")
+
+    def test_rule_edit_page_keeps_the_tier_table_and_saves(self, world, first_n):
+        client = world.console_client(Role.OPERATOR)
+        url = reverse("points:rule_edit", args=[first_n.pk])
+        page = client.get(url)
+        assert page.status_code == 200
+        data = _form_of(page)
+        assert (data["tiers-0-rank_from"], data["tiers-0-rank_to"]) == (1, 10)
+        assert data["regions"] == world.region.code
+        data.update({"tiers-1-rank_from": "11", "tiers-1-rank_to": "20", "tiers-1-points": "7"})
+        response = client.post(url, data)
+        assert response.status_code == 302, response.content.decode()[:2000]
+        stored = PointsRule.objects.for_tenant(world.tenant).get(pk=first_n.pk)
+        assert stored.tiers == [
+            {"from": 1, "to": 10, "points": 5}, {"from": 11, "to": 20, "points": 7},
+        ]  # fmt: skip
+        overlapping = client.post(url, {**data, "tiers-1-rank_from": "10"})
+        assert overlapping.status_code == 200 and "overlap" in overlapping.content.decode()
+
+    def test_activation_buttons_post_and_need_campaign_rights(self, world, prog, first_n):
+        client = world.console_client(Role.OPERATOR)
+        detail = reverse("points:program_detail", args=[prog.pk])
+        rule_off = reverse("points:rule_action", args=[first_n.pk, "deactivate"])
+        page = client.get(detail).content.decode()
+        assert rule_off in page and "data-confirm" in page
+        assert client.post(rule_off).status_code == 302
+        assert not PointsRule.objects.for_tenant(world.tenant).get(pk=first_n.pk).is_active
+        assert (
+            reverse("points:rule_action", args=[first_n.pk, "activate"])
+            in client.get(detail).content.decode()
+        )
+        program_off = reverse("points:program_action", args=[prog.pk, "deactivate"])
+        assert client.post(program_off).status_code == 302
+        assert not PointsProgram.objects.for_tenant(world.tenant).get(pk=prog.pk).is_active
+        assert client.get(rule_off).status_code == 405  # a button, never a link
+        auditor = world.console_client(Role.AUDITOR)
+        assert rule_off not in auditor.get(detail).content.decode()
+        on = reverse("points:program_action", args=[prog.pk, "activate"])
+        assert auditor.post(on).status_code == 403
+        assert not PointsProgram.objects.for_tenant(world.tenant).get(pk=prog.pk).is_active
+
+    def test_refused_action_is_a_message(self, world, campaign, first_n):
+        services.rule_deactivate(
+            tenant=world.tenant, actor=world.actor(Role.OPERATOR), rule=first_n
+        )
+        Campaign.objects.for_tenant(world.tenant).filter(pk=campaign.pk).update(
+            status=CampaignStatus.ENDED
+        )
+        client = world.console_client(Role.OPERATOR)
+        response = client.post(
+            reverse("points:rule_action", args=[first_n.pk, "activate"]), follow=True
+        )
+        assert "The campaign has ended." in response.content.decode()
+        assert not PointsRule.objects.for_tenant(world.tenant).get(pk=first_n.pk).is_active
