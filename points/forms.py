@@ -1,5 +1,7 @@
 """Console forms of points: they parse and check input; the services decide and write."""
 
+from decimal import Decimal
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.models import model_to_dict
@@ -38,10 +40,44 @@ class ProgramForm(ConsoleForm):
         label=_("At most transferred a month"), min_value=1, required=False
     )
     tier_basis = forms.ChoiceField(label=_("Tiers by"), choices=TierBasis.choices)
+    tiers = forms.CharField(
+        label=_("Membership tiers"),
+        help_text=_("One a line: name, points from which it applies, earn multiplier."),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "gold, 1000, 1.5"}),
+    )
+    point_value_band = forms.DecimalField(
+        label=_("Allowed deviation of a prize's value per point"),
+        max_digits=5,
+        decimal_places=4,
+        min_value=0,
+        required=False,
+    )
+
+    def clean_tiers(self) -> list[dict]:
+        tiers = []
+        for line in self.cleaned_data["tiers"].splitlines():
+            if not line.strip():
+                continue
+            parts = [part.strip() for part in line.split(",")]
+            try:
+                name, threshold, multiplier = parts
+                tier = {"name": name, "threshold": int(threshold)}
+                tier["multiplier"] = str(Decimal(multiplier))
+            except (ValueError, ArithmeticError):
+                raise ValidationError(
+                    _("“%(line)s” is not: name, points, multiplier.") % {"line": line.strip()}
+                ) from None
+            if not name or tier["threshold"] < 0:
+                raise ValidationError(_("Each tier has a name and a threshold of 0 or more."))
+            tiers.append(tier)
+        return tiers
 
     def service_kwargs(self) -> dict:
         data = dict(self.cleaned_data)
         data["expiry_period"] = data.get("expiry_period") or ""
+        if data["point_value_band"] is None:
+            data.pop("point_value_band")  # the program's default
         return data
 
 
@@ -53,7 +89,11 @@ class ProgramEditForm(ProgramForm):
 
     @staticmethod
     def initial_for(program) -> dict:
-        return model_to_dict(program, fields=list(ProgramForm.base_fields))
+        initial = model_to_dict(program, fields=list(ProgramForm.base_fields))
+        initial["tiers"] = "\n".join(
+            f"{t['name']}, {t['threshold']}, {t['multiplier']}" for t in program.tiers
+        )
+        return initial
 
     def service_kwargs(self) -> dict:
         data = super().service_kwargs()

@@ -444,3 +444,22 @@ class TestConsole:
         )
         assert "The campaign has ended." in response.content.decode()
         assert not PointsRule.objects.for_tenant(world.tenant).get(pk=first_n.pk).is_active
+
+    def test_program_form_takes_membership_tiers(self, world, prog):
+        client = world.console_client(Role.OPERATOR)
+        url = reverse("points:program_edit", args=[prog.pk])
+        data = _form_of(client.get(url))
+        bad = client.post(url, {**data, "tiers": "gold, lots, 2"})
+        assert bad.status_code == 200 and "is not: name, points, multiplier" in bad.content.decode()
+        falling = client.post(url, {**data, "tiers": "gold, 100, 2\nsilver, 50, 1.5"})
+        assert (
+            falling.status_code == 200 and "Tier thresholds must rise" in falling.content.decode()
+        )
+        saved = client.post(url, {**data, "tiers": "silver, 50, 1.5\ngold, 100, 2"})
+        assert saved.status_code == 302
+        stored = PointsProgram.objects.for_tenant(world.tenant).get(pk=prog.pk)
+        assert stored.tiers == [
+            {"name": "silver", "threshold": 50, "multiplier": "1.5"},
+            {"name": "gold", "threshold": 100, "multiplier": "2"},
+        ]
+        assert "silver, 50, 1.5\ngold, 100, 2" in client.get(url).content.decode()
