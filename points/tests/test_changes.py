@@ -9,7 +9,7 @@ from django.urls import reverse
 from accounts.roles import Role
 from campaigns.models import Campaign, CampaignStatus
 from core.models import AuditEntry
-from orders.services import order_close
+from orders.services import order_close, order_complete
 from points import services
 from points.models import AwardStatus, OrderAward, PointsProgram, PointsRule, RuleRegionCounter
 
@@ -339,6 +339,9 @@ class TestRuleActivation:
         assert awards_of(world, place(world)) == []
         (award,) = awards_of(world, earned)
         assert (award.status, award.points) == (AwardStatus.ACTIVE, 5)
+        order_complete(tenant=world.tenant, actor=world.system, order=earned)
+        award.lot.refresh_from_db()
+        assert award.lot.status == "open"  # its pending points still became usable
         assert client.post(f"/api/v1/points-rules/{first_n.pk}/activate").status_code == 200
         (award,) = awards_of(world, place(world))
         assert (award.rank, award.points) == (2, 5)
