@@ -7,7 +7,7 @@ from rest_framework.response import Response
 
 from accounts.models import ApiKeyScope
 from campaigns.selectors import campaign_get
-from core.api.views import TenantAPIView
+from core.api.views import TenantAPIView, object_action_view
 
 from . import selectors, services
 from . import serializers as s
@@ -70,6 +70,54 @@ class ProgramDetailView(TenantAPIView):
         program = selectors.program_get(tenant=self.tenant, actor=self.actor, id=id)
         return Response(s.ProgramSerializer(program).data)
 
+    @extend_schema(
+        tags=TAGS,
+        request=s.ProgramUpdateSerializer,
+        responses={200: s.ProgramSerializer},
+        description="Only the fields sent change; the holder never does. 409 program_in_use: "
+        "point_value or pending once points were earned (they would change what those points "
+        "mean). 403 out_of_scope: rules outside the caller's regions or business unit use it.",
+    )
+    def patch(self, request, id):
+        program = selectors.program_get(tenant=self.tenant, actor=self.actor, id=id)
+        data = s.ProgramUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        program = services.program_update(
+            tenant=self.tenant, actor=self.actor, program=program, **data.service_kwargs()
+        )
+        return Response(s.ProgramSerializer(program).data)
+
+
+def _action(name: str, getter, service, param: str, output, description: str):
+    return object_action_view(
+        name,
+        getter=getter,
+        service=service,
+        param=param,
+        output=output,
+        input=s.NoteSerializer,
+        tags=TAGS,
+        description=description,
+    )
+
+
+ProgramDeactivateView = _action(
+    "ProgramDeactivateView",
+    selectors.program_get,
+    services.program_deactivate,
+    "program",
+    s.ProgramSerializer,
+    "No rule of the program earns any more; points already earned keep their life cycle.",
+)
+ProgramActivateView = _action(
+    "ProgramActivateView",
+    selectors.program_get,
+    services.program_activate,
+    "program",
+    s.ProgramSerializer,
+    "The program's active rules earn again.",
+)
+
 
 class RuleListView(TenantAPIView):
     @extend_schema(
@@ -113,6 +161,53 @@ class RuleDetailView(TenantAPIView):
     def get(self, request, id):
         rule = selectors.rule_get(tenant=self.tenant, actor=self.actor, id=id)
         return Response(s.RuleSerializer(rule).data)
+
+    @extend_schema(
+        tags=TAGS,
+        request=s.RuleUpdateSerializer,
+        responses={200: s.RuleSerializer},
+        description="Only the fields sent change, from the next order on; awards made keep "
+        "their points and ranks, first-N rankings continue. The kind, campaign and program are "
+        "fixed. 409 invalid_rule: the campaign has ended. 403 out_of_scope: a region that is "
+        "not the caller's.",
+    )
+    def patch(self, request, id):
+        rule = selectors.rule_get(tenant=self.tenant, actor=self.actor, id=id)
+        data = s.RuleUpdateSerializer(data=request.data, context={"tenant": self.tenant})
+        data.is_valid(raise_exception=True)
+        services.rule_update(
+            tenant=self.tenant, actor=self.actor, rule=rule, **data.service_kwargs()
+        )
+        rule = selectors.rule_get(tenant=self.tenant, actor=self.actor, id=id)
+        return Response(s.RuleSerializer(rule).data)
+
+
+def _read_back(service):
+    """The rule as the list shows it (with its points awarded) after the service changed it."""
+
+    def run(*, tenant, actor, rule, **values):
+        service(tenant=tenant, actor=actor, rule=rule, **values)
+        return selectors.rule_get(tenant=tenant, actor=actor, id=rule.pk)
+
+    return run
+
+
+RuleDeactivateView = _action(
+    "RuleDeactivateView",
+    selectors.rule_get,
+    _read_back(services.rule_deactivate),
+    "rule",
+    s.RuleSerializer,
+    "The rule awards nothing on later orders; its awards stay.",
+)
+RuleActivateView = _action(
+    "RuleActivateView",
+    selectors.rule_get,
+    _read_back(services.rule_activate),
+    "rule",
+    s.RuleSerializer,
+    "The rule awards again from the next order (409 invalid_rule: the campaign has ended).",
+)
 
 
 class AccountListView(TenantAPIView):

@@ -10,3 +10,5 @@ class PointsErrorCode(StrEnum):
     WRONG_HOLDER = "wrong_holder"  # a staff reference for a merchant or customer program
     INVALID_RULE = "invalid_rule"
     INVALID_PROGRAM = "invalid_program"
+    PROGRAM_IN_USE = "program_in_use"  # a change that would alter points already earned
+    OUT_OF_SCOPE = "out_of_scope"  # a program or rule reaching beyond the actor's regions or BU

@@ -1,7 +1,10 @@
 """Console forms of points: they parse and check input; the services decide and write."""
 
+from decimal import Decimal
+
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.models import model_to_dict
 from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import BootstrapMixin, ConsoleForm
@@ -37,10 +40,64 @@ class ProgramForm(ConsoleForm):
         label=_("At most transferred a month"), min_value=1, required=False
     )
     tier_basis = forms.ChoiceField(label=_("Tiers by"), choices=TierBasis.choices)
+    tiers = forms.CharField(
+        label=_("Membership tiers"),
+        help_text=_("One a line: name, points from which it applies, earn multiplier."),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "gold, 1000, 1.5"}),
+    )
+    point_value_band = forms.DecimalField(
+        label=_("Allowed deviation of a prize's value per point"),
+        max_digits=5,
+        decimal_places=4,
+        min_value=0,
+        required=False,
+    )
+
+    def clean_tiers(self) -> list[dict]:
+        tiers = []
+        for line in self.cleaned_data["tiers"].splitlines():
+            if not line.strip():
+                continue
+            parts = [part.strip() for part in line.split(",")]
+            try:
+                name, threshold, multiplier = parts
+                tier = {"name": name, "threshold": int(threshold)}
+                tier["multiplier"] = str(Decimal(multiplier))
+            except (ValueError, ArithmeticError):
+                raise ValidationError(
+                    _("“%(line)s” is not: name, points, multiplier.") % {"line": line.strip()}
+                ) from None
+            if not name or tier["threshold"] < 0:
+                raise ValidationError(_("Each tier has a name and a threshold of 0 or more."))
+            tiers.append(tier)
+        return tiers
 
     def service_kwargs(self) -> dict:
         data = dict(self.cleaned_data)
         data["expiry_period"] = data.get("expiry_period") or ""
+        if data["point_value_band"] is None:
+            data.pop("point_value_band")  # the program's default
+        return data
+
+
+class ProgramEditForm(ProgramForm):
+    """The program form for an existing program: its holder is fixed."""
+
+    def setup(self):
+        self.fields["holder"].disabled = True
+
+    @staticmethod
+    def initial_for(program) -> dict:
+        initial = model_to_dict(program, fields=list(ProgramForm.base_fields))
+        initial["tiers"] = "\n".join(
+            f"{t['name']}, {t['threshold']}, {t['multiplier']}" for t in program.tiers
+        )
+        return initial
+
+    def service_kwargs(self) -> dict:
+        data = super().service_kwargs()
+        data.pop("holder")
         return data
 
 
@@ -109,12 +166,15 @@ class RuleForm(ConsoleForm):
             raise ValidationError(_("Unknown regions: %s") % ", ".join(unknown))
         return regions
 
+    def _kind(self) -> str:
+        return self.cleaned_data["kind"]
+
     def service_kwargs(self, tiers: list[dict]) -> dict:
         data = dict(self.cleaned_data)
         for name in ("campaign", "regions", "milestone_count", "milestone_period"):
-            data.pop(name)
+            data.pop(name, None)
         points = data.pop("milestone_points")
-        if self.cleaned_data["kind"] == RuleKind.MILESTONE:
+        if self._kind() == RuleKind.MILESTONE:
             data["milestone"] = {
                 "count": self.cleaned_data["milestone_count"],
                 "period": self.cleaned_data["milestone_period"],
@@ -122,6 +182,37 @@ class RuleForm(ConsoleForm):
             }
         data["tiers"] = tiers
         return data
+
+
+class RuleEditForm(RuleForm):
+    """The rule editor for an existing rule: its campaign and kind are fixed."""
+
+    def __init__(self, *args, rule, **kwargs):
+        self.rule = rule
+        super().__init__(*args, **kwargs)
+
+    def setup(self):
+        del self.fields["campaign"]
+        del self.fields["kind"]
+
+    def _kind(self) -> str:
+        return self.rule.kind
+
+    @staticmethod
+    def initial_for(rule) -> tuple[dict, list[dict]]:
+        """The form's and the tier table's initial values."""
+        milestone = rule.milestone or {}
+        initial = model_to_dict(rule, fields=list(RuleForm.base_fields))
+        initial.update(
+            regions=", ".join(sorted(r.code for r in rule.regions.all())),
+            milestone_count=milestone.get("count"),
+            milestone_period=milestone.get("period", ""),
+            milestone_points=milestone.get("points"),
+        )
+        tiers = [
+            {"rank_from": t["from"], "rank_to": t["to"], "points": t["points"]} for t in rule.tiers
+        ]
+        return initial, tiers
 
 
 class AdjustmentForm(BootstrapMixin, forms.Form):

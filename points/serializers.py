@@ -1,3 +1,4 @@
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from accounts.models import MerchantStaff, Region
@@ -66,6 +67,45 @@ class ProgramCreateSerializer(serializers.Serializer):
         data["transfer_per_transfer"] = limits.get("per_transfer")
         data["transfer_per_month"] = limits.get("per_month")
         data["tiers"] = [dict(t) for t in data.get("tiers", [])]
+        return data
+
+
+def _refuse_fixed(serializer, names) -> None:
+    """A body naming a field that cannot change is refused, not silently half-applied."""
+    fixed = [name for name in names if name in serializer.initial_data]
+    if fixed:
+        raise serializers.ValidationError({name: [_("Cannot be changed.")] for name in fixed})
+
+
+class ProgramUpdateSerializer(ProgramCreateSerializer):
+    """Any field of the program but its holder; only those sent change (409 program_in_use
+    for point_value or pending once points were earned)."""
+
+    holder = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, partial=True, **kwargs)
+
+    def validate(self, data):
+        _refuse_fixed(self, ["holder"])
+        return data
+
+    def service_kwargs(self) -> dict:
+        data = dict(self.validated_data)
+        if "expiry" in data:
+            expiry = data.pop("expiry") or {}
+            for key in ("policy", "days", "period"):
+                if key in expiry:
+                    data[f"expiry_{key}"] = expiry[key] or ("" if key == "period" else None)
+        if "transfer_limits" in data:
+            limits = data.pop("transfer_limits") or {"per_transfer": None, "per_month": None}
+            for key in ("per_transfer", "per_month"):
+                if key in limits:
+                    data[f"transfer_{key}"] = limits[key]
+        if "pending" in data:
+            data["pending_policy"] = data.pop("pending")
+        if "tiers" in data:
+            data["tiers"] = [dict(t) for t in data["tiers"]]
         return data
 
 
@@ -146,6 +186,34 @@ class RuleCreateSerializer(serializers.Serializer):
         data["tiers"] = [dict(t) for t in data.get("tiers", [])]
         data["milestone"] = dict(data.get("milestone") or {})
         return data
+
+
+class RuleUpdateSerializer(RuleCreateSerializer):
+    """Points, tiers, caps, minimum, regions, milestone; only those sent change. The kind,
+    campaign and program are fixed."""
+
+    campaign = None
+    program = None
+    kind = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, partial=True, **kwargs)
+
+    def validate(self, data):
+        _refuse_fixed(self, ["campaign", "program", "kind"])
+        return data
+
+    def service_kwargs(self) -> dict:
+        data = dict(self.validated_data)
+        if "tiers" in data:
+            data["tiers"] = [dict(t) for t in data["tiers"]]
+        if "milestone" in data:
+            data["milestone"] = dict(data["milestone"] or {})
+        return data
+
+
+class NoteSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
 class RuleSerializer(serializers.Serializer):

@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Q, Sum
+from django.db.models import Exists, F, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,7 +24,13 @@ from accounts.permissions import Actor
 from accounts.roles import Action
 from budgets import services as money
 from campaigns.models import Campaign, CampaignStatus
-from core.errors import ConflictError, NotFoundError, RuleRefusal, ValidationFailed
+from core.errors import (
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    RuleRefusal,
+    ValidationFailed,
+)
 from core.services import audit_record, snapshot
 
 from .errors import PointsErrorCode
@@ -159,20 +166,72 @@ def program_create(*, tenant, actor: Actor, **data) -> PointsProgram:
     return program
 
 
+# A program's point value and pending policy are part of the meaning of points already earned:
+# lots carry the money they reserved and a reversal refunds at the point value, and pending lots
+# wait either for their order's completion or for a date, by the policy they were earned under.
+# Once the program has a ledger entry these two are refused (409 program_in_use); make a new
+# program instead. Every other field (expiry, pending days, caps, transfers, tiers, negative
+# balances) is read when points are earned, spent or closed, so a change applies from then on
+# (lots keep the expiry and activation dates they were given).
+# Earning reads the program without a lock, so an order placed in the very instant of the change
+# may still earn under the old values; deactivate the program first to rule that out.
+LOCKED_ONCE_EARNED = ("point_value", "pending_policy")
+
+
+def _require_program_in_scope(tenant, actor: Actor, program: PointsProgram) -> None:
+    """A program serves every rule naming it, so a regional operator or a business-unit admin
+    changes it only when every such rule is theirs (SPEC §7: changeable only when all are)."""
+    if actor.region_ids is None and actor.business_unit_id is None:
+        return
+    rules = PointsRule.objects.for_tenant(tenant).filter(program=program)
+    outside = Q(pk__in=[])
+    if actor.region_ids is not None:
+        regions = PointsRule.regions.through.objects.filter(pointsrule_id=OuterRef("pk"))
+        outside |= ~Exists(regions) | Exists(regions.exclude(region_id__in=actor.region_ids))
+    if actor.business_unit_id is not None:
+        outside |= ~Q(campaign__business_unit_id=actor.business_unit_id)
+    if rules.filter(outside).exists():
+        raise PermissionDeniedError(
+            _("Rules outside your scope use this program."), code=PointsErrorCode.OUT_OF_SCOPE
+        )
+
+
+def _lock_program(tenant, program: PointsProgram) -> PointsProgram:
+    return (
+        PointsProgram.objects.for_tenant(tenant).select_for_update(no_key=True).get(pk=program.pk)
+    )
+
+
 @transaction.atomic
 def program_update(*, tenant, actor: Actor, program: PointsProgram, **changes) -> PointsProgram:
     actor.require(Action.CAMPAIGNS_MANAGE)
-    program = (
-        PointsProgram.objects.for_tenant(tenant).select_for_update(no_key=True).get(pk=program.pk)
-    )
+    _require_program_in_scope(tenant, actor, program)
+    program = _lock_program(tenant, program)
     unknown = set(changes) - set(PROGRAM_FIELDS) | ({"holder"} & set(changes))
     if unknown:
-        raise ValidationFailed(_("These fields cannot be changed: %s.") % ", ".join(unknown))
+        message = _("These fields cannot be changed: %s.") % ", ".join(sorted(unknown))
+        raise ValidationFailed(message, fields={name: [message] for name in unknown})
     before = snapshot(program, fields=PROGRAM_FIELDS)
+    changed = {name for name, value in changes.items() if before[name] != value}
+    locked = sorted(changed & set(LOCKED_ONCE_EARNED))
+    if locked and LedgerEntry.objects.for_tenant(tenant).filter(account__program=program).exists():
+        message = _("Points were earned in this program; this would change what they mean.")
+        raise ConflictError(
+            message, code=PointsErrorCode.PROGRAM_IN_USE, fields={n: [message] for n in locked}
+        )
     for name, value in changes.items():
         setattr(program, name, value)
     _clean_program(snapshot(program, fields=PROGRAM_FIELDS))
+    if (
+        "name" in changed
+        and PointsProgram.objects.for_tenant(tenant)
+        .filter(name=program.name)
+        .exclude(pk=program.pk)
+        .exists()
+    ):
+        raise _invalid("name", _("A program of this name exists."))
     program.save()
+    program.refresh_from_db()  # decimals as stored, for the answer and the audit
     audit_record(
         tenant=tenant,
         actor=actor,
@@ -182,6 +241,38 @@ def program_update(*, tenant, actor: Actor, program: PointsProgram, **changes) -
         after=snapshot(program, fields=PROGRAM_FIELDS),
     )
     return program
+
+
+def _program_set_active(tenant, actor: Actor, program, is_active: bool, note: str):
+    actor.require(Action.CAMPAIGNS_MANAGE)
+    _require_program_in_scope(tenant, actor, program)
+    program = _lock_program(tenant, program)
+    if program.is_active == is_active:  # a repeat changes nothing
+        return program
+    program.is_active = is_active
+    program.save(update_fields=["is_active", "updated_at"])
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="points_program." + ("activate" if is_active else "deactivate"),
+        obj=program,
+        before={"is_active": not is_active},
+        after={"is_active": is_active},
+        note=note,
+    )
+    return program
+
+
+@transaction.atomic
+def program_deactivate(*, tenant, actor: Actor, program: PointsProgram, note: str = ""):
+    """No rule of the program earns any more; points already earned stay and keep their life
+    cycle (pending points still activate, usable ones can be spent, transferred, expire)."""
+    return _program_set_active(tenant, actor, program, False, note)
+
+
+@transaction.atomic
+def program_activate(*, tenant, actor: Actor, program: PointsProgram, note: str = ""):
+    return _program_set_active(tenant, actor, program, True, note)
 
 
 # --- rules ------------------------------------------------------------------------------------
@@ -273,6 +364,193 @@ def rule_create(
         after=_rule_snapshot(rule),
     )
     return rule
+
+
+RULE_UPDATE_FIELDS = [
+    "name",
+    "points",
+    "per_amount",
+    "min_amount",
+    "tiers",
+    "milestone",
+    "cap_total",
+    "cap_per_holder_week",
+    "cap_per_region",
+]
+
+
+def _require_rule_in_scope(actor: Actor, rule: PointsRule, region_ids) -> None:
+    """A regional operator changes a rule only when all its regions, before and after, are
+    theirs (a rule naming no region runs everywhere); a business-unit admin only their BU's."""
+    if actor.region_ids is not None and (not region_ids or not set(region_ids) <= actor.region_ids):
+        raise PermissionDeniedError(
+            _("Some of the rule's regions are not yours."), code=PointsErrorCode.OUT_OF_SCOPE
+        )
+    if actor.business_unit_id is not None and (
+        rule.campaign.business_unit_id != actor.business_unit_id
+    ):
+        raise NotFoundError(_("Not found."))
+
+
+def _lock_rule(tenant, rule: PointsRule) -> PointsRule:
+    return (
+        PointsRule.objects.for_tenant(tenant)
+        .select_for_update(of=("self",), no_key=True)
+        .select_related("campaign")
+        .get(pk=rule.pk)
+    )
+
+
+def _refuse_if_ended(rule: PointsRule) -> None:
+    if rule.campaign.status == CampaignStatus.ENDED:
+        raise ConflictError(_("The campaign has ended."), code=PointsErrorCode.INVALID_RULE)
+
+
+def _lock_region_counts(tenant, rule: PointsRule) -> None:
+    """Before a rule's per-region cap is set: its region counters, made for every region it
+    awarded in and locked (counters come before the rule in the lock order)."""
+    regions = (
+        OrderAward.objects.for_tenant(tenant)
+        .filter(rule=rule, status=AwardStatus.ACTIVE)
+        .values_list("region_id", flat=True)
+        .distinct()
+    )
+    RuleRegionCounter.objects.bulk_create(
+        [RuleRegionCounter(tenant=tenant, rule=rule, region_id=region_id) for region_id in regions],
+        ignore_conflicts=True,
+    )
+    counters = RuleRegionCounter.objects.for_tenant(tenant).filter(rule=rule)
+    list(counters.select_for_update(no_key=True).order_by("pk").values_list("pk", flat=True))
+
+
+def _recount_rule_awards(tenant, rule: PointsRule, *, total: bool, per_region: bool) -> None:
+    """Bring a cap's running sum up to date when the cap is set on a rule that had none.
+
+    The sums are kept only while a cap needs them (the rule's `awarded` for cap_total, its
+    region counters' `awarded` for cap_per_region or a first-N ranking, see `_record_earn`), so
+    a new cap starts from the points the rule's awards still hold. An order of an uncapped rule
+    takes none of these locks, so one placed in the very instant of the change can be left out:
+    the cap is then exceeded by at most that order's points.
+    """
+    active = OrderAward.objects.for_tenant(tenant).filter(rule=rule, status=AwardStatus.ACTIVE)
+    if per_region:
+        in_region = (
+            active.filter(region_id=OuterRef("region_id"))
+            .order_by()
+            .values("rule")
+            .annotate(s=Sum("points"))
+            .values("s")
+        )
+        RuleRegionCounter.objects.for_tenant(tenant).filter(rule=rule).update(
+            awarded=Coalesce(Subquery(in_region), 0)
+        )
+    if total:
+        rule.awarded = active.aggregate(s=Sum("points"))["s"] or 0
+
+
+def _keeps_region_counts(kind: str, cap_per_region) -> bool:
+    return kind == RuleKind.REGION_FIRST_N or cap_per_region is not None
+
+
+@transaction.atomic
+def rule_update(*, tenant, actor: Actor, rule: PointsRule, regions=None, **changes) -> PointsRule:
+    """Change a rule's points, tiers, caps, minimum, regions or milestone; from the next order.
+
+    Awards already made keep their points and ranks. A first-N rule's region counters are never
+    reset or removed: a region taken off the rule keeps its count, so should it be named again
+    its next order continues the ranking (no order is ever the first twice), and a new tier
+    table applies to the ranks still to come: tiers ending below the ranks already given simply
+    award nothing more there. The kind, campaign and program cannot change (make a new rule).
+    """
+    actor.require(Action.CAMPAIGNS_MANAGE)
+    unknown = set(changes) - set(RULE_UPDATE_FIELDS)
+    if unknown:
+        message = _("These fields cannot be changed: %s.") % ", ".join(sorted(unknown))
+        raise ValidationFailed(message, fields={name: [message] for name in unknown})
+    old_regions = list(rule.regions.values_list("pk", flat=True))
+    _require_rule_in_scope(actor, rule, old_regions)
+    if regions is not None:
+        _require_rule_in_scope(actor, rule, [r.pk for r in regions])
+    new_cap_per_region = changes.get("cap_per_region", rule.cap_per_region)
+    recount_regions = not _keeps_region_counts(rule.kind, rule.cap_per_region) and (
+        _keeps_region_counts(rule.kind, new_cap_per_region)
+    )
+    if recount_regions:
+        _lock_region_counts(tenant, rule)
+    rule = _lock_rule(tenant, rule)
+    _refuse_if_ended(rule)
+    before = _rule_snapshot(rule)
+    data = {name: getattr(rule, name) for name in RULE_UPDATE_FIELDS} | changes
+    data["milestone"] = data["milestone"] or {}
+    data["tiers"] = data["tiers"] or []
+    _clean_rule(rule.kind, data, old_regions if regions is None else regions)
+    if rule.kind == RuleKind.REGION_FIRST_N:
+        data["tiers"] = sorted(data["tiers"], key=lambda t: t["from"])
+    _recount_rule_awards(
+        tenant,
+        rule,
+        total=rule.cap_total is None and data["cap_total"] is not None,
+        per_region=recount_regions,
+    )
+    if data["cap_total"] is not None and rule.awarded > data["cap_total"]:
+        raise _rule_invalid(
+            "cap_total",
+            _("The rule has already awarded %(n)d points; its total cap cannot be lower.")
+            % {"n": rule.awarded},
+        )
+    for name in RULE_UPDATE_FIELDS:
+        setattr(rule, name, data[name])
+    rule.save(update_fields=[*RULE_UPDATE_FIELDS, "awarded", "updated_at"])
+    if regions is not None:
+        rule.regions.set(regions)
+        # Counters of new regions exist before their first order, as at creation.
+        RuleRegionCounter.objects.bulk_create(
+            [RuleRegionCounter(tenant=tenant, rule=rule, region=region) for region in regions],
+            ignore_conflicts=True,
+        )
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="points_rule.update",
+        obj=rule,
+        before=before,
+        after=_rule_snapshot(rule),
+    )
+    return rule
+
+
+def _rule_set_active(tenant, actor: Actor, rule: PointsRule, is_active: bool, note: str):
+    actor.require(Action.CAMPAIGNS_MANAGE)
+    _require_rule_in_scope(actor, rule, rule.regions.values_list("pk", flat=True))
+    rule = _lock_rule(tenant, rule)
+    if is_active:
+        _refuse_if_ended(rule)
+    if rule.is_active == is_active:  # a repeat changes nothing
+        return rule
+    rule.is_active = is_active
+    rule.save(update_fields=["is_active", "updated_at"])
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="points_rule." + ("activate" if is_active else "deactivate"),
+        obj=rule,
+        before={"is_active": not is_active},
+        after={"is_active": is_active},
+        note=note,
+    )
+    return rule
+
+
+@transaction.atomic
+def rule_deactivate(*, tenant, actor: Actor, rule: PointsRule, note: str = "") -> PointsRule:
+    """The rule awards nothing on later orders (`_rules_for` skips it); its awards stay, and
+    their pending points still activate or are cancelled with their orders."""
+    return _rule_set_active(tenant, actor, rule, False, note)
+
+
+@transaction.atomic
+def rule_activate(*, tenant, actor: Actor, rule: PointsRule, note: str = "") -> PointsRule:
+    return _rule_set_active(tenant, actor, rule, True, note)
 
 
 # --- accounts ---------------------------------------------------------------------------------
@@ -1117,9 +1395,12 @@ def points_on_order_closed(*, tenant, order) -> None:
         return
     # Lock order: counters and rules first, then accounts, then lots, then budgets.
     for award in awards:
-        RuleRegionCounter.objects.for_tenant(tenant).filter(
-            rule_id=award.rule_id, region_id=award.region_id
-        ).update(awarded=F("awarded") - award.points)
+        # Only counters that count points (first-N, per-region cap) take the award back: others
+        # never added it, and would go below zero.
+        if _keeps_region_counts(award.rule.kind, award.rule.cap_per_region):
+            RuleRegionCounter.objects.for_tenant(tenant).filter(
+                rule_id=award.rule_id, region_id=award.region_id
+            ).update(awarded=F("awarded") - award.points)
         if award.rule.cap_total is not None:
             PointsRule.objects.for_tenant(tenant).filter(pk=award.rule_id).update(
                 awarded=F("awarded") - award.points

@@ -11,8 +11,28 @@ urlpatterns = [
     ),
     path("points-programs", api.ProgramListView.as_view(), name="points-programs"),
     path("points-programs/<int:id>", api.ProgramDetailView.as_view(), name="points-program"),
+    path(
+        "points-programs/<int:id>/deactivate",
+        api.ProgramDeactivateView.as_view(),
+        name="points-program-deactivate",
+    ),
+    path(
+        "points-programs/<int:id>/activate",
+        api.ProgramActivateView.as_view(),
+        name="points-program-activate",
+    ),
     path("points-rules", api.RuleListView.as_view(), name="points-rules"),
     path("points-rules/<int:id>", api.RuleDetailView.as_view(), name="points-rule"),
+    path(
+        "points-rules/<int:id>/deactivate",
+        api.RuleDeactivateView.as_view(),
+        name="points-rule-deactivate",
+    ),
+    path(
+        "points-rules/<int:id>/activate",
+        api.RuleActivateView.as_view(),
+        name="points-rule-activate",
+    ),
     path("points-accounts", api.AccountListView.as_view(), name="points-accounts"),
     path("points-accounts/<int:id>", api.AccountDetailView.as_view(), name="points-account"),
     path(

@@ -5,6 +5,8 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
 
 from accounts.roles import Action
 from accounts.views import console_view
@@ -44,12 +46,85 @@ def program_create(request):
     return render(request, "points/program_form.html", {"form": form})
 
 
+@console_view(Action.CAMPAIGNS_MANAGE)
+def program_edit(request, pk: int):
+    actor = request.actor
+    program = selectors.program_get(tenant=actor.tenant, actor=actor, id=pk)
+    form = forms.ProgramEditForm(
+        request.POST or None, actor=actor, initial=forms.ProgramEditForm.initial_for(program)
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.program_update(
+                tenant=actor.tenant, actor=actor, program=program, **form.service_kwargs()
+            )
+        except DomainError as exc:
+            form.add_domain_error(exc)
+        else:
+            messages.success(request, _("Program %(name)s was saved.") % {"name": program})
+            return redirect("points:program_detail", pk=program.pk)
+    return render(request, "points/program_form.html", {"form": form, "program": program})
+
+
+def _run_action(request, service, done: str, **target) -> None:
+    """A life-cycle button: the service's refusal is shown as a message, not a page of its own."""
+    actor = request.actor
+    try:
+        service(tenant=actor.tenant, actor=actor, note=request.POST.get("note", ""), **target)
+    except DomainError as exc:
+        details = " ".join(" ".join(m) for m in exc.fields.values())
+        messages.error(request, f"{exc.detail} {details}".strip())
+    else:
+        messages.success(request, done)
+
+
+PROGRAM_ACTIONS = {
+    "activate": (services.program_activate, gettext_lazy("The program is active again.")),
+    "deactivate": (
+        services.program_deactivate,
+        gettext_lazy("The program is inactive: its rules earn nothing."),
+    ),
+}
+RULE_ACTIONS = {
+    "activate": (services.rule_activate, gettext_lazy("The rule awards points again.")),
+    "deactivate": (services.rule_deactivate, gettext_lazy("The rule awards nothing any more.")),
+}
+
+
+@require_POST
+@console_view(Action.CAMPAIGNS_MANAGE)
+def program_action(request, pk: int, verb: str):
+    actor = request.actor
+    program = selectors.program_get(tenant=actor.tenant, actor=actor, id=pk)
+    service, done = PROGRAM_ACTIONS[verb]
+    _run_action(request, service, done, program=program)
+    return redirect("points:program_detail", pk=program.pk)
+
+
+@require_POST
+@console_view(Action.CAMPAIGNS_MANAGE)
+def rule_action(request, pk: int, verb: str):
+    actor = request.actor
+    rule = selectors.rule_get(tenant=actor.tenant, actor=actor, id=pk)
+    service, done = RULE_ACTIONS[verb]
+    _run_action(request, service, done, rule=rule)
+    return redirect("points:program_detail", pk=rule.program_id)
+
+
 @console_view(Action.POINTS_READ)
 def program_detail(request, pk: int):
     actor = request.actor
     program = selectors.program_get(tenant=actor.tenant, actor=actor, id=pk)
     rules = selectors.rule_list(tenant=actor.tenant, actor=actor, program=program.pk)
     return render(request, "points/program_detail.html", {"program": program, "rules": rules})
+
+
+def _tier_rows(tiers) -> list[dict]:
+    return [
+        {"from": row["rank_from"], "to": row["rank_to"], "points": row["points"]}
+        for row in tiers.cleaned_data
+        if row
+    ]
 
 
 @console_view(Action.CAMPAIGNS_MANAGE)
@@ -60,11 +135,6 @@ def rule_create(request, pk: int):
     form = forms.RuleForm(request.POST or None, actor=actor)
     tiers = forms.RankTierFormSet(request.POST or None, prefix="tiers")
     if request.method == "POST" and form.is_valid() and tiers.is_valid():
-        rows = [
-            {"from": row["rank_from"], "to": row["rank_to"], "points": row["points"]}
-            for row in tiers.cleaned_data
-            if row
-        ]
         try:
             campaign = campaign_get(
                 tenant=actor.tenant, actor=actor, id=int(form.cleaned_data["campaign"])
@@ -75,7 +145,7 @@ def rule_create(request, pk: int):
                 campaign=campaign,
                 program=program,
                 regions=form.cleaned_data["regions"],
-                **form.service_kwargs(rows),
+                **form.service_kwargs(_tier_rows(tiers)),
             )
         except DomainError as exc:
             form.add_domain_error(exc)
@@ -84,6 +154,35 @@ def rule_create(request, pk: int):
             return redirect("points:program_detail", pk=program.pk)
     return render(
         request, "points/rule_form.html", {"form": form, "tiers": tiers, "program": program}
+    )
+
+
+@console_view(Action.CAMPAIGNS_MANAGE)
+def rule_edit(request, pk: int):
+    """The rule editor on an existing rule: points, tier table, caps, regions, milestone."""
+    actor = request.actor
+    rule = selectors.rule_get(tenant=actor.tenant, actor=actor, id=pk)
+    initial, tier_rows = forms.RuleEditForm.initial_for(rule)
+    form = forms.RuleEditForm(request.POST or None, actor=actor, rule=rule, initial=initial)
+    tiers = forms.RankTierFormSet(request.POST or None, prefix="tiers", initial=tier_rows)
+    if request.method == "POST" and form.is_valid() and tiers.is_valid():
+        try:
+            services.rule_update(
+                tenant=actor.tenant,
+                actor=actor,
+                rule=rule,
+                regions=form.cleaned_data["regions"],
+                **form.service_kwargs(_tier_rows(tiers)),
+            )
+        except DomainError as exc:
+            form.add_domain_error(exc)
+        else:
+            messages.success(request, _("Rule %(rule)s was saved.") % {"rule": rule})
+            return redirect("points:program_detail", pk=rule.program_id)
+    return render(
+        request,
+        "points/rule_form.html",
+        {"form": form, "tiers": tiers, "program": rule.program, "rule": rule},
     )
 
 

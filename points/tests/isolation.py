@@ -33,7 +33,9 @@ def _rule(world):
 
 for view in (api.StaffPointsView, api.StaffEntriesView):
     route_param(view, "code", MerchantStaff, field="code")
-route_param(api.ProgramDetailView, "id", PointsProgram, make=_program)
-route_param(api.RuleDetailView, "id", PointsRule, make=_rule)
+for view in (api.ProgramDetailView, api.ProgramDeactivateView, api.ProgramActivateView):
+    route_param(view, "id", PointsProgram, make=_program)
+for view in (api.RuleDetailView, api.RuleDeactivateView, api.RuleActivateView):
+    route_param(view, "id", PointsRule, make=_rule)
 for view in (api.AccountDetailView, api.AccountEntriesView, api.AdjustmentView):
     route_param(view, "id", PointsAccount, make=_account)

@@ -138,3 +138,49 @@ def test_spends_transfers_and_expiry_racing_keep_the_ledger_exact(world):
     account.refresh_from_db()
     assert account.balance >= 0
     assert services.ledger_mismatches() == []
+
+
+def test_rule_and_program_changes_racing_orders_keep_ranks_and_sums_exact(world):
+    from accounts.roles import Role
+    from points.models import PointsRule, RuleRegionCounter
+
+    prog = program(world)
+    campaign = running_campaign(world)
+    tiers = [{"from": 1, "to": 40, "points": 5}]
+    first_n = rule(world, campaign, prog, kind="region_first_n", regions=[world.region],
+                   tiers=tiers, cap_total=1000)  # fmt: skip
+    staff = [StaffFactory(tenant=world.tenant, merchant=world.merchant) for _ in range(6)]
+    operator = world.actor(Role.OPERATOR)
+    orders, changes = 24, 6
+
+    def work(n):
+        if n < orders:
+            member = staff[n % len(staff)]
+            order, _ = order_place(
+                tenant=world.tenant, actor=world.system, facts=_facts(world, member, f"R-{n}")
+            )
+            if n % 4 == 0:
+                order_close(tenant=world.tenant, actor=world.system, order=order)
+            return
+        if n % 2:
+            services.program_update(tenant=world.tenant, actor=operator, program=prog,
+                                    weekly_cap=500 + n)  # fmt: skip
+        else:
+            services.rule_update(
+                tenant=world.tenant, actor=operator, rule=first_n, cap_total=900 + n,
+                cap_per_region=800 + n, tiers=[{"from": 1, "to": 40, "points": 5}],
+                regions=[world.region, world.other_region],
+            )  # fmt: skip
+
+    _run_at_once(orders + changes, work)
+
+    awards = list(OrderAward.objects.for_tenant(world.tenant))
+    assert sorted(a.rank for a in awards) == list(range(1, orders + 1))
+    active = sum(a.points for a in awards if a.status == "active")
+    assert active == 5 * (orders - orders // 4)
+    assert PointsRule.objects.for_tenant(world.tenant).get(pk=first_n.pk).awarded == active
+    counter = RuleRegionCounter.objects.for_tenant(world.tenant).get(
+        rule=first_n, region=world.region
+    )
+    assert (counter.orders, counter.awarded) == (orders, active)
+    assert services.ledger_mismatches() == []

@@ -61,3 +61,37 @@ def test_operator_builds_a_tiered_rule_then_adjusts_an_earning_account(
     expect(page.locator("main")).to_contain_text("Goodwill after a complaint")
     account.refresh_from_db()
     assert (account.balance, account.pending) == (12, 5)
+
+
+def test_operator_edits_a_rule_then_deactivates_it_after_confirming(
+    page: Page, live_server, transactional_db, world
+):
+    from points.services import rule_create
+
+    base = live_server.url
+    prog = program(world)
+    rule = rule_create(
+        tenant=world.tenant, actor=world.actor(Role.OPERATOR), campaign=running_campaign(world),
+        program=prog, regions=[world.region], kind="region_first_n", name="First orders",
+        tiers=[{"from": 1, "to": 10, "points": 5}],
+    )  # fmt: skip
+
+    log_in(page, base, world.members[Role.OPERATOR].user.username)
+    page.goto(f"{base}/console/points/programs/{prog.pk}/")
+    page.get_by_role("row", name="First orders").get_by_role("link", name="Edit").click()
+    tiers = page.locator("#tier-table tbody tr")
+    expect(tiers.nth(0).locator("input").nth(1)).to_have_value("10")
+    for column, value in enumerate(("11", "20", "8")):
+        tiers.nth(1).locator("input").nth(column).fill(value)
+    page.get_by_role("button", name="Save rule").click()
+    expect(page.locator(".alert-success")).to_contain_text("First orders")
+    expect(page.locator("main")).to_contain_text("11\u201320")
+
+    page.get_by_role("row", name="First orders").get_by_role("button", name="Deactivate").click()
+    dialog = page.locator("#confirm-modal")
+    expect(dialog).to_contain_text("points already awarded stay")
+    dialog.get_by_role("button", name="Deactivate").click()
+    expect(page.locator(".alert-success")).to_contain_text("awards nothing")
+    expect(page.get_by_role("row", name="First orders")).to_contain_text("inactive")
+    rule.refresh_from_db()
+    assert not rule.is_active and rule.tiers[1] == {"from": 11, "to": 20, "points": 8}
