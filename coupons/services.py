@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -1109,6 +1109,21 @@ def _coupon_candidates(tenant, code: str, customer: Customer, *, lock: bool):
     return batch_id, list(coupons.filter(batch_id=batch_id, customer=customer).order_by("pk"))
 
 
+def _batch_scope_ids(batch: CouponBatch) -> tuple[frozenset, frozenset]:
+    """(merchant ids, region ids) the batch is limited to, in one query from the link tables."""
+    merchants = CouponBatch.scope_merchants.through.objects.filter(couponbatch_id=batch.pk)
+    regions = CouponBatch.scope_regions.through.objects.filter(couponbatch_id=batch.pk)
+    rows = list(
+        merchants.values_list(Value("m"), "merchant_id").union(
+            regions.values_list(Value("r"), "region_id"), all=True
+        )
+    )
+    return (
+        frozenset(pk for kind, pk in rows if kind == "m"),
+        frozenset(pk for kind, pk in rows if kind == "r"),
+    )
+
+
 _PREFERENCE = {
     CouponStatus.ISSUED: 0,
     CouponStatus.REDEEMED: 1,
@@ -1141,6 +1156,8 @@ def coupon_evaluate(
     code = normalise_code(code)
     batch_id, coupons = _coupon_candidates(tenant, code, customer, lock=lock)
     coupon = min(coupons, key=lambda c: (_PREFERENCE.get(c.status, 9), c.pk)) if coupons else None
+    if coupon is not None and coupon.customer_id == customer.pk:
+        coupon.customer = customer  # the answer shows it: no second read
     facts = OrderFacts(
         customer_id=customer.pk,
         amount=Decimal(str(amount)),
@@ -1155,11 +1172,14 @@ def coupon_evaluate(
             .select_related("campaign", "campaign__budget")
             .get(pk=batch_id)
         )
+        merchant_ids, region_ids = _batch_scope_ids(batch)
         scope = BatchScope(
-            merchant_ids=frozenset(batch.scope_merchants.values_list("pk", flat=True)),
-            region_ids=frozenset(batch.scope_regions.values_list("pk", flat=True)),
+            merchant_ids=merchant_ids,
+            region_ids=region_ids,
             categories=frozenset(batch.scope_categories or ()),
         )
+        if coupon is not None:
+            coupon.batch = batch
     if coupon is None and batch is not None and batch.code_mode == CodeMode.SHARED:
         # A public code this customer never received: the code exists, it is not theirs.
         coupon = Coupon(tenant=tenant, batch=batch, customer=None, status=CouponStatus.ISSUED)
@@ -1228,7 +1248,11 @@ def coupon_redeem(
         phone_fingerprint=phone_fingerprint,
         lock=True,
     )
-    if batch is not None:
+    # A unique code's coupon that is still issued (and locked) has no live redemption: only a
+    # redemption makes it redeemed, only a rollback makes it issued again.
+    fresh = batch is not None and batch.code_mode == CodeMode.UNIQUE
+    fresh = fresh and coupon.status == CouponStatus.ISSUED
+    if batch is not None and not fresh:
         # A retry of a redemption that went through: the same answer, nothing moves again.
         live = CouponRedemption.objects.for_tenant(tenant).filter(
             batch=batch, customer=customer, order_ref=order, rolled_back_at__isnull=True
@@ -1260,6 +1284,16 @@ def coupon_redeem(
         phone_fingerprint=phone_fingerprint,
         redeemed_at=now,
     )
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="coupon.redeem",
+        obj=coupon,
+        before=before,
+        after={"status": coupon.status, "order": order, "discount": str(check.discount)},
+    )
+    # The rows every redemption shares last, batch then budget (the lock order of rollbacks
+    # too): each stays locked from its UPDATE to the commit.
     CouponBatch.objects.for_tenant(tenant).filter(pk=batch.pk).update(
         redeemed=F("redeemed") + 1, updated_at=now
     )
@@ -1285,14 +1319,6 @@ def coupon_redeem(
             note=f"{coupon} on {order}: reserved beyond the discount",
             **labels,
         )
-    audit_record(
-        tenant=tenant,
-        actor=actor,
-        action="coupon.redeem",
-        obj=coupon,
-        before=before,
-        after={"status": coupon.status, "order": order, "discount": str(check.discount)},
-    )
     return redemption
 
 
