@@ -3,9 +3,10 @@
 from django.db import connection
 
 
-def insert_unless_exists(obj, *, unique: tuple[str, ...]) -> bool:
+def insert_unless_exists(obj, *, unique: tuple[str, ...], partial: str | None = None) -> bool:
     """INSERT the unsaved `obj` unless its table already holds a row with the same `unique`
-    fields (a unique constraint of that table). True, with `obj.pk` set, when it was inserted.
+    fields (a unique constraint of that table; of a partial one, `partial` names the field
+    its condition requires not null). True, with `obj.pk` set, when it was inserted.
 
     One statement, INSERT … ON CONFLICT DO NOTHING RETURNING (PostgreSQL, SQLite >= 3.35),
     instead of a savepoint, the INSERT and the savepoint's release, and nothing to roll back
@@ -17,13 +18,15 @@ def insert_unless_exists(obj, *, unique: tuple[str, ...]) -> bool:
     values = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
-    target = ", ".join(quote(meta.get_field(name).column) for name in unique)
+    target = "(" + ", ".join(quote(meta.get_field(name).column) for name in unique) + ")"
+    if partial:
+        target += f" WHERE {quote(meta.get_field(partial).column)} IS NOT NULL"
     with connection.cursor() as cursor:
         cursor.execute(
             # Names from the model; every value is bound.
             f"INSERT INTO {quote(meta.db_table)} ({columns})"
             f" VALUES ({', '.join(['%s'] * len(fields))})"
-            f" ON CONFLICT ({target}) DO NOTHING RETURNING {quote(meta.pk.column)}",
+            f" ON CONFLICT {target} DO NOTHING RETURNING {quote(meta.pk.column)}",
             values,
         )
         row = cursor.fetchone()

@@ -24,6 +24,7 @@ from accounts.permissions import Actor
 from accounts.roles import Action
 from budgets import services as money
 from campaigns.models import Campaign, CampaignStatus
+from core.db import insert_unless_exists
 from core.errors import ConflictError, NotFoundError, RuleRefusal, ValidationFailed
 from core.services import audit_record, snapshot
 
@@ -327,8 +328,18 @@ def _lock_holder_accounts(tenant, holders: dict) -> dict:
     for row in rows:
         row.program = programs[row.program_id]  # the caller's, loaded already: no join
         found[key_of(row.program, getattr(row, f"{_holder_field(row.program)}_id"))] = row
-    missing = [account_for_holder(tenant=tenant, program=p, holder=h)
-               for k, (p, h) in wanted.items() if k not in found]  # fmt: skip
+    missing = []
+    for key, (program, holder) in wanted.items():
+        if key in found:
+            continue
+        field = _holder_field(program)
+        account = PointsAccount(tenant=tenant, program=program, **{field: holder})
+        # First use: the new row is this transaction's alone (a concurrent first use waits on
+        # its key) until the commit, as good as locked. Only one that lost that race locks.
+        if insert_unless_exists(account, unique=("tenant", "program", field), partial=field):
+            found[key] = account
+        else:
+            missing.append(account_for_holder(tenant=tenant, program=program, holder=holder))
     if missing:
         for row in _lock_accounts(tenant, [a.pk for a in missing]).values():
             found[key_of(row.program, getattr(row, f"{_holder_field(row.program)}_id"))] = row
