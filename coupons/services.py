@@ -1253,7 +1253,7 @@ def coupon_redeem(
     )
     # A unique code's coupon that is still issued (and locked) has no live redemption: only a
     # redemption makes it redeemed, only a rollback makes it issued again.
-    fresh = batch is not None and batch.code_mode == CodeMode.UNIQUE
+    fresh = batch is not None and batch.code_mode == CodeMode.UNIQUE and coupon is not None
     fresh = fresh and coupon.status == CouponStatus.ISSUED
     if batch is not None and not fresh:
         # A retry of a redemption that went through: the same answer, nothing moves again.
