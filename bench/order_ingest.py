@@ -11,39 +11,36 @@
 
 32 concurrent clients (threads with keep-alive connections) against gunicorn. Prints orders/s,
 p50 and p99 and the ratios, writes them to docs/benchmarks.md (section "Order ingest") and runs
-check_ledger at the end. Not a test: the figures depend on the machine.
+check_ledger at the end. Not a test: the figures depend on the machine. The server listens on
+127.0.0.1:8765, or on BENCH_PORT.
 """
 
 import argparse
-import http.client
 import itertools
-import json
 import os
 import random
-import statistics
-import subprocess
-import sys
-import threading
-import time
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pointsops_bench_orders")
-os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz")
-os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
-os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
-os.environ["THROTTLE_API_KEY"] = "100000000/min"
-os.environ.setdefault("LOG_LEVEL", "WARNING")
+from http_load import (
+    CLIENTS,
+    SWITCH_INTERVAL,
+    THREADS,
+    WORKERS,
+    Client,
+    django_env,
+    ensure_database,
+    load_note,
+    port,
+    print_rows,
+    replace_section,
+    run_clients,
+    start_server,
+    summary,
+)
 
-CLIENTS = 32
-WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
-THREADS = int(os.environ.get("BENCH_THREADS", "8"))
-SWITCH_INTERVAL = float(os.environ.get("BENCH_SWITCH_INTERVAL", "0.0005"))
-PORT = 8765
+django_env("pointsops_bench_orders")
+PORT = port(8765)
 REGIONS = 1111
 STAFF = 2000
 PLACED_AT = "2026-11-11T10:00:00+08:00"
@@ -67,7 +64,7 @@ def _ensure_database(url: str) -> None:
 def setup() -> dict:
     """A fresh database: tenant, 1,111 regions, 2,000 staff, a running campaign with a tiered
     first-N rule (the demo's), a program with a weekly cap, and an API key."""
-    _ensure_database(os.environ["DATABASE_URL"])
+    ensure_database(os.environ["DATABASE_URL"])
     import django
 
     django.setup()
@@ -162,94 +159,13 @@ def setup() -> dict:
     }
 
 
-def post_fork(server, worker):
-    """Gunicorn hook (this module is the server's config): a short GIL switch interval, so a
-    request thread that holds a row lock gets the GIL back right after each query instead of
-    waiting out its siblings' 5 ms slices. Same server for every HTTP figure."""
-    sys.setswitchinterval(SWITCH_INTERVAL)
-
-
-def start_server() -> subprocess.Popen:
-    server = subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/gunicorn"),
-            "config.wsgi",
-            "-b",
-            f"127.0.0.1:{PORT}",
-            # Same server for every HTTP figure; BENCH_WORKERS/BENCH_THREADS to try others.
-            "-w",
-            str(WORKERS),
-            "-k",
-            "gthread",
-            "--threads",
-            str(THREADS),
-            "--log-level",
-            "warning",
-            "-c",
-            "python:order_ingest",  # this module: post_fork below
-        ],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": f"{ROOT / 'bench'}:{ROOT}"},
-    )
-    for _ in range(100):
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=1)
-            conn.request("GET", "/healthz")
-            conn.getresponse().read()
-            return server
-        except OSError:
-            time.sleep(0.2)
-    server.kill()
-    raise SystemExit("gunicorn did not start")
-
-
-def _run_clients(seconds: float, make_request) -> list[float]:
-    """CLIENTS threads calling make_request(conn, n) until the time is up; latencies in s."""
-    latencies: list[list[float]] = [[] for _ in range(CLIENTS)]
-    deadline = time.perf_counter() + seconds
-    failures = []
-
-    def client(i: int):
-        conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
-        n = 0
-        while time.perf_counter() < deadline:
-            started = time.perf_counter()
-            status = make_request(conn, i, n)
-            latencies[i].append(time.perf_counter() - started)
-            if status >= 300:
-                failures.append(status)
-            n += 1
-        conn.close()
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if failures:
-        raise SystemExit(f"{len(failures)} requests failed, e.g. {failures[:5]}")
-    return [x for per_client in latencies for x in per_client]
-
-
-def _summary(name: str, latencies: list[float], seconds: float) -> dict:
-    ordered = sorted(latencies)
-    return {
-        "name": name,
-        "count": len(ordered),
-        "per_second": len(ordered) / seconds,
-        "p50_ms": statistics.median(ordered) * 1000,
-        "p99_ms": ordered[int(len(ordered) * 0.99) - 1] * 1000,
-    }
-
-
 def bench_http(data: dict, seconds: float) -> tuple[dict, dict]:
-    headers = {"Authorization": f"Api-Key {data['key']}", "Content-Type": "application/json"}
+    client = Client(PORT, data["key"])
     rng = random.Random(7)
     created: list[str] = []
     sequence = itertools.count()
-    failed: list[bytes] = []
 
-    def post_order(conn, i, n):
+    def post_order(i, n):
         _staff_pk, staff_code, _merchant_id, merchant_code = rng.choice(data["staff"])
         body = {
             "external_id": f"H-{next(sequence)}",
@@ -259,28 +175,22 @@ def bench_http(data: dict, seconds: float) -> tuple[dict, dict]:
             "amount": "128.00",
             "placed_at": PLACED_AT,
         }
-        conn.request("POST", "/api/v1/orders", json.dumps(body), headers)
-        response = conn.getresponse()
-        answer = response.read()
-        if response.status >= 300 and not failed:
-            failed.append(answer[:300])
-            print("first failure:", response.status, answer[:300], file=sys.stderr)
+        answer = client.call("POST", "/api/v1/orders", body, expect=201)
         created.append(body["external_id"])
-        return response.status
+        return answer
 
-    def get_order(conn, i, n):
-        conn.request(
-            "GET",
-            f"/api/v1/orders/{created[(i * 7919 + n) % len(created)]}/status",
-            headers=headers,
-        )
-        response = conn.getresponse()
-        response.read()
-        return response.status
+    def get_order(i, n):
+        return client.call("GET", f"/api/v1/orders/{created[(i * 7919 + n) % len(created)]}/status")
 
-    _run_clients(3, post_order)  # warm-up; also the rows the trivial endpoint reads
-    trivial = _summary("trivial GET /orders/{id}/status", _run_clients(seconds, get_order), seconds)
-    ingest = _summary("POST /orders (with points)", _run_clients(seconds, post_order), seconds)
+    def measure(seconds, work):
+        latencies, failures = run_clients(seconds, work)
+        if failures:
+            raise SystemExit(f"{len(failures)} requests failed, e.g. {failures[:5]}")
+        return latencies, failures
+
+    measure(3, post_order)  # warm-up; also the rows the trivial endpoint reads
+    trivial = summary("trivial GET /orders/{id}/status", *measure(seconds, get_order), seconds)
+    ingest = summary("POST /orders (with points)", *measure(seconds, post_order), seconds)
     return trivial, ingest
 
 
@@ -329,62 +239,60 @@ RAW_TRANSACTION = [
 
 
 def bench_raw(data: dict, seconds: float) -> dict:
+    """RAW_TRANSACTION from CLIENTS threads, a connection and a transaction each."""
     import psycopg2
 
     url = os.environ["DATABASE_URL"]
-    latencies: list[list[float]] = [[] for _ in range(CLIENTS)]
-    deadline = time.perf_counter() + seconds
+    connections: dict[int, object] = {}
+    rngs = [random.Random(i) for i in range(CLIENTS)]
     week = "2026-11-09T00:00:00+08:00"
 
-    def client(i: int):
-        rng = random.Random(i)
-        conn = psycopg2.connect(url)
-        n = 0
+    def work(i, n):
+        rng = rngs[i]
+        conn = connections.get(i) or connections.setdefault(i, psycopg2.connect(url))
+        staff_pk, _code, merchant_id, _mcode = rng.choice(data["staff"])
+        params = {
+            "t": data["tenant_id"], "ext": f"RAW-{i}-{n}", "m": merchant_id,
+            "s": staff_pk, "r": rng.choice(data["regions"])[0], "placed": PLACED_AT,
+            "rule": data["rule_id"], "p": data["program_id"], "b": data["budget_id"],
+            "c": data["campaign_id"], "week": week, "ref": f"raw:{i}:{n}",
+        }  # fmt: skip
         with conn.cursor() as cursor:
-            while time.perf_counter() < deadline:
-                started = time.perf_counter()
-                staff_pk, _code, merchant_id, _mcode = rng.choice(data["staff"])
-                params = {
-                    "t": data["tenant_id"], "ext": f"RAW-{i}-{n}", "m": merchant_id,
-                    "s": staff_pk, "r": rng.choice(data["regions"])[0], "placed": PLACED_AT,
-                    "rule": data["rule_id"], "p": data["program_id"], "b": data["budget_id"],
-                    "c": data["campaign_id"], "week": week, "ref": f"raw:{i}:{n}",
-                }  # fmt: skip
-                for sql in RAW_TRANSACTION:
-                    cursor.execute(sql, params)
-                    if cursor.description:
-                        row = cursor.fetchone()
-                        if "orders_order" in sql:
-                            params["o"] = row[0]
-                        elif "ruleregioncounter" in sql:
-                            params["rank"] = row[0]
-                        elif "FOR NO KEY UPDATE" in sql:
-                            params["a"] = row[0]
-                        elif "points_ledgerentry" in sql:
-                            params["e"] = row[0]
-                        elif "points_lot" in sql:
-                            params["l"] = row[0]
-                conn.commit()
-                latencies[i].append(time.perf_counter() - started)
-                n += 1
-        conn.close()
+            for sql in RAW_TRANSACTION:
+                cursor.execute(sql, params)
+                if cursor.description:
+                    row = cursor.fetchone()
+                    if "orders_order" in sql:
+                        params["o"] = row[0]
+                    elif "ruleregioncounter" in sql:
+                        params["rank"] = row[0]
+                    elif "FOR NO KEY UPDATE" in sql:
+                        params["a"] = row[0]
+                    elif "points_ledgerentry" in sql:
+                        params["e"] = row[0]
+                    elif "points_lot" in sql:
+                        params["l"] = row[0]
+        conn.commit()
+        return True, None
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return _summary("raw SQL ledger transaction", [x for per in latencies for x in per], seconds)
+    try:
+        latencies, failures = run_clients(seconds, work)
+    finally:
+        for conn in connections.values():
+            conn.close()
+    return summary("raw SQL ledger transaction", latencies, failures, seconds)
 
 
-def write_results(rows: list[dict], ratios: dict, ledger_ok: bool, budgets_ok: bool) -> str:
+def write_results(
+    rows: list[dict], ratios: dict, ledger_ok: bool, budgets_ok: bool, note: str
+) -> str:
     lines = [
         "## Order ingest (bench/order_ingest.py)",
         "",
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} CPUs, {CLIENTS} "
         f"concurrent clients, gunicorn ({WORKERS} processes x {THREADS} threads, GIL switch "
         f"interval {SWITCH_INTERVAL * 1000:g} ms), PostgreSQL; 1,111 regions under a tiered "
-        "first-N rule (1st-10th 5 points, 11th-20th 10), weekly cap 50, 2,000 staff.",
+        f"first-N rule (1st-10th 5 points, 11th-20th 10), weekly cap 50, 2,000 staff. {note}",
         "",
         "| what | requests | per second | p50 ms | p99 ms |",
         "|---|---|---|---|---|",
@@ -398,40 +306,31 @@ def write_results(rows: list[dict], ratios: dict, ledger_ok: bool, budgets_ok: b
         f"- ingest / raw SQL transaction: **{ratios['raw']:.2f}x**",
         f"- check_ledger after the run: {'clean' if ledger_ok else 'MISMATCH'}; check_budgets: "
         f"{'clean' if budgets_ok else 'MISMATCH'}",
-        "- What limits ingest: every award reserves its money on the campaign budget's row (SPEC "
-        "2.1), so placing orders serializes on that row from the reservation to the commit. The "
-        "reservation is the award's last write and holds the row for two round trips only: "
-        "the conditional `UPDATE … RETURNING` (no re-read, no savepoint to release) and the "
-        "COMMIT. Sampled pg_stat_activity during ingest shows most connections idle in "
-        "transaction, i.e. waiting for Python: a placed order costs about 3x the CPU of the "
-        "one-lookup GET in the request process (ORM and DRF for ~18 statements), and on a "
-        "shared 2-CPU machine a lock holder also waits for a CPU and its process's GIL, which "
-        "the raw-SQL threads (no Python between statements) do not.",
+        "- What limits ingest: Python CPU per request, on CPUs the server shares with PostgreSQL "
+        "and the clients. A placed order costs about 2.5-3x the CPU of the one-lookup GET in "
+        "the request process (ORM and DRF for 17 statements: the API key, the staff member "
+        "with their merchant, the region, the order, the rules, the region counter, the "
+        "account (or its first INSERT), the weekly cap, the earn entry, the account, the lot, "
+        "the counter, the award, the budget entry, the budget, BEGIN and COMMIT). Every award reserves its money on the campaign budget's "
+        "row (SPEC 2.1), so orders serialize on that row from the reservation to the commit: "
+        "the reservation is the award's last write and holds the row for two round trips, the "
+        "conditional `UPDATE … RETURNING` and the COMMIT. Neither the order nor the budget "
+        "entry takes a savepoint: each is one `INSERT … ON CONFLICT DO NOTHING RETURNING`, "
+        "whose unique key makes a resend a no-op.",
         "",
     ]
     return "\n".join(lines)
 
 
-def replace_section(title: str, section: str) -> str:
-    """Put `section` in place of the one starting with `title`, or append it."""
-    path = ROOT / "docs" / "benchmarks.md"
-    current = path.read_text() if path.exists() else "# Benchmarks\n\n"
-    start = current.find(title)
-    if start == -1:
-        updated = current.rstrip("\n") + "\n\n" + section
-    else:
-        end = current.find("\n## ", start + len(title))
-        updated = current[:start] + section + (current[end:] if end != -1 else "")
-    path.write_text(updated)
-    return str(path)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--note", default="", help="what else the machine was doing")
+    parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     data = setup()
-    server = start_server()
+    load_before = os.getloadavg()
+    server = start_server(PORT)
     try:
         trivial, ingest = bench_http(data, args.seconds)
     finally:
@@ -447,11 +346,7 @@ def main():
         "trivial": ingest["per_second"] / trivial["per_second"],
         "raw": ingest["per_second"] / raw["per_second"],
     }
-    for row in (trivial, ingest, raw):
-        print(
-            f"{row['name']:<32} {row['per_second']:8.0f}/s  p50 {row['p50_ms']:7.1f} ms  "
-            f"p99 {row['p99_ms']:7.1f} ms  ({row['count']} requests)"
-        )
+    print_rows([trivial, ingest, raw])
     print(f"ingest / trivial: {ratios['trivial']:.2f}x (target >= 0.3x)")
     print(f"ingest / raw SQL: {ratios['raw']:.2f}x")
     print(f"check_ledger: {'clean' if not mismatches else f'{len(mismatches)} mismatches'}")
@@ -459,8 +354,13 @@ def main():
         "check_budgets: "
         + ("clean" if not budget_mismatches else f"{len(budget_mismatches)} mismatches")
     )
-    section = write_results([trivial, ingest, raw], ratios, not mismatches, not budget_mismatches)
-    print("written to", replace_section("## Order ingest", section))
+    note = f"{load_note(load_before)} {args.note}".strip()
+    print(note)
+    if not args.no_write:
+        section = write_results(
+            [trivial, ingest, raw], ratios, not mismatches, not budget_mismatches, note
+        )
+        print("written to", replace_section("## Order ingest", section))
 
 
 if __name__ == "__main__":

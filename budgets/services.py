@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from accounts.models import BusinessUnit
 from accounts.permissions import Actor
 from accounts.roles import Action
+from core.db import insert_unless_exists
 from core.errors import ConflictError, ValidationFailed, invalid_transition
 from core.services import audit_record, snapshot
 
@@ -511,54 +512,48 @@ def _money_move(
     if not reference:
         raise ValidationFailed(_("A reference is required."), fields={"reference": ["required"]})
     actor = actor or Actor.for_system(tenant)
-    refusal = duplicate = None
-    # One transaction (the caller's, if any) without a savepoint of its own: releasing one
-    # would be another round trip while the budget's row is locked. Errors are raised only
-    # once out of the block, so the caller's transaction stays usable, as with a savepoint.
+    entry = BudgetEntry(
+        tenant=tenant,
+        budget=budget,
+        kind=movement.kind,
+        amount=amount,
+        reserved_delta=amount * movement.reserved_delta,
+        spent_delta=amount * movement.spent_delta,
+        reference=reference,
+        campaign=campaign,
+        source=source,
+        actor_user=actor.user,
+        actor_label=actor.label,
+        note=note,
+    )
+    refusal = None
+    # One transaction (the caller's, if any) without a savepoint: a savepoint and its release
+    # would be two more round trips, the release while the budget's row is locked. Errors are
+    # raised only once out of the block, so the caller's transaction stays usable.
     with transaction.atomic(savepoint=False):
-        try:
-            # The entry goes first: its unique reference is the claim, so a retry (or two
-            # concurrent calls) can't move the money twice; the loser waits for the winner,
-            # then sees its entry.
-            with transaction.atomic():
-                entry = BudgetEntry.objects.create(
-                    tenant=tenant,
-                    budget=budget,
-                    kind=movement.kind,
-                    amount=amount,
-                    reserved_delta=amount * movement.reserved_delta,
-                    spent_delta=amount * movement.spent_delta,
-                    reference=reference,
-                    campaign=campaign,
-                    source=source,
-                    actor_user=actor.user,
-                    actor_label=actor.label,
-                    note=note,
+        # The entry goes first: its unique reference is the claim, so a retry (or two
+        # concurrent calls) can't move the money twice; the loser waits for the winner,
+        # then inserts nothing and finds the winner's entry.
+        if not insert_unless_exists(entry, unique=("tenant", "budget", "kind", "reference")):
+            entry = None
+        elif not _apply(tenant, budget, movement, amount):
+            # Refused: the entry goes again (never committed, as a rolled-back savepoint).
+            BudgetEntry.objects.for_tenant(tenant).filter(pk=entry.pk).delete()
+            status = (
+                Budget.objects.for_tenant(tenant)
+                .filter(pk=budget.pk)
+                .values_list("status", flat=True)
+                .first()
+            )
+            if status not in movement.statuses:
+                refusal = ConflictError(
+                    _("Money moves only on an approved budget."),
+                    code=BudgetErrorCode.BUDGET_NOT_ACTIVE,
                 )
-        except IntegrityError as error:
-            duplicate = error
-        else:
-            if not _apply(tenant, budget, movement, amount):
-                # Refused: the entry goes again (never committed, as a rolled-back savepoint).
-                BudgetEntry.objects.for_tenant(tenant).filter(pk=entry.pk).delete()
-                status = (
-                    Budget.objects.for_tenant(tenant)
-                    .filter(pk=budget.pk)
-                    .values_list("status", flat=True)
-                    .first()
-                )
-                if status not in movement.statuses:
-                    refusal = ConflictError(
-                        _("Money moves only on an approved budget."),
-                        code=BudgetErrorCode.BUDGET_NOT_ACTIVE,
-                    )
-                else:
-                    refusal = _refusal(movement)
-    if duplicate is not None:
-        existing = _existing_entry(tenant, budget, movement.kind, reference, amount)
-        if existing is None:  # not the reference's unique constraint: a real error
-            raise duplicate
-        return existing  # a retry: the money moved the first time
+            else:
+                refusal = _refusal(movement)
+    if entry is None:
+        return _existing_entry(tenant, budget, movement.kind, reference, amount)  # a retry
     if refusal is not None:
         raise refusal
     return entry

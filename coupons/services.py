@@ -1113,6 +1113,24 @@ def _coupon_candidates(tenant, code: str, customer: Customer, *, lock: bool):
     return batch_id, list(coupons.filter(batch_id=batch_id, customer=customer).order_by("pk"))
 
 
+def _batch_scope_ids(batch: CouponBatch) -> tuple[frozenset, frozenset]:
+    """(merchant ids, region ids) the batch is limited to, in one query of the link tables
+    (as SQL text: building a union in the ORM costs more than running it)."""
+    merchants = CouponBatch.scope_merchants.through._meta.db_table
+    regions = CouponBatch.scope_regions.through._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 'm', merchant_id FROM {merchants} WHERE couponbatch_id = %s"
+            f" UNION ALL SELECT 'r', region_id FROM {regions} WHERE couponbatch_id = %s",
+            [batch.pk, batch.pk],
+        )
+        rows = cursor.fetchall()
+    return (
+        frozenset(pk for kind, pk in rows if kind == "m"),
+        frozenset(pk for kind, pk in rows if kind == "r"),
+    )
+
+
 _PREFERENCE = {
     CouponStatus.ISSUED: 0,
     CouponStatus.REDEEMED: 1,
@@ -1145,6 +1163,8 @@ def coupon_evaluate(
     code = normalise_code(code)
     batch_id, coupons = _coupon_candidates(tenant, code, customer, lock=lock)
     coupon = min(coupons, key=lambda c: (_PREFERENCE.get(c.status, 9), c.pk)) if coupons else None
+    if coupon is not None and coupon.customer_id == customer.pk:
+        coupon.customer = customer  # the answer shows it: no second read
     facts = OrderFacts(
         customer_id=customer.pk,
         amount=Decimal(str(amount)),
@@ -1159,11 +1179,14 @@ def coupon_evaluate(
             .select_related("campaign", "campaign__budget")
             .get(pk=batch_id)
         )
+        merchant_ids, region_ids = _batch_scope_ids(batch)
         scope = BatchScope(
-            merchant_ids=frozenset(batch.scope_merchants.values_list("pk", flat=True)),
-            region_ids=frozenset(batch.scope_regions.values_list("pk", flat=True)),
+            merchant_ids=merchant_ids,
+            region_ids=region_ids,
             categories=frozenset(batch.scope_categories or ()),
         )
+        if coupon is not None:
+            coupon.batch = batch
     if coupon is None and batch is not None and batch.code_mode == CodeMode.SHARED:
         # A public code this customer never received: the code exists, it is not theirs.
         coupon = Coupon(tenant=tenant, batch=batch, customer=None, status=CouponStatus.ISSUED)
@@ -1322,7 +1345,11 @@ def coupon_redeem(
         phone_fingerprint=phone_fingerprint,
         lock=True,
     )
-    if batch is not None:
+    # A unique code's coupon that is still issued (and locked) has no live redemption: only a
+    # redemption makes it redeemed, only a rollback makes it issued again.
+    fresh = batch is not None and batch.code_mode == CodeMode.UNIQUE and coupon is not None
+    fresh = fresh and coupon.status == CouponStatus.ISSUED
+    if batch is not None and not fresh:
         # A retry of a redemption that went through: the same answer, nothing moves again.
         live = CouponRedemption.objects.for_tenant(tenant).filter(
             batch=batch, customer=customer, order_ref=order, rolled_back_at__isnull=True
@@ -1356,6 +1383,16 @@ def coupon_redeem(
         phone_fingerprint=phone_fingerprint,
         redeemed_at=now,
     )
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="coupon.redeem",
+        obj=coupon,
+        before=before,
+        after={"status": coupon.status, "order": order, "discount": str(check.discount)},
+    )
+    # The rows every redemption shares last, batch then budget (the lock order of rollbacks
+    # too): each stays locked from its UPDATE to the commit.
     CouponBatch.objects.for_tenant(tenant).filter(pk=batch.pk).update(
         redeemed=F("redeemed") + 1, updated_at=now
     )
@@ -1381,14 +1418,6 @@ def coupon_redeem(
             note=f"{coupon} on {order}: reserved beyond the discount",
             **labels,
         )
-    audit_record(
-        tenant=tenant,
-        actor=actor,
-        action="coupon.redeem",
-        obj=coupon,
-        before=before,
-        after={"status": coupon.status, "order": order, "discount": str(check.discount)},
-    )
     return redemption
 
 

@@ -9,10 +9,21 @@ from core.api.fields import TenantCodeField
 from .services import OrderFacts
 
 
+class _MerchantField(TenantCodeField):
+    """The order's merchant, taken from the staff member's row when it is theirs (the usual
+    case): one query for both. Declared after `staff`, whose row validate_staff keeps."""
+
+    def to_internal_value(self, data):
+        staff = getattr(self.parent, "_staff", None)
+        if staff is not None and staff.merchant.code == data:
+            return staff.merchant
+        return super().to_internal_value(data)
+
+
 class OrderPlaceSerializer(serializers.Serializer):
     external_id = serializers.CharField(max_length=100)
-    merchant = TenantCodeField(Merchant)
-    staff = TenantCodeField(MerchantStaff)
+    staff = TenantCodeField(MerchantStaff, related=("merchant",))
+    merchant = _MerchantField(Merchant)
     region = TenantCodeField(Region)
     amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
     placed_at = serializers.DateTimeField()
@@ -20,6 +31,10 @@ class OrderPlaceSerializer(serializers.Serializer):
     channel = TenantCodeField(Channel, required=False, allow_null=True, default=None)
     device_id = serializers.CharField(required=False, allow_blank=True, default="")
     phone = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def validate_staff(self, staff):
+        self._staff = staff
+        return staff
 
     def facts(self) -> OrderFacts:
         data = dict(self.validated_data)

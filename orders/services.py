@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -14,6 +14,7 @@ from accounts.models import Customer, Merchant, MerchantStaff, Region
 from accounts.permissions import Actor
 from accounts.roles import Action
 from campaigns.models import Channel
+from core.db import insert_unless_exists
 from core.errors import ConflictError, ValidationFailed, invalid_transition
 from core.services import audit_record
 from coupons import services as coupon_services
@@ -80,29 +81,28 @@ def order_place(*, tenant, actor: Actor, facts: OrderFacts) -> tuple[Order, bool
 
 def _order_insert(tenant, facts: OrderFacts, digest: str, refused) -> tuple[Order, bool]:
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                order = Order.objects.create(
-                    tenant=tenant,
-                    external_id=facts.external_id,
-                    merchant=facts.merchant,
-                    staff=facts.staff,
-                    region=facts.region,
-                    customer=facts.customer,
-                    channel=facts.channel,
-                    amount=facts.amount,
-                    placed_at=facts.placed_at,
-                    device_fingerprint=facts.device_fingerprint,
-                    phone_fingerprint=facts.phone_fingerprint,
-                    payload_hash=digest,
-                )
-        except IntegrityError:
+        order = Order(
+            tenant=tenant,
+            external_id=facts.external_id,
+            merchant=facts.merchant,
+            staff=facts.staff,
+            region=facts.region,
+            customer=facts.customer,
+            channel=facts.channel,
+            amount=facts.amount,
+            placed_at=facts.placed_at,
+            device_fingerprint=facts.device_fingerprint,
+            phone_fingerprint=facts.phone_fingerprint,
+            payload_hash=digest,
+        )
+        # No savepoint: a resend (even one racing the first) inserts nothing and reads the row.
+        if not insert_unless_exists(order, unique=("tenant", "external_id")):
             order = Order.objects.for_tenant(tenant).get(external_id=facts.external_id)
             if order.payload_hash != digest:
                 raise ConflictError(
                     _("Order %s was already received with other details.") % facts.external_id,
                     code=OrderErrorCode.DUPLICATE_ORDER,
-                ) from None
+                )
             return order, False
         if facts.customer is not None:
             _customer_touch_last_order(customer=facts.customer, placed_at=facts.placed_at)

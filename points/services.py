@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Q, Subquery, Sum
+from django.db.models import BooleanField, Exists, F, OuterRef, Q, Subquery, Sum
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,6 +25,7 @@ from accounts.permissions import Actor
 from accounts.roles import Action
 from budgets import services as money
 from campaigns.models import Campaign, CampaignStatus
+from core.db import insert_unless_exists
 from core.errors import (
     ConflictError,
     NotFoundError,
@@ -590,21 +592,32 @@ def _lock_holder_accounts(tenant, holders: dict) -> dict:
         return program.pk, holder_id
 
     wanted = {key_of(p, h.pk): (p, h) for p, h in holders.values()}
+    programs = {p.pk: p for p, _holder in wanted.values()}
     lookup = Q()
     for program, holder in wanted.values():
-        lookup |= Q(program=program, **{_holder_field(program): holder})
+        lookup |= Q(program_id=program.pk, **{f"{_holder_field(program)}_id": holder.pk})
     rows = (
         PointsAccount.objects.for_tenant(tenant)
-        .select_for_update(of=("self",), no_key=True)  # not the program row: every earn reads it
-        .select_related("program")
+        .select_for_update(no_key=True)
         .filter(lookup)
         .order_by("pk")
     )
     found = {}
     for row in rows:
+        row.program = programs[row.program_id]  # the caller's, loaded already: no join
         found[key_of(row.program, getattr(row, f"{_holder_field(row.program)}_id"))] = row
-    missing = [account_for_holder(tenant=tenant, program=p, holder=h)
-               for k, (p, h) in wanted.items() if k not in found]  # fmt: skip
+    missing = []
+    for key, (program, holder) in wanted.items():
+        if key in found:
+            continue
+        field = _holder_field(program)
+        account = PointsAccount(tenant=tenant, program=program, **{field: holder})
+        # First use: the new row is this transaction's alone (a concurrent first use waits on
+        # its key) until the commit, as good as locked. Only one that lost that race locks.
+        if insert_unless_exists(account, unique=("tenant", "program", field), partial=field):
+            found[key] = account
+        else:
+            missing.append(account_for_holder(tenant=tenant, program=program, holder=holder))
     if missing:
         for row in _lock_accounts(tenant, [a.pk for a in missing]).values():
             found[key_of(row.program, getattr(row, f"{_holder_field(row.program)}_id"))] = row
@@ -982,14 +995,27 @@ def points_transfer(
 # --- awards from orders -----------------------------------------------------------------------
 
 
+_RULE_FIELDS = [f.name for f in PointsRule._meta.concrete_fields]
+
+
 def _rules_for(tenant, order, kinds) -> list[PointsRule]:
     """Active rules of running campaigns whose period covers the order's placing."""
     # Region membership as EXISTS, not a join: a join over a rule's 1,111 regions needs
-    # DISTINCT over every selected column, and planning that cost more than running it.
-    regions = PointsRule.regions.through.objects.filter(pointsrule_id=OuterRef("pk"))
+    # DISTINCT over every selected column, and planning that cost more than running it. As
+    # SQL text: the ORM's two Exists() expressions cost more to build than the query to run.
+    regions = PointsRule.regions.through._meta.db_table
+    rule_id = f"{PointsRule._meta.db_table}.{PointsRule._meta.pk.column}"
+    in_region = RawSQL(
+        f"NOT EXISTS (SELECT 1 FROM {regions} m WHERE m.pointsrule_id = {rule_id})"
+        f" OR EXISTS (SELECT 1 FROM {regions} m WHERE m.pointsrule_id = {rule_id}"
+        " AND m.region_id = %s)",
+        [order.region_id],
+        output_field=BooleanField(),
+    )
     return list(
         PointsRule.objects.for_tenant(tenant)
         .filter(
+            in_region,
             is_active=True,
             kind__in=kinds,
             campaign__status=CampaignStatus.RUNNING,
@@ -997,8 +1023,10 @@ def _rules_for(tenant, order, kinds) -> list[PointsRule]:
             campaign__ends_at__gt=order.placed_at,
             program__is_active=True,
         )
-        .filter(~Exists(regions) | Exists(regions.filter(region_id=order.region_id)))
         .select_related("campaign__budget", "program")
+        # Of the campaign and its budget the money moves need the keys only; any other
+        # field read later is loaded then.
+        .only(*_RULE_FIELDS, "program", "campaign__budget__id")
         .order_by("pk")
     )
 

@@ -94,3 +94,32 @@ def test_concurrent_retries_of_one_reference_move_the_money_once(world):
     budget = Budget.objects.for_tenant(world.tenant).get(pk=budget.pk)
     assert budget.reserved == Decimal("10.00")
     assert services.budgets_verify(tenant=world.tenant) == []
+
+
+def test_concurrent_retries_of_a_refused_reference_move_nothing_and_leave_no_entry(world):
+    budget = approved_budget(world, amount="100.00")
+
+    def work(i):
+        # Each waits for the one before on the reference, which is refused and gone again.
+        return services.budget_reserve(
+            tenant=world.tenant, budget=budget, amount="150.00", reference="too-much"
+        )
+
+    results = run_at_once(work, count=10)
+    assert results == [BudgetErrorCode.BUDGET_EXCEEDED] * 10
+    assert not BudgetEntry.objects.for_tenant(world.tenant).filter(reference="too-much").exists()
+    budget = Budget.objects.for_tenant(world.tenant).get(pk=budget.pk)
+    assert budget.reserved == Decimal("0.00")
+    # Nothing holds the reference: a later call under it that fits moves the money, once.
+    entries = run_at_once(
+        lambda i: (
+            services.budget_reserve(
+                tenant=world.tenant, budget=budget, amount="60.00", reference="too-much"
+            ).pk
+        ),
+        count=10,
+    )
+    assert len(set(entries)) == 1
+    budget.refresh_from_db()
+    assert budget.reserved == Decimal("60.00")
+    assert services.budgets_verify(tenant=world.tenant) == []

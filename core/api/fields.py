@@ -13,13 +13,14 @@ class TenantCodeField(serializers.SlugRelatedField):
         "invalid": _("Invalid value."),
     }
 
-    def __init__(self, model, **kwargs):
+    def __init__(self, model, *, related: tuple[str, ...] = (), **kwargs):
         self.model = model
+        self.related = related  # loaded with the row (select_related)
         kwargs.setdefault("slug_field", "code")
         super().__init__(**kwargs)
 
     def get_queryset(self):
-        return self.model.objects.for_tenant(self.context["tenant"])
+        return self.model.objects.for_tenant(self.context["tenant"]).select_related(*self.related)
 
     def to_internal_value(self, data):
         try:

@@ -54,6 +54,7 @@ class TenantSessionScheme(OpenApiAuthenticationExtension):
 
 class TenantCodeFieldSchema(OpenApiSerializerFieldExtension):
     target_class = "core.api.fields.TenantCodeField"
+    match_subclasses = True  # e.g. an order's merchant, taken from its staff member's row
 
     def map_serializer_field(self, auto_schema, direction):
         schema = build_basic_type(OpenApiTypes.STR)

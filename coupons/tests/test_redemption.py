@@ -11,6 +11,7 @@ from accounts.roles import Role
 from accounts.tests.factories import CustomerFactory, MerchantFactory
 from budgets.models import Budget
 from core.errors import ConflictError, DomainError
+from core.models import AuditEntry
 from coupons import services
 from coupons.errors import CouponReason as R
 from coupons.models import Coupon, CouponBatch, CouponRedemption, CouponStatus
@@ -278,6 +279,23 @@ def test_rollback_and_redeem_cycles_keep_the_budget_exact(world, setup):
     assert CouponRedemption.objects.for_tenant(world.tenant).count() == 3
     assert CouponBatch.objects.for_tenant(world.tenant).get(pk=batch.pk).redeemed == 0
     call_command("check_budgets")
+
+
+def test_a_coupon_rolled_back_and_redeemed_on_the_same_order_again_is_a_new_redemption(
+    world, setup
+):
+    _batch, customer, coupon = setup
+    first = _redeem(world, coupon.code, customer, order="O1")
+    services.coupon_rollback(
+        tenant=world.tenant, actor=world.actor(Role.OPERATOR), code=coupon.code
+    )
+    second = _redeem(world, coupon.code, customer, order="O1")
+    assert second.pk != first.pk and second.rolled_back_at is None
+    assert _redeem(world, coupon.code, customer, order="O1").pk == second.pk  # a retry
+    audited = AuditEntry.objects.for_tenant(world.tenant).filter(
+        action="coupon.redeem", object_id=str(coupon.pk)
+    )
+    assert [a.after["order"] for a in audited] == ["O1", "O1"]
 
 
 def test_rollback_of_an_expired_coupon_expires_it_and_frees_the_money(world, setup):

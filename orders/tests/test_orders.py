@@ -5,7 +5,7 @@ import pytest
 from django.db import connection
 
 from accounts.roles import Role
-from accounts.tests.factories import RegionFactory, StaffFactory
+from accounts.tests.factories import MerchantFactory, RegionFactory, StaffFactory
 from orders.models import Order, OrderStatus
 
 
@@ -57,6 +57,26 @@ class TestOrderEvents:
         )
         assert response.status_code == 400
         assert "region" in response.json()["fields"]
+
+    def test_merchant_and_staff_are_checked_each_on_its_own(self, world, other_world):
+        client = world.key_client()
+        unknown_merchant = client.post(
+            "/api/v1/orders", order_body(world, merchant="NOPE"), format="json"
+        )
+        assert unknown_merchant.status_code == 400
+        assert set(unknown_merchant.json()["fields"]) == {"merchant"}
+        both = client.post(
+            "/api/v1/orders",
+            order_body(world, merchant=other_world.merchant.code, staff="NOPE"),
+            format="json",
+        )
+        assert set(both.json()["fields"]) == {"merchant", "staff"}
+        # Staff of another merchant of the tenant: both exist, the pair is refused.
+        other = MerchantFactory(tenant=world.tenant)
+        refused = client.post(
+            "/api/v1/orders", order_body(world, merchant=other.code), format="json"
+        )
+        assert refused.json()["code"] == "staff_not_of_merchant"
 
     def test_life_cycle_and_retries(self, world):
         client = world.key_client()

@@ -106,6 +106,25 @@ def test_the_same_order_sent_twenty_times_at_once_earns_once(world):
     assert services.ledger_mismatches() == []
 
 
+def test_a_new_holders_first_orders_at_once_open_one_account(world):
+    prog = program(world)
+    campaign = running_campaign(world)
+    rule(world, campaign, prog, kind="per_order", points=10)
+    newcomer = StaffFactory(tenant=world.tenant, merchant=world.merchant)
+
+    _run_at_once(
+        20,
+        lambda n: order_place(
+            tenant=world.tenant, actor=world.system, facts=_facts(world, newcomer, f"N-{n}")
+        ),
+    )
+    # One inserts the account; the others wait on its key, then lock the row it committed.
+    account = PointsAccount.objects.for_tenant(world.tenant).get(staff=newcomer)
+    assert (account.pending, account.lifetime_earned) == (200, 200)
+    assert LedgerEntry.objects.for_tenant(world.tenant).filter(account=account).count() == 20
+    assert services.ledger_mismatches() == []
+
+
 def test_spends_transfers_and_expiry_racing_keep_the_ledger_exact(world):
     prog = program(world, transferable=True, expiry_policy="days", expiry_days=1)
     campaign = running_campaign(world)
