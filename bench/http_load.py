@@ -65,7 +65,7 @@ def post_fork(server, worker):
 
 
 def start_server(port: int) -> subprocess.Popen:
-    """gunicorn (WORKERS x THREADS, gthread) on 127.0.0.1:port, once it answers /healthz."""
+    """gunicorn (WORKERS x THREADS, gthread) on 127.0.0.1:port, once it answers (401 from the API: no templates, no static files)."""
     server = subprocess.Popen(
         [
             str(ROOT / ".venv/bin/gunicorn"),
@@ -80,7 +80,7 @@ def start_server(port: int) -> subprocess.Popen:
     for _ in range(100):
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            conn.request("GET", "/healthz")
+            conn.request("GET", "/api/v1/orders")
             conn.getresponse().read()
             return server
         except OSError:
