@@ -65,7 +65,8 @@ def post_fork(server, worker):
 
 
 def start_server(port: int) -> subprocess.Popen:
-    """gunicorn (WORKERS x THREADS, gthread) on 127.0.0.1:port, once it answers (401 from the API: no templates, no static files)."""
+    """gunicorn (WORKERS x THREADS, gthread) on 127.0.0.1:port, once it answers an API route
+    (a 401: no template, so no collected static files needed)."""
     server = subprocess.Popen(
         [
             str(ROOT / ".venv/bin/gunicorn"),
