@@ -1658,6 +1658,17 @@ def _lock_customer(tenant, customer: Customer) -> None:
     )
 
 
+def _lock_fingerprints(tenant, *fingerprints: str) -> None:
+    """Serialise the redemptions that carry one device or phone (different customers, so no row
+    to lock): a transaction-scoped advisory lock per fingerprint, in a fixed order."""
+    if connection.vendor != "postgresql":
+        return  # SQLite runs one writer at a time anyway
+    keys = sorted({f"fingerprint:{tenant.pk}:{value}" for value in fingerprints if value})
+    with connection.cursor() as cursor:
+        for key in keys:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
+
+
 def _fraud_limit_hit(
     tenant,
     customer: Customer,
@@ -1670,9 +1681,12 @@ def _fraud_limit_hit(
     """The first of the tenant's fraud limits the customer's next redemption (or event issue)
     would break, or None: their redemptions today; other customers the order's device or phone
     served today; their live redemptions of the campaign, when it has a limit. Under `lock`
-    (redeem) the customer's row is locked before that last count, so two redemptions racing
-    for the last place of the campaign limit are taken one after the other."""
+    (redeem) the customer's row and the fingerprints are locked before counting, so redemptions
+    racing for the last place under a limit are counted one after the other."""
     limits = tenant_fraud_settings(tenant)
+    if lock:
+        _lock_customer(tenant, customer)
+        _lock_fingerprints(tenant, device, phone)
     since = timezone.now() - timedelta(days=1)
     live = CouponRedemption.objects.for_tenant(tenant).filter(
         customer=customer, rolled_back_at__isnull=True
@@ -1696,11 +1710,8 @@ def _fraud_limit_hit(
             .values_list("max_per_customer", flat=True)
             .first()
         )
-        if cap is not None:
-            if lock:
-                _lock_customer(tenant, customer)
-            if live.filter(batch__campaign_id=campaign_id).count() >= cap:
-                return FraudLimit.CAMPAIGN
+        if cap is not None and live.filter(batch__campaign_id=campaign_id).count() >= cap:
+            return FraudLimit.CAMPAIGN
     return None
 
 

@@ -186,3 +186,64 @@ def test_the_campaign_limit_holds_when_one_customer_redeems_ten_coupons_at_once(
     assert counts == {"ok": 3, "fraud_limit": 7}, results
     assert CouponRedemption.objects.for_tenant(world.tenant).count() == 3
     call_command("check_budgets")
+
+
+def _fraud_limits(world, *, customer_daily=100, fingerprint_customers=100):
+    services.fraud_settings_update(
+        tenant=world.tenant,
+        actor=world.actor(Role.TENANT_ADMIN),
+        customer_daily=customer_daily,
+        fingerprint_customers=fingerprint_customers,
+        campaign_limits={},
+    )
+
+
+def _redeem_each(world, pairs, **facts):
+    """Each (coupon, customer) redeemed on an order of its own, all at once."""
+    actor = world.actor(Role.OPERATOR)
+
+    def redeem(pair):
+        coupon, customer = pair
+        redemption = services.coupon_redeem(
+            tenant=world.tenant,
+            actor=actor,
+            code=coupon.code,
+            customer=customer,
+            order=f"F-{coupon.pk}",
+            amount=Decimal("150.00"),
+            **facts,
+        )
+        return f"ok:{redemption.pk}"
+
+    return Counter(r.split(":")[0] for r in _race(redeem, pairs))
+
+
+def test_the_daily_limit_holds_when_one_customer_redeems_eight_coupons_at_once(world):
+    actor = world.actor(Role.OPERATOR)
+    customer = CustomerFactory(tenant=world.tenant, region=world.region, code="DAILY")
+    batch = active_batch(world, quantity=10, per_customer_limit=8)
+    coupons = [
+        services.coupon_issue(tenant=world.tenant, actor=actor, batch=batch, customer=customer)
+        for _ in range(8)
+    ]
+    _fraud_limits(world, customer_daily=2)
+    counts = _redeem_each(world, [(coupon, customer) for coupon in coupons])
+    assert counts == {"ok": 2, "fraud_limit": 6}
+    call_command("check_budgets")
+
+
+def test_the_device_limit_holds_when_eight_customers_redeem_on_one_device_at_once(world):
+    """A device may serve 2 customers a day: of 8 customers redeeming on it at once, exactly 2
+    pass."""
+    actor = world.actor(Role.OPERATOR)
+    batch = active_batch(world, quantity=10)
+    pairs = []
+    for i in range(8):
+        customer = CustomerFactory(tenant=world.tenant, region=world.region, code=f"DEV{i}")
+        coupon = services.coupon_issue(
+            tenant=world.tenant, actor=actor, batch=batch, customer=customer
+        )
+        pairs.append((coupon, customer))
+    _fraud_limits(world, fingerprint_customers=2)
+    counts = _redeem_each(world, pairs, device_fingerprint="device-1")
+    assert counts == {"ok": 2, "fraud_limit": 6}
