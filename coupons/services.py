@@ -1525,6 +1525,26 @@ def coupon_rollback(*, tenant, actor: Actor, code: str, order: str | None = None
     return _rollback(tenant, actor, redemption, timezone.now())
 
 
+def coupons_lock_for_order_close(*, tenant, order_ref: str) -> None:
+    """Lock the coupon rows redeemed on an order, then their batches, as redeem and rollback
+    do. An order close calls this before its points close takes budget rows, so a close never
+    holds a budget while it waits for a coupon or a batch (that would deadlock with them)."""
+    coupon_ids = sorted(
+        _live_redemptions(tenant).filter(order_ref=order_ref).values_list("coupon_id", flat=True)
+    )
+    if not coupon_ids:
+        return
+    coupons = Coupon.objects.for_tenant(tenant).filter(pk__in=coupon_ids).order_by("pk")
+    batch_ids = sorted(set(coupons.select_for_update().values_list("batch_id", flat=True)))
+    list(
+        CouponBatch.objects.for_tenant(tenant)
+        .filter(pk__in=batch_ids)
+        .order_by("pk")
+        .select_for_update(no_key=True)
+        .values_list("pk", flat=True)
+    )
+
+
 def coupons_on_order_closed(*, tenant, actor: Actor, order_ref: str) -> int:
     """An order closed: every coupon redeemed on it comes back (called by orders' service, in
     its transaction). Returns how many."""
@@ -1954,6 +1974,18 @@ def _rule_issue(tenant, actor: Actor, event: Event, rule: IssuanceRule, customer
     return coupon, "issued"
 
 
+def _lock_event_parties(tenant, event: Event, rules, targets) -> None:
+    """Before any check, in the lock order of a printed-code redemption: the targets' holding
+    rows of each batch the rules issue, the targets' rows, then the event's fingerprints. Racing
+    events then count caps and fraud limits one after the other."""
+    ids = {target.pk for target in targets}
+    for batch in sorted({rule.batch for rule in rules}, key=lambda batch: batch.pk):
+        _lock_holdings(tenant, batch, ids)
+    for target in sorted(targets, key=lambda target: target.pk):
+        _lock_customer(tenant, target)
+    _lock_fingerprints(tenant, event.device_fingerprint, event.phone_fingerprint)
+
+
 @transaction.atomic
 def event_receive(
     *,
@@ -1989,12 +2021,14 @@ def event_receive(
         # A resend (or the same event racing itself): the first one did the work.
         return Event.objects.for_tenant(tenant).get(event_id=event_id), False
     targets = [customer] + ([event.inviter] if event.inviter else [])
-    rules = (
+    rules = list(
         IssuanceRule.objects.for_tenant(tenant)
         .filter(event=type, active=True, batch__status=BatchStatus.ACTIVE)
         .select_related("batch", "batch__campaign")
         .order_by("pk")
     )
+    if rules:
+        _lock_event_parties(tenant, event, rules, targets)
     issues = []
     for rule in rules:
         for target in targets:

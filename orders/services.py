@@ -151,6 +151,8 @@ def order_close(*, tenant, actor: Actor, order: Order) -> Order:
     order.status = OrderStatus.CLOSED
     order.closed_at = timezone.now()
     order.save(update_fields=["status", "closed_at", "updated_at"])
+    # Coupon rows and batches first, budgets last: the lock order of redeem, rollback and placing.
+    coupon_services.coupons_lock_for_order_close(tenant=tenant, order_ref=order.external_id)
     points_services.points_on_order_closed(tenant=tenant, order=order)
     # SPEC §8: the coupons redeemed on a closed order come back to their holders.
     coupon_services.coupons_on_order_closed(tenant=tenant, actor=actor, order_ref=order.external_id)

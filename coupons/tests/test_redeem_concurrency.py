@@ -247,3 +247,28 @@ def test_the_device_limit_holds_when_eight_customers_redeem_on_one_device_at_onc
     _fraud_limits(world, fingerprint_customers=2)
     counts = _redeem_each(world, pairs, device_fingerprint="device-1")
     assert counts == {"ok": 2, "fraud_limit": 6}
+
+
+def test_the_device_limit_holds_for_eight_registrations_on_one_device_at_once(world):
+    batch = active_batch(world, quantity=20)
+    actor = world.actor(Role.OPERATOR)
+    services.issuance_rule_create(
+        tenant=world.tenant, actor=actor, batch=batch, event="registration"
+    )
+    customers = [
+        CustomerFactory(tenant=world.tenant, region=world.region, code=f"REG{i}") for i in range(8)
+    ]
+    _fraud_limits(world, fingerprint_customers=2)
+
+    def register(customer):
+        event, _created = services.event_receive(
+            tenant=world.tenant,
+            actor=actor,
+            event_id=f"reg-{customer.code}",
+            type="registration",
+            customer=customer,
+            device_fingerprint="device-2",
+        )
+        return event.issues.get().outcome
+
+    assert Counter(_race(register, customers)) == {"issued": 2, "fraud_limit": 6}
