@@ -37,11 +37,14 @@ def django_env(database: str) -> None:
 
 
 def ensure_database(url: str) -> None:
-    """Drop and create the database `url` names."""
+    """Drop and create the database `url` names: only a benchmark's own (pointsops_bench…), so
+    an exported DATABASE_URL of a real database is refused, never dropped."""
     import psycopg2
     from psycopg2.extensions import ISOLATION_LEVEL_AUTOCOMMIT
 
     base, name = url.rsplit("/", 1)
+    if not name.startswith("pointsops_bench"):
+        raise SystemExit(f"Refusing to drop {name!r}: benchmarks use databases pointsops_bench…")
     conn = psycopg2.connect(f"{base}/postgres")
     conn.set_isolation_level(ISOLATION_LEVEL_AUTOCOMMIT)
     with conn.cursor() as cursor:

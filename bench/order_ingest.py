@@ -46,21 +46,6 @@ STAFF = 2000
 PLACED_AT = "2026-11-11T10:00:00+08:00"
 
 
-def _ensure_database(url: str) -> None:
-    import psycopg2
-    from psycopg2.extensions import ISOLATION_LEVEL_AUTOCOMMIT
-
-    base, name = url.rsplit("/", 1)
-    conn = psycopg2.connect(f"{base}/postgres")
-    conn.set_isolation_level(ISOLATION_LEVEL_AUTOCOMMIT)
-    with conn.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cursor.fetchone():
-            cursor.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
-
-
 def setup() -> dict:
     """A fresh database: tenant, 1,111 regions, 2,000 staff, a running campaign with a tiered
     first-N rule (the demo's), a program with a weekly cap, and an API key."""

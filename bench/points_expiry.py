@@ -23,27 +23,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from http_load import ensure_database  # noqa: E402  (after the path set-up above)
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pointsops_bench_expiry")
 os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
-
-
-def _ensure_database(url: str) -> None:
-    import psycopg2
-    from psycopg2.extensions import ISOLATION_LEVEL_AUTOCOMMIT
-
-    base, name = url.rsplit("/", 1)
-    conn = psycopg2.connect(f"{base}/postgres")
-    conn.set_isolation_level(ISOLATION_LEVEL_AUTOCOMMIT)
-    with conn.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cursor.fetchone():
-            cursor.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
 
 
 # Lots n = 0 … lots-1 belong to account n % accounts; every (lots/due)-th lot is due (expired
@@ -73,7 +60,7 @@ RAW = "UPDATE points_lot SET status = 'expired', remaining = 0 WHERE status = 'o
 
 
 def setup(lots: int, due: int, accounts: int) -> None:
-    _ensure_database(os.environ["DATABASE_URL"])
+    ensure_database(os.environ["DATABASE_URL"])
     import django
 
     django.setup()

@@ -51,21 +51,6 @@ ORDERS = 2000
 TITLE = "## Coupon validate, redeem, claim (bench/redeem.py)"
 
 
-def _ensure_database(url: str) -> None:
-    import psycopg2
-    from psycopg2.extensions import ISOLATION_LEVEL_AUTOCOMMIT
-
-    base, name = url.rsplit("/", 1)
-    conn = psycopg2.connect(f"{base}/postgres")
-    conn.set_isolation_level(ISOLATION_LEVEL_AUTOCOMMIT)
-    with conn.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cursor.fetchone():
-            cursor.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
-
-
 def setup() -> dict:
     """A fresh database: tenant, an API key (orders, coupons), an approved budget, a running
     campaign, an active batch with one coupon issued to each of CUSTOMERS customers (validate,
