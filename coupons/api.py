@@ -545,7 +545,7 @@ IssuanceRuleDeactivateView = _rule_action(
 
 
 class BlockedCustomerView(TenantAPIView):
-    api_key_scope = "coupons"
+    # Support work, not an integration endpoint (SPEC §7): users only, no API keys.
 
     @extend_schema(tags=TAGS, responses={200: s.BlockedCustomerSerializer(many=True)})
     def get(self, request):
@@ -573,7 +573,7 @@ class BlockedCustomerView(TenantAPIView):
 
 
 class BlockedCustomerDetailView(TenantAPIView):
-    api_key_scope = "coupons"
+    # Support work, not an integration endpoint (SPEC §7): users only, no API keys.
 
     @extend_schema(
         tags=TAGS,

@@ -607,7 +607,7 @@ def _lock_holder_accounts(tenant, holders: dict) -> dict:
         row.program = programs[row.program_id]  # the caller's, loaded already: no join
         found[key_of(row.program, getattr(row, f"{_holder_field(row.program)}_id"))] = row
     missing = []
-    for key, (program, holder) in wanted.items():
+    for key, (program, holder) in sorted(wanted.items()):  # one insert order for all
         if key in found:
             continue
         field = _holder_field(program)

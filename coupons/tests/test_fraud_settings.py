@@ -210,7 +210,11 @@ def test_console_limits_form_is_read_only_for_a_regional_operator(world):
 
 def test_list_and_unblock_over_the_api(world):
     customer = CustomerFactory(tenant=world.tenant, region=world.region, code="BL1")
-    client = world.key_client(scopes=["coupons"])
+    # Support work: users, not integrators' API keys (SPEC §7).
+    key = world.key_client(scopes=["coupons"])
+    assert key.get("/api/v1/blocked-customers").status_code == 403
+    assert key.delete("/api/v1/blocked-customers/BL1").status_code == 403
+    client = world.client(Role.OPERATOR)
     assert (
         client.post(
             "/api/v1/blocked-customers", {"customer": "BL1", "reason": "wool"}, format="json"
