@@ -477,6 +477,13 @@ def rule_update(*, tenant, actor: Actor, rule: PointsRule, regions=None, **chang
     recount_regions = not _keeps_region_counts(rule.kind, rule.cap_per_region) and (
         _keeps_region_counts(rule.kind, new_cap_per_region)
     )
+    if regions is not None:
+        # Counters of new regions exist before their first order, as at creation; made before
+        # the rule is locked, as counters come before rules in the lock order.
+        RuleRegionCounter.objects.bulk_create(
+            [RuleRegionCounter(tenant=tenant, rule=rule, region=region) for region in regions],
+            ignore_conflicts=True,
+        )
     if recount_regions:
         _lock_region_counts(tenant, rule)
     rule = _lock_rule(tenant, rule)
@@ -505,11 +512,6 @@ def rule_update(*, tenant, actor: Actor, rule: PointsRule, regions=None, **chang
     rule.save(update_fields=[*RULE_UPDATE_FIELDS, "awarded", "updated_at"])
     if regions is not None:
         rule.regions.set(regions)
-        # Counters of new regions exist before their first order, as at creation.
-        RuleRegionCounter.objects.bulk_create(
-            [RuleRegionCounter(tenant=tenant, rule=rule, region=region) for region in regions],
-            ignore_conflicts=True,
-        )
     audit_record(
         tenant=tenant,
         actor=actor,
@@ -1421,15 +1423,30 @@ def points_on_order_closed(*, tenant, order) -> None:
     awards = [a for a in _awards_of(tenant, order) if a.status == AwardStatus.ACTIVE and a.points]
     if not awards:
         return
-    # Lock order: counters and rules first, then accounts, then lots, then budgets.
+    # Lock order: counters, then rules, then accounts, then lots, then budgets. The caps are
+    # read from the locked rules: a cap set or lifted meanwhile (rule_update, which recounts
+    # under the same locks) decides what is taken back, so no running sum drifts.
+    pairs = Q(pk__in=[])
     for award in awards:
+        pairs |= Q(rule_id=award.rule_id, region_id=award.region_id)
+    counters = RuleRegionCounter.objects.for_tenant(tenant).filter(pairs).order_by("pk")
+    list(counters.select_for_update(no_key=True).values_list("pk", flat=True))
+    rules = PointsRule.objects.for_tenant(tenant).filter(pk__in={a.rule_id for a in awards})
+    caps = {
+        rule.pk: rule
+        for rule in rules.order_by("pk")
+        .select_for_update(no_key=True)
+        .only("kind", "cap_per_region", "cap_total")
+    }
+    for award in awards:
+        rule = caps[award.rule_id]
         # Only counters that count points (first-N, per-region cap) take the award back: others
         # never added it, and would go below zero.
-        if _keeps_region_counts(award.rule.kind, award.rule.cap_per_region):
+        if _keeps_region_counts(rule.kind, rule.cap_per_region):
             RuleRegionCounter.objects.for_tenant(tenant).filter(
                 rule_id=award.rule_id, region_id=award.region_id
             ).update(awarded=F("awarded") - award.points)
-        if award.rule.cap_total is not None:
+        if rule.cap_total is not None:
             PointsRule.objects.for_tenant(tenant).filter(pk=award.rule_id).update(
                 awarded=F("awarded") - award.points
             )
