@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("orders.urls_api")),
     path("", include("coupons.urls_api")),
     path("", include("points.urls_api")),
+    path("", include("redemption.urls_api")),
 ]
 console = [
     path("", include("accounts.urls_console")),

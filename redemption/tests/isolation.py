@@ -1,0 +1,31 @@
+"""Where the tenant-isolation test finds the other tenant's identifiers for prize routes."""
+
+from core.testing import route_param
+from redemption import api
+from redemption.models import Prize, PrizeRedemption
+
+
+def _prize(world):
+    from redemption.tests.factories import prize
+
+    existing = Prize.objects.for_tenant(world.tenant).first()
+    return existing or prize(world, name=f"{world.tenant.slug} prize")
+
+
+def _redemption(world):
+    from redemption import services
+    from redemption.tests.factories import give_points
+
+    existing = PrizeRedemption.objects.for_tenant(world.tenant).first()
+    if existing is not None:
+        return existing
+    prize = _prize(world)
+    give_points(world, prize.program, world.staff, prize.points_cost)
+    return services.prize_redeem(
+        tenant=world.tenant, actor=world.system, staff=world.staff, prize=prize
+    )
+
+
+route_param(api.PrizeDetailView, "id", Prize, make=_prize)
+for view in (api.RedemptionDetailView, api.RedemptionCancelView):
+    route_param(view, "id", PrizeRedemption, make=_redemption)
