@@ -134,3 +134,96 @@ RedemptionCancelView = object_action_view(
 )
 # The undo of an integrator's redemption is theirs to call too.
 RedemptionCancelView.api_key_scope = ApiKeyScope.POINTS
+
+
+# --- lotteries --------------------------------------------------------------------------------
+
+
+class LotteryListView(TenantAPIView):
+    @extend_schema(tags=TAGS, responses={200: s.LotterySerializer(many=True)})
+    def get(self, request):
+        return self.paginated(
+            selectors.lottery_list(tenant=self.tenant, actor=self.actor), s.LotterySerializer
+        )
+
+    @extend_schema(
+        tags=TAGS,
+        request=s.LotteryCreateSerializer,
+        responses={201: s.LotterySerializer},
+        description="A draft lottery. 400 invalid_lottery: probabilities not adding up to 1, "
+        "or an outcome naming what its kind does not use.",
+    )
+    def post(self, request):
+        data = s.LotteryCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        program = program_get(tenant=self.tenant, actor=self.actor, id=values.pop("program"))
+        outcomes = []
+        for outcome in values.pop("outcomes"):
+            outcome = dict(outcome)
+            if outcome.get("prize") is not None:
+                outcome["prize"] = selectors.prize_get(
+                    tenant=self.tenant, actor=self.actor, id=outcome["prize"]
+                )
+            if outcome.get("batch") is not None:
+                outcome["batch"] = batch_get(
+                    tenant=self.tenant, actor=self.actor, id=outcome["batch"]
+                )
+            outcomes.append(outcome)
+        lottery = services.lottery_create(
+            tenant=self.tenant, actor=self.actor, program=program, outcomes=outcomes, **values
+        )
+        lottery = selectors.lottery_get(tenant=self.tenant, actor=self.actor, id=lottery.pk)
+        return Response(s.LotterySerializer(lottery).data, status=status.HTTP_201_CREATED)
+
+
+class LotteryDetailView(TenantAPIView):
+    @extend_schema(tags=TAGS, responses={200: s.LotterySerializer})
+    def get(self, request, id):
+        lottery = selectors.lottery_get(tenant=self.tenant, actor=self.actor, id=id)
+        return Response(s.LotterySerializer(lottery).data)
+
+
+LotteryActivateView = object_action_view(
+    "LotteryActivateView",
+    getter=selectors.lottery_get,
+    service=services.lottery_activate,
+    param="lottery",
+    output=s.LotterySerializer,
+    tags=TAGS,
+    description="Draft → active. 422 lottery_inflationary when a draw returns more points on "
+    "average (points outcomes, and prizes at their points cost) than it costs.",
+)
+LotteryEndView = object_action_view(
+    "LotteryEndView",
+    getter=selectors.lottery_get,
+    service=services.lottery_end,
+    param="lottery",
+    output=s.LotterySerializer,
+    tags=TAGS,
+    description="No more draws.",
+)
+
+
+class DrawView(TenantAPIView):
+    api_key_scope = ApiKeyScope.POINTS
+
+    @extend_schema(
+        tags=TAGS,
+        request=s.DrawCreateSerializer,
+        responses={201: s.DrawSerializer},
+        description="Spends the draw's cost and draws with a cryptographic random source; an "
+        "outcome whose inventory is gone yields nothing. 422 insufficient_points or "
+        "not_available (the lottery is not active). Merchant staff draw for themselves only.",
+    )
+    def post(self, request, id):
+        lottery = selectors.lottery_get(tenant=self.tenant, actor=self.actor, id=id)
+        data = s.DrawCreateSerializer(data=request.data, context={"tenant": self.tenant})
+        data.is_valid(raise_exception=True)
+        staff = staff_get(
+            tenant=self.tenant, actor=self.actor, code=data.validated_data["staff"].code
+        )
+        draw = services.lottery_draw(
+            tenant=self.tenant, actor=self.actor, lottery=lottery, staff=staff
+        )
+        return Response(s.DrawSerializer(draw).data, status=status.HTTP_201_CREATED)

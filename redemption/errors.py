@@ -8,3 +8,5 @@ class RedemptionErrorCode(StrEnum):
     LIMIT_REACHED = "limit_reached"  # the prize's per-holder limit
     NOT_AVAILABLE = "not_available"  # inactive, or outside its availability window
     INVALID_PRIZE = "invalid_prize"
+    LOTTERY_INFLATIONARY = "lottery_inflationary"  # a draw would return more points than it costs
+    INVALID_LOTTERY = "invalid_lottery"

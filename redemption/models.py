@@ -99,3 +99,94 @@ class PrizeRedemption(TenantScoped):
 
     def __str__(self):
         return f"{self.prize} x {self.quantity}"
+
+
+class LotteryStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    ACTIVE = "active", _("Active")
+    ENDED = "ended", _("Ended")
+
+
+class Lottery(TenantScoped):
+    program = models.ForeignKey(
+        "points.PointsProgram", on_delete=models.PROTECT, related_name="lotteries"
+    )
+    name = models.CharField(max_length=200)
+    cost_points = models.PositiveBigIntegerField()
+    status = models.CharField(
+        max_length=16, choices=LotteryStatus.choices, default=LotteryStatus.DRAFT
+    )
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "lotteries"
+        constraints = [
+            models.CheckConstraint(condition=Q(cost_points__gte=1), name="lottery_cost"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class OutcomeKind(models.TextChoices):
+    POINTS = "points", _("Points")
+    PRIZE = "prize", _("Prize")
+    COUPON = "coupon", _("Coupon")
+    NOTHING = "nothing", _("Nothing")
+
+
+PROBABILITY = {"max_digits": 7, "decimal_places": 6}
+
+
+class LotteryOutcome(TenantScoped):
+    lottery = models.ForeignKey(Lottery, on_delete=models.CASCADE, related_name="outcomes")
+    kind = models.CharField(max_length=16, choices=OutcomeKind.choices)
+    points = models.PositiveBigIntegerField(null=True, blank=True)
+    prize = models.ForeignKey(
+        Prize, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    batch = models.ForeignKey(
+        "coupons.CouponBatch", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    probability = models.DecimalField(**PROBABILITY)
+    inventory = models.PositiveIntegerField(null=True, blank=True)  # None: unlimited
+    won = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(probability__gt=0) & Q(probability__lte=1),
+                name="lottery_outcome_probability",
+            ),
+            # The inventory is never overdrawn, whatever a draw does.
+            models.CheckConstraint(
+                condition=Q(inventory__isnull=True) | Q(won__lte=F("inventory")),
+                name="lottery_outcome_inventory",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} ({self.probability})"
+
+
+class LotteryDraw(TenantScoped):
+    lottery = models.ForeignKey(Lottery, on_delete=models.PROTECT, related_name="draws")
+    account = models.ForeignKey("points.PointsAccount", on_delete=models.PROTECT, related_name="+")
+    staff = models.ForeignKey("accounts.MerchantStaff", on_delete=models.PROTECT, related_name="+")
+    outcome = models.ForeignKey(
+        LotteryOutcome, null=True, blank=True, on_delete=models.PROTECT, related_name="draws"
+    )  # None: nothing won (the table has no "nothing" row)
+    spend_entry = models.OneToOneField(
+        "points.LedgerEntry", on_delete=models.PROTECT, related_name="+"
+    )
+    award_entry = models.OneToOneField(
+        "points.LedgerEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    operator_label = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"{self.lottery} draw {self.pk}"

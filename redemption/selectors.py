@@ -8,7 +8,7 @@ from accounts.roles import Action
 from core.errors import NotFoundError
 from points.selectors import account_list
 
-from .models import Prize, PrizeRedemption
+from .models import Lottery, Prize, PrizeRedemption
 
 _PRIZE_READERS = (Action.CAMPAIGNS_READ, Action.POINTS_READ, Action.PORTAL_OWN)
 
@@ -42,3 +42,21 @@ def redemption_get(*, tenant, actor: Actor, id) -> PrizeRedemption:
     if redemption is None:
         raise NotFoundError(_("Not found."))
     return redemption
+
+
+def lottery_list(*, tenant, actor: Actor) -> QuerySet:
+    if not any(actor.can(action) for action in _PRIZE_READERS):
+        actor.require(Action.CAMPAIGNS_READ)
+    return (
+        Lottery.objects.for_tenant(tenant)
+        .select_related("program")
+        .prefetch_related("outcomes")
+        .order_by("-id")
+    )
+
+
+def lottery_get(*, tenant, actor: Actor, id) -> Lottery:
+    lottery = lottery_list(tenant=tenant, actor=actor).filter(pk=id).first()
+    if lottery is None:
+        raise NotFoundError(_("Not found."))
+    return lottery

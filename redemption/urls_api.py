@@ -12,4 +12,9 @@ urlpatterns = [
         api.RedemptionCancelView.as_view(),
         name="prize-redemption-cancel",
     ),
+    path("lotteries", api.LotteryListView.as_view(), name="lotteries"),
+    path("lotteries/<int:id>", api.LotteryDetailView.as_view(), name="lottery"),
+    path("lotteries/<int:id>/activate", api.LotteryActivateView.as_view(), name="lottery-activate"),
+    path("lotteries/<int:id>/end", api.LotteryEndView.as_view(), name="lottery-end"),
+    path("lotteries/<int:id>/draws", api.DrawView.as_view(), name="lottery-draws"),
 ]

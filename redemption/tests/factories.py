@@ -44,3 +44,24 @@ def give_points(world, prog, staff, points: int):
     )
     account.refresh_from_db()
     return account
+
+
+def lottery(world, prog=None, *, cost_points=100, outcomes=None, activate=False):
+    """A lottery whose draw returns 50 of its 100 points on average, unless told otherwise."""
+    outcomes = outcomes or [
+        {"kind": "points", "points": 100, "probability": Decimal("0.5")},
+        {"kind": "nothing", "probability": Decimal("0.5")},
+    ]
+    made = services.lottery_create(
+        tenant=world.tenant,
+        actor=world.actor(Role.OPERATOR),
+        program=prog or staff_program(world),
+        name="Climax lottery",
+        cost_points=cost_points,
+        outcomes=outcomes,
+    )
+    if activate:
+        made = services.lottery_activate(
+            tenant=world.tenant, actor=world.actor(Role.OPERATOR), lottery=made
+        )
+    return made

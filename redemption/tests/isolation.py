@@ -2,7 +2,7 @@
 
 from core.testing import route_param
 from redemption import api
-from redemption.models import Prize, PrizeRedemption
+from redemption.models import Lottery, Prize, PrizeRedemption
 
 
 def _prize(world):
@@ -26,6 +26,15 @@ def _redemption(world):
     )
 
 
+def _lottery(world):
+    from redemption.tests.factories import lottery
+
+    existing = Lottery.objects.for_tenant(world.tenant).first()
+    return existing or lottery(world)
+
+
 route_param(api.PrizeDetailView, "id", Prize, make=_prize)
 for view in (api.RedemptionDetailView, api.RedemptionCancelView):
     route_param(view, "id", PrizeRedemption, make=_redemption)
+for view in (api.LotteryDetailView, api.LotteryActivateView, api.LotteryEndView, api.DrawView):
+    route_param(view, "id", Lottery, make=_lottery)
