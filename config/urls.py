@@ -19,6 +19,7 @@ console = [
     path("campaigns/", include("campaigns.urls_console")),
     path("coupons/", include("coupons.urls_console")),
     path("points/", include("points.urls_console")),
+    path("prizes/", include("redemption.urls_console")),
 ]
 
 urlpatterns = [

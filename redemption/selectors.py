@@ -50,7 +50,7 @@ def lottery_list(*, tenant, actor: Actor) -> QuerySet:
     return (
         Lottery.objects.for_tenant(tenant)
         .select_related("program")
-        .prefetch_related("outcomes")
+        .prefetch_related("outcomes__prize")
         .order_by("-id")
     )
 

@@ -372,7 +372,7 @@ def lottery_create(
 def expected_points(lottery: Lottery) -> Decimal:
     """The points a draw returns on average: points outcomes, and prizes at their points cost."""
     total = Decimal(0)
-    for outcome in lottery.outcomes.select_related("prize"):
+    for outcome in lottery.outcomes.all():  # prefetched with their prizes by the selectors
         if outcome.kind == OutcomeKind.POINTS:
             total += outcome.probability * outcome.points
         elif outcome.kind == OutcomeKind.PRIZE:
