@@ -1,7 +1,7 @@
 """Writes of prizes and lotteries (SPEC §4).
 
-Locks are taken in one order: redemption row → prize row → the holder's points account (inside
-the points services) → its lots. A prize row lock serialises every redemption of that prize, so
+Locks are taken in one order: redemption row → prize row, or lottery row → outcome rows → prize
+row; the holder's points account (inside the points services) and its lots always come last. A prize row lock serialises every redemption of that prize, so
 stock and per-holder limits are exact under concurrency.
 """
 
