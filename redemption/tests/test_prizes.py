@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from accounts.models import ApiKeyScope
 from accounts.roles import Role
-from accounts.tests.factories import StaffFactory
+from accounts.tests.factories import MerchantFactory, StaffFactory
 from core.errors import (
     ConflictError,
     NotFoundError,
@@ -211,3 +211,19 @@ def test_api_out_of_stock_is_409(world):
         "/api/v1/prize-redemptions", {"staff": world.staff.code, "prize": p.pk}, format="json"
     )
     assert (response.status_code, response.json()["code"]) == (409, "out_of_stock")
+
+
+def test_regional_operator_redeems_only_in_their_regions(world):
+    p = prize(world)
+    far = StaffFactory(
+        tenant=world.tenant,
+        merchant=MerchantFactory(tenant=world.tenant, region=world.other_region),
+    )
+    give_points(world, p.program, world.staff, 1000)
+    give_points(world, p.program, far, 1000)
+    client = world.client(Role.REGIONAL_OPERATOR)
+    near = client.post("/api/v1/prize-redemptions", {"staff": world.staff.code, "prize": p.pk})
+    assert near.status_code == 201, near.json()
+    away = client.post("/api/v1/prize-redemptions", {"staff": far.code, "prize": p.pk})
+    assert away.status_code == 404
+    assert client.get("/api/v1/prize-redemptions").json()["count"] == 1
