@@ -210,6 +210,18 @@ class DrawView(TenantAPIView):
 
     @extend_schema(
         tags=TAGS,
+        responses={200: s.DrawSerializer(many=True)},
+        description="The recorded draws, newest first, of the holders the caller may read.",
+    )
+    def get(self, request, id):
+        lottery = selectors.lottery_get(tenant=self.tenant, actor=self.actor, id=id)
+        return self.paginated(
+            selectors.draw_list(tenant=self.tenant, actor=self.actor, lottery=lottery),
+            s.DrawSerializer,
+        )
+
+    @extend_schema(
+        tags=TAGS,
         request=s.DrawCreateSerializer,
         responses={201: s.DrawSerializer},
         description="Spends the draw's cost and draws with a cryptographic random source; an "

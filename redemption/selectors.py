@@ -8,7 +8,7 @@ from accounts.roles import Action
 from core.errors import NotFoundError
 from points.selectors import account_list
 
-from .models import Lottery, Prize, PrizeRedemption
+from .models import Lottery, LotteryDraw, Prize, PrizeRedemption
 
 _PRIZE_READERS = (Action.CAMPAIGNS_READ, Action.POINTS_READ, Action.PORTAL_OWN)
 
@@ -60,3 +60,13 @@ def lottery_get(*, tenant, actor: Actor, id) -> Lottery:
     if lottery is None:
         raise NotFoundError(_("Not found."))
     return lottery
+
+
+def draw_list(*, tenant, actor: Actor, lottery: Lottery) -> QuerySet:
+    """The lottery's draws on accounts the actor may read (a staff member: their own)."""
+    return (
+        LotteryDraw.objects.for_tenant(tenant)
+        .select_related("staff", "outcome", "spend_entry", "award_entry")
+        .filter(lottery=lottery, account__in=account_list(tenant=tenant, actor=actor).values("pk"))
+        .order_by("-id")
+    )

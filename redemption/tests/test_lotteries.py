@@ -7,6 +7,7 @@ import pytest
 
 from accounts.models import ApiKeyScope
 from accounts.roles import Role
+from accounts.tests.factories import StaffFactory
 from core.errors import ConflictError, RuleRefusal, ValidationFailed
 from points.models import EntryKind
 from points.services import ledger_mismatches
@@ -137,3 +138,19 @@ def test_api_create_and_draw_with_a_points_key(world):
     assert (
         world.client(Role.FINANCE).post("/api/v1/lotteries", body, format="json").status_code == 403
     )
+
+
+def test_draws_are_listed_for_those_who_may_read_them(world):
+    lot = lottery(world, activate=True)
+    colleague = StaffFactory(tenant=world.tenant, merchant=world.merchant)
+    give_points(world, lot.program, world.staff, 100)
+    give_points(world, lot.program, colleague, 100)
+    with _ticket(999_999):
+        _draw(world, lot)
+        _draw(world, lot, colleague)
+    url = f"/api/v1/lotteries/{lot.pk}/draws"
+    listed = world.client(Role.AUDITOR).get(url).json()
+    assert listed["count"] == 2
+    assert {d["kind"] for d in listed["results"]} == {"nothing"}
+    own = world.client(Role.MERCHANT_STAFF).get(url).json()
+    assert [d["staff"] for d in own["results"]] == [world.staff.code]
