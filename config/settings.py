@@ -248,6 +248,7 @@ SPECTACULAR_SETTINGS = {
         "CouponBatchKindEnum": "coupons.models.BatchKind",
         "CouponEventTypeEnum": "coupons.models.EventType",
         "PointsRuleKindEnum": "points.models.RuleKind",
+        "PrizeKindEnum": "redemption.models.PrizeKind",
     },
 }
 IDEMPOTENCY_WAIT_SECONDS = float(os.environ.get("IDEMPOTENCY_WAIT_SECONDS", "5"))

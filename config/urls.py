@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("orders.urls_api")),
     path("", include("coupons.urls_api")),
     path("", include("points.urls_api")),
+    path("", include("redemption.urls_api")),
 ]
 console = [
     path("", include("accounts.urls_console")),
@@ -18,6 +19,7 @@ console = [
     path("campaigns/", include("campaigns.urls_console")),
     path("coupons/", include("coupons.urls_console")),
     path("points/", include("points.urls_console")),
+    path("prizes/", include("redemption.urls_console")),
 ]
 
 urlpatterns = [

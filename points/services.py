@@ -854,6 +854,28 @@ def points_refund(
         )  # fmt: skip
 
 
+def points_credit(
+    *, tenant, actor: Actor, account: PointsAccount, points: int, reference: str, source: str
+) -> LedgerEntry:
+    """Usable points a holder wins (a lottery's points outcome), idempotent by `reference`.
+
+    No budget money moves (SPEC §2.1: a draw's points were paid for when they became usable);
+    they expire as the program's earned points do."""
+    with transaction.atomic():
+        account = _lock_account(tenant, account.pk)
+        existing = LedgerEntry.objects.for_tenant(tenant).filter(reference=reference).first()
+        if existing is not None:
+            return existing
+        if points <= 0:
+            raise ValidationFailed(_("Credit a positive number of points."))
+        now = timezone.now()
+        return _credit_usable(
+            tenant, account, points, kind=EntryKind.ADJUST, reference=reference,
+            links=Links(source=source, operator_label=actor.label),
+            now=now, expires_at=lot_expires_at(account.program, now, tenant.zone),
+        )  # fmt: skip
+
+
 def _check_adjust_scope(actor: Actor, account: PointsAccount) -> None:
     if actor.region_ids is not None:
         holder = account.holder

@@ -1,5 +1,16 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class RedemptionConfig(AppConfig):
     name = "redemption"
+
+    @property
+    def console_nav(self):
+        from accounts.context_processors import NavItem
+        from accounts.roles import Action
+
+        return [
+            NavItem(_("Prizes"), "redemption:prize_list", Action.CAMPAIGNS_READ),
+            NavItem(_("Lotteries"), "redemption:lottery_list", Action.CAMPAIGNS_READ),
+        ]

@@ -1,0 +1,128 @@
+from rest_framework import serializers
+
+from accounts.models import MerchantStaff
+from core.api.fields import TenantCodeField
+
+from .models import OutcomeKind, PrizeKind
+
+
+class PrizeCreateSerializer(serializers.Serializer):
+    program = serializers.IntegerField()
+    name = serializers.CharField(max_length=200)
+    kind = serializers.ChoiceField(PrizeKind.choices)
+    points_cost = serializers.IntegerField(min_value=1)
+    value = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
+    stock = serializers.IntegerField(min_value=0)
+    per_holder_limit = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    available_from = serializers.DateTimeField(required=False, allow_null=True)
+    available_until = serializers.DateTimeField(required=False, allow_null=True)
+    coupon_batch = serializers.IntegerField(required=False, allow_null=True)
+    is_active = serializers.BooleanField(default=True)
+
+
+class PrizeUpdateSerializer(PrizeCreateSerializer):
+    """PATCH: only the fields sent; the program is fixed."""
+
+    program = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, partial=True, **kwargs)
+
+
+class PrizeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    program = serializers.IntegerField(source="program_id")
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    points_cost = serializers.IntegerField()
+    value = serializers.DecimalField(max_digits=14, decimal_places=2)
+    stock = serializers.IntegerField()
+    redeemed = serializers.IntegerField()
+    per_holder_limit = serializers.IntegerField()
+    available_from = serializers.DateTimeField()
+    available_until = serializers.DateTimeField()
+    coupon_batch = serializers.IntegerField(source="coupon_batch_id")
+    is_active = serializers.BooleanField()
+
+
+class PrizeRedemptionCreateSerializer(serializers.Serializer):
+    staff = TenantCodeField(MerchantStaff)
+    prize = serializers.IntegerField()
+    quantity = serializers.IntegerField(min_value=1, default=1)
+    shipping_address = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True, default=""
+    )
+
+
+class PrizeRedemptionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    prize = serializers.IntegerField(source="prize_id")
+    prize_name = serializers.CharField(source="prize.name")
+    staff = serializers.CharField(source="staff.code")
+    account = serializers.IntegerField(source="account_id")
+    quantity = serializers.IntegerField()
+    points = serializers.IntegerField()
+    status = serializers.CharField()
+    shipping_address = serializers.CharField()
+    fulfilment_status = serializers.CharField()
+    spend_entry = serializers.IntegerField(source="spend_entry_id")
+    refund_entry = serializers.IntegerField(source="refund_entry_id")
+    created_at = serializers.DateTimeField()
+
+
+class OutcomeCreateSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(OutcomeKind.choices)
+    points = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    prize = serializers.IntegerField(required=False, allow_null=True)
+    batch = serializers.IntegerField(required=False, allow_null=True)
+    probability = serializers.DecimalField(max_digits=7, decimal_places=6, min_value=0)
+    inventory = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+
+
+class LotteryCreateSerializer(serializers.Serializer):
+    program = serializers.IntegerField()
+    name = serializers.CharField(max_length=200)
+    cost_points = serializers.IntegerField(min_value=1)
+    outcomes = OutcomeCreateSerializer(many=True, allow_empty=False)
+
+
+class OutcomeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    points = serializers.IntegerField()
+    prize = serializers.IntegerField(source="prize_id")
+    batch = serializers.IntegerField(source="batch_id")
+    probability = serializers.DecimalField(max_digits=7, decimal_places=6)
+    inventory = serializers.IntegerField()
+    won = serializers.IntegerField()
+
+
+class LotterySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    program = serializers.IntegerField(source="program_id")
+    name = serializers.CharField()
+    cost_points = serializers.IntegerField()
+    status = serializers.CharField()
+    outcomes = OutcomeSerializer(many=True, source="outcomes.all")
+
+
+class DrawCreateSerializer(serializers.Serializer):
+    staff = TenantCodeField(MerchantStaff)
+
+
+class DrawSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    lottery = serializers.IntegerField(source="lottery_id")
+    staff = serializers.CharField(source="staff.code")
+    account = serializers.IntegerField(source="account_id")
+    outcome = OutcomeSerializer(allow_null=True)
+    kind = serializers.SerializerMethodField()
+    points_spent = serializers.IntegerField(source="spend_entry.points")
+    points_won = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+
+    def get_kind(self, draw) -> str:
+        return draw.outcome.kind if draw.outcome else OutcomeKind.NOTHING
+
+    def get_points_won(self, draw) -> int:
+        return draw.award_entry.points if draw.award_entry else 0
