@@ -249,20 +249,25 @@ def _program_set_active(tenant, actor: Actor, program, is_active: bool, note: st
     actor.require(Action.CAMPAIGNS_MANAGE)
     _require_program_in_scope(tenant, actor, program)
     program = _lock_program(tenant, program)
-    if program.is_active == is_active:  # a repeat changes nothing
-        return program
-    program.is_active = is_active
-    program.save(update_fields=["is_active", "updated_at"])
+    return _switch(tenant, actor, program, is_active, note, noun="points_program")
+
+
+def _switch(tenant, actor: Actor, row, is_active: bool, note: str, *, noun: str):
+    """Turn a locked program or rule on or off, audited; a repeat changes nothing."""
+    if row.is_active == is_active:
+        return row
+    row.is_active = is_active
+    row.save(update_fields=["is_active", "updated_at"])
     audit_record(
         tenant=tenant,
         actor=actor,
-        action="points_program." + ("activate" if is_active else "deactivate"),
-        obj=program,
+        action=f"{noun}." + ("activate" if is_active else "deactivate"),
+        obj=row,
         before={"is_active": not is_active},
         after={"is_active": is_active},
         note=note,
     )
-    return program
+    return row
 
 
 @transaction.atomic
@@ -529,20 +534,7 @@ def _rule_set_active(tenant, actor: Actor, rule: PointsRule, is_active: bool, no
     rule = _lock_rule(tenant, rule)
     if is_active:
         _refuse_if_ended(rule)
-    if rule.is_active == is_active:  # a repeat changes nothing
-        return rule
-    rule.is_active = is_active
-    rule.save(update_fields=["is_active", "updated_at"])
-    audit_record(
-        tenant=tenant,
-        actor=actor,
-        action="points_rule." + ("activate" if is_active else "deactivate"),
-        obj=rule,
-        before={"is_active": not is_active},
-        after={"is_active": is_active},
-        note=note,
-    )
-    return rule
+    return _switch(tenant, actor, rule, is_active, note, noun="points_rule")
 
 
 @transaction.atomic
