@@ -186,6 +186,11 @@ def _require_program_in_scope(tenant, actor: Actor, program: PointsProgram) -> N
     if actor.region_ids is None and actor.business_unit_id is None:
         return
     rules = PointsRule.objects.for_tenant(tenant).filter(program=program)
+    if not rules.exists():  # nothing ties it to a scope: a tenant-wide role changes it
+        raise PermissionDeniedError(
+            _("No rule uses this program yet; a tenant-wide role changes it."),
+            code=PointsErrorCode.OUT_OF_SCOPE,
+        )
     outside = Q(pk__in=[])
     if actor.region_ids is not None:
         regions = PointsRule.regions.through.objects.filter(pointsrule_id=OuterRef("pk"))

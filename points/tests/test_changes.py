@@ -466,3 +466,13 @@ class TestConsole:
             {"name": "gold", "threshold": 100, "multiplier": "2"},
         ]
         assert "silver, 50, 1.5\ngold, 100, 2" in client.get(url).content.decode()
+
+
+def test_a_program_no_rule_uses_is_changed_by_tenant_wide_roles_only(world):
+    """Nothing ties it to a region or business unit: scoped roles cannot reach every holder."""
+    unused = program(world, name="Unused")
+    url = f"/api/v1/points-programs/{unused.pk}"
+    for role in (Role.REGIONAL_OPERATOR, Role.BU_ADMIN):
+        response = patch(world, role, url, {"weekly_cap": 5})
+        assert response.status_code == 403 and response.json()["code"] == "out_of_scope"
+    assert patch(world, Role.OPERATOR, url, {"weekly_cap": 5}).status_code == 200
