@@ -1,0 +1,108 @@
+"""Prizes of the demo tenant (SPEC §9): phone top-ups, an e-card and an iPhone, every one priced
+at the program's value of a point (0.20 CNY), a climax lottery whose draw returns fewer points
+than it costs, and a few redemptions and draws by staff who earned enough in the demo month —
+all through the services, so stock, points and ledger are the real ones."""
+
+from decimal import Decimal
+
+from django.db import transaction
+
+from core.demo import DemoContext, demo_step
+from points import services as points_services
+from points.demo import PROGRAM
+from points.models import PointsAccount, PointsProgram
+
+from . import services
+from .models import Lottery, LotteryDraw, LotteryStatus, Prize, PrizeRedemption
+
+# name, kind, money value (CNY), stock: points cost = value / 0.20 CNY a point
+PRIZES = [
+    ("Phone top-up 10 CNY", "virtual", "10.00", 500),
+    ("Phone top-up 30 CNY", "virtual", "30.00", 300),
+    ("JD e-card 50 CNY", "virtual", "50.00", 200),
+    ("iPhone 17", "physical", "5999.00", 1),
+]
+LOTTERY = "Double Eleven climax lottery"
+REDEMPTIONS = {"tiny": 5, "demo": 40, "full": 400}  # staff who spend points
+STAR_BONUS = 100
+
+
+def _prizes(ctx: DemoContext, program: PointsProgram) -> dict[str, Prize]:
+    existing = {p.name: p for p in Prize.objects.for_tenant(ctx.tenant)}
+    for name, kind, value, stock in PRIZES:
+        if name not in existing:
+            existing[name] = services.prize_create(
+                tenant=ctx.tenant,
+                actor=ctx.actor,
+                program=program,
+                name=name,
+                kind=kind,
+                value=Decimal(value),
+                points_cost=int(Decimal(value) / program.point_value),
+                stock=stock,
+                per_holder_limit=5 if kind == "virtual" else 1,
+            )
+    return existing
+
+
+def _lottery(ctx: DemoContext, program: PointsProgram, top_up: Prize) -> Lottery:
+    lottery = Lottery.objects.for_tenant(ctx.tenant).filter(name=LOTTERY).first()
+    if lottery is None:
+        # A draw costs 20 points and returns 7.5 on average (50 x 0.1 + a 50-point prize x 0.05).
+        lottery = services.lottery_create(
+            tenant=ctx.tenant,
+            actor=ctx.actor,
+            program=program,
+            name=LOTTERY,
+            cost_points=20,
+            outcomes=[
+                {"kind": "points", "points": 50, "probability": Decimal("0.10"), "inventory": 100},
+                {"kind": "prize", "prize": top_up, "probability": Decimal("0.05")},
+                {"kind": "nothing", "probability": Decimal("0.85")},
+            ],
+        )
+    if lottery.status == LotteryStatus.DRAFT:
+        lottery = services.lottery_activate(tenant=ctx.tenant, actor=ctx.actor, lottery=lottery)
+    return lottery
+
+
+@demo_step(order=70)
+@transaction.atomic  # all or nothing: a rerun sees redemptions or none
+def seed_prizes(ctx: DemoContext) -> str:
+    tenant = ctx.tenant
+    program = PointsProgram.objects.for_tenant(tenant).get(name=PROGRAM)
+    prizes = _prizes(ctx, program)
+    lottery = _lottery(ctx, program, prizes["Phone top-up 10 CNY"])
+    if (
+        PrizeRedemption.objects.for_tenant(tenant).exists()
+        or LotteryDraw.objects.for_tenant(tenant).exists()
+    ):
+        return f"prizes: {len(prizes)} prizes and a lottery, redemptions already there"
+    rng = ctx.rng("prize-redemptions")
+    top_up = prizes["Phone top-up 10 CNY"]
+    # The month's service stars get a bonus from the operator (an audited adjustment), then
+    # spend points the way staff would in the portal: a top-up, or a draw.
+    accounts = list(
+        PointsAccount.objects.for_tenant(tenant)
+        .filter(program=program, lifetime_earned__gt=0)
+        .select_related("staff")
+        .order_by("-lifetime_earned", "pk")[: REDEMPTIONS.get(ctx.size.name, 40)]
+    )
+    redeemed = drawn = 0
+    for account in accounts:
+        points_services.points_adjust(
+            tenant=tenant,
+            actor=ctx.actor,
+            account=account,
+            points=STAR_BONUS,
+            reason="November service star",
+        )
+        if rng.random() < 0.6:
+            services.prize_redeem(tenant=tenant, actor=ctx.actor, staff=account.staff, prize=top_up)
+            redeemed += 1
+        else:
+            services.lottery_draw(
+                tenant=tenant, actor=ctx.actor, lottery=lottery, staff=account.staff
+            )
+            drawn += 1
+    return f"prizes: {len(prizes)} prizes and a lottery; {redeemed} redemptions, {drawn} draws"
