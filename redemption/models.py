@@ -169,6 +169,11 @@ class LotteryOutcome(TenantScoped):
     def __str__(self):
         return f"{self.kind} ({self.probability})"
 
+    @property
+    def percent(self) -> str:
+        """The probability as people read it: 0.050000 → "5", 0.125000 → "12.5"."""
+        return format((self.probability * 100).normalize(), "f")
+
 
 class LotteryDraw(TenantScoped):
     lottery = models.ForeignKey(Lottery, on_delete=models.PROTECT, related_name="draws")

@@ -22,6 +22,7 @@ def test_prize_and_lottery_pages_with_nav(world):
     lotteries = client.get(reverse("redemption:lottery_list")).content.decode()
     assert "Climax lottery" in lotteries
     assert f"{Decimal('50'):.2f}" in lotteries  # 0.5 x 100 points back for 80
+    assert "Points 100 — 50 %" in lotteries  # probabilities as people read them
 
 
 def test_pages_are_for_console_readers(world):
