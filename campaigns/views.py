@@ -106,8 +106,7 @@ def campaign_action(request, pk: int, verb: str):
     try:
         service(tenant=actor.tenant, actor=actor, campaign=campaign, **extra)
     except DomainError as exc:
-        details = " ".join(" ".join(m) for m in exc.fields.values())
-        messages.error(request, f"{exc.detail} {details}".strip())
+        messages.error(request, exc.full_text())
     else:
         messages.success(request, done)
     return redirect("campaigns:detail", pk=pk)

@@ -20,6 +20,11 @@ class DomainError(Exception):
         self.code = str(code or self.default_code)
         self.fields = fields or {}
 
+    def full_text(self) -> str:
+        """The detail followed by every field's messages: one line for a console message."""
+        details = " ".join(" ".join(messages) for messages in self.fields.values())
+        return f"{self.detail} {details}".strip()
+
 
 class ValidationFailed(DomainError):
     """Bad input a service found (400)."""

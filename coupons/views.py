@@ -149,8 +149,7 @@ def batch_issue(request, pk: int, mode: str):
                 tenant=actor.tenant, actor=actor, batch=batch, **kwargs
             )
     except DomainError as exc:
-        details = " ".join(" ".join(m) for m in exc.fields.values())
-        messages.error(request, f"{exc.detail} {details}".strip())
+        messages.error(request, exc.full_text())
         return redirect("coupons:detail", pk=pk)
     messages.success(request, _("Job started."))
     return redirect("coupons:job", pk=job.pk)
@@ -381,8 +380,7 @@ def rule_action(request, pk: int, verb: str):
             service, done = RULE_ACTIONS[verb]
             service(tenant=actor.tenant, actor=actor, rule=rule)
     except DomainError as exc:
-        details = " ".join(" ".join(m) for m in exc.fields.values())
-        messages.error(request, f"{exc.detail} {details}".strip())
+        messages.error(request, exc.full_text())
     else:
         messages.success(request, done)
     return redirect("coupons:rules")
@@ -414,8 +412,7 @@ def fraud_settings(request):
             campaign_limits=limits,
         )
     except DomainError as exc:
-        details = " ".join(" ".join(m) for m in exc.fields.values())
-        messages.error(request, f"{exc.detail} {details}".strip())
+        messages.error(request, exc.full_text())
     else:
         messages.success(request, _("Fraud limits saved."))
     return redirect("coupons:blocklist")

@@ -72,8 +72,7 @@ def _run_action(request, service, done: str, **target) -> None:
     try:
         service(tenant=actor.tenant, actor=actor, note=request.POST.get("note", ""), **target)
     except DomainError as exc:
-        details = " ".join(" ".join(m) for m in exc.fields.values())
-        messages.error(request, f"{exc.detail} {details}".strip())
+        messages.error(request, exc.full_text())
     else:
         messages.success(request, done)
 
