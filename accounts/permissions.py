@@ -9,6 +9,7 @@ from guardian.shortcuts import get_objects_for_user
 from core.errors import PermissionDeniedError
 
 from .models import ApiKey, ApiKeyScope, Membership, Region, Tenant
+from .regions import region_descendant_ids
 from .roles import Action, Role, role_can
 
 # What an integrator's key may do, by scope. Keys reach integration endpoints only.
@@ -96,20 +97,3 @@ class Actor:
             accept_global_perms=False,
         ).values_list("id", flat=True)
         return frozenset(region_descendant_ids(tenant=self.tenant, region_ids=set(granted)))
-
-
-def region_descendant_ids(*, tenant: Tenant, region_ids: set[int]) -> set[int]:
-    """The regions given and every region below them, one query per level of the tree."""
-    found = set(region_ids)
-    frontier = set(region_ids)
-    while frontier:
-        frontier = (
-            set(
-                Region.objects.for_tenant(tenant)
-                .filter(parent_id__in=frontier)
-                .values_list("id", flat=True)
-            )
-            - found
-        )
-        found |= frontier
-    return found

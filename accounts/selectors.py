@@ -9,6 +9,7 @@ from core.models import AuditEntry
 
 from .models import ApiKey, BusinessUnit, Customer, Membership, Merchant, MerchantStaff, Region
 from .permissions import REGION_PERMISSION, Actor
+from .regions import region_subtree_ids
 from .roles import Action
 
 
@@ -96,8 +97,8 @@ def merchant_list(*, tenant, actor: Actor, search: str = "", region: str = "") -
         qs = qs.filter(region_id__in=actor.region_ids)
     if actor.merchant_id is not None:
         qs = qs.filter(pk=actor.merchant_id)
-    if region:
-        qs = qs.filter(region__code=region)
+    if region:  # the region and everything below it: merchants and customers sit on zones
+        qs = qs.filter(region_id__in=region_subtree_ids(tenant=tenant, codes=[region]))
     return _search(qs, search, "code", "name")
 
 
@@ -128,8 +129,8 @@ def customer_list(*, tenant, actor: Actor, search: str = "", region: str = "") -
     qs = Customer.objects.for_tenant(tenant).select_related("region")
     if actor.region_ids is not None:
         qs = qs.filter(region_id__in=actor.region_ids)
-    if region:
-        qs = qs.filter(region__code=region)
+    if region:  # the region and everything below it: merchants and customers sit on zones
+        qs = qs.filter(region_id__in=region_subtree_ids(tenant=tenant, codes=[region]))
     return _search(qs, search, "code", "name")
 
 

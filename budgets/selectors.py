@@ -57,12 +57,25 @@ def budget_approval_queue(*, tenant, actor: Actor) -> QuerySet:
 
 
 def budget_entry_list(*, tenant, actor: Actor, budget: Budget) -> QuerySet:
+    """The budget's ledger. A regional operator reads every budget but not the campaigns of
+    other regions: their entries are left out (the budget's totals still count them)."""
     budget_get(tenant=tenant, actor=actor, id=budget.pk)  # the same scope as the budget
-    return (
+    qs = (
         BudgetEntry.objects.for_tenant(tenant)
         .filter(budget=budget)
         .select_related("campaign", "actor_user")
     )
+    if actor.region_ids is not None:
+        campaigns = budget_campaign_list(tenant=tenant, actor=actor, budget=budget)
+        qs = qs.filter(Q(campaign__isnull=True) | Q(campaign__in=campaigns.values("pk")))
+    return qs
+
+
+def budget_campaign_list(*, tenant, actor: Actor, budget: Budget) -> QuerySet:
+    """The campaigns under the budget that the actor may read."""
+    from campaigns.selectors import campaign_list  # campaigns import budgets
+
+    return campaign_list(tenant=tenant, actor=actor).filter(budget=budget)
 
 
 def budget_adjustment_list(

@@ -78,7 +78,9 @@ def budget_detail(request, pk: int):
             ),
             "adjustment_form": forms.AdjustmentForm(),
             "shares": budget_shares(budget),
-            "campaigns": budget.campaigns.order_by("-starts_at")[:20],
+            "campaigns": selectors.budget_campaign_list(
+                tenant=actor.tenant, actor=actor, budget=budget
+            ).order_by("-starts_at")[:20],
             # maker-checker: the buttons show only to a finance user who may decide
             "can_decide": actor.can(Action.BUDGETS_APPROVE)
             and actor.user is not None

@@ -5,10 +5,22 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.filters import SearchFilterSet
+from accounts.models import Region
+from accounts.regions import region_ancestor_ids, region_descendant_ids
 from accounts.selectors import region_list
 from budgets.selectors import budget_list
 
 from .models import Campaign, CampaignStatus, Channel
+
+
+def campaigns_running_in(queryset, *, tenant, region_ids) -> object:
+    """Campaigns that run in the regions: one targeting a region at, below or above them (a
+    campaign for GD runs in its zones; one for all of China runs in GD)."""
+    ids = set(region_ids)
+    reach = region_descendant_ids(tenant=tenant, region_ids=ids) | region_ancestor_ids(
+        tenant=tenant, region_ids=ids
+    )
+    return queryset.filter(regions__in=reach).distinct()
 
 
 class CampaignFilter(django_filters.FilterSet):
@@ -17,7 +29,7 @@ class CampaignFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=CampaignStatus.choices)
     budget = django_filters.NumberFilter(field_name="budget_id")
     business_unit = django_filters.CharFilter(field_name="business_unit__code")
-    region = django_filters.CharFilter(field_name="regions__code", distinct=True)
+    region = django_filters.CharFilter(method="filter_region")
     channel = django_filters.CharFilter(field_name="channels__code", distinct=True)
     active_from = django_filters.IsoDateTimeFilter(field_name="ends_at", lookup_expr="gt")
     active_until = django_filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="lt")
@@ -35,6 +47,16 @@ class CampaignFilter(django_filters.FilterSet):
             "active_until",
             "search",
         ]
+
+    def __init__(self, data=None, *, tenant, **kwargs):
+        super().__init__(data, **kwargs)
+        self.tenant = tenant
+
+    def filter_region(self, queryset, name, value):
+        named = (
+            Region.objects.for_tenant(self.tenant).filter(code=value).values_list("pk", flat=True)
+        )
+        return campaigns_running_in(queryset, tenant=self.tenant, region_ids=named)
 
 
 def _console_budgets(request):
@@ -61,10 +83,9 @@ class CampaignConsoleFilter(SearchFilterSet):
     )
     region = django_filters.ModelChoiceFilter(
         label=_("Region"),
-        field_name="regions",
+        method="filter_region",
         queryset=_console_regions,
         empty_label=_("All regions"),
-        distinct=True,
     )
     channel = django_filters.ModelChoiceFilter(
         label=_("Channel"),
@@ -82,6 +103,11 @@ class CampaignConsoleFilter(SearchFilterSet):
     class Meta:
         model = Campaign
         fields = ["q", "status", "budget", "region", "channel", "running_on"]
+
+    def filter_region(self, queryset, name, value):
+        return campaigns_running_in(
+            queryset, tenant=self.request.actor.tenant, region_ids=[value.pk]
+        )
 
     def filter_running_on(self, queryset, name, value):
         zone = self.request.actor.tenant.zone

@@ -3,28 +3,13 @@
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from accounts.models import Region
 from accounts.permissions import Actor
+from accounts.regions import region_ancestor_ids
 from accounts.roles import Action
 from core.errors import NotFoundError, ValidationFailed
 
 from .filters import CampaignFilter
 from .models import Campaign, Channel
-
-
-def region_ancestor_ids(*, tenant, region_ids: frozenset[int]) -> set[int]:
-    """The regions given and every region above them, one query per level of the tree."""
-    found = set(region_ids)
-    frontier = set(region_ids)
-    while frontier:
-        parents = set(
-            Region.objects.for_tenant(tenant)
-            .filter(pk__in=frontier, parent__isnull=False)
-            .values_list("parent_id", flat=True)
-        )
-        frontier = parents - found
-        found |= frontier
-    return found
 
 
 def campaign_list(*, tenant, actor: Actor, filters: dict | None = None) -> QuerySet:
@@ -43,7 +28,7 @@ def campaign_list(*, tenant, actor: Actor, filters: dict | None = None) -> Query
         targeted = Campaign.regions.through.objects.filter(region_id__in=visible)
         qs = qs.filter(pk__in=targeted.values("campaign_id"))
     if filters:
-        filterset = CampaignFilter(filters, queryset=qs)
+        filterset = CampaignFilter(filters, queryset=qs, tenant=tenant)
         if not filterset.is_valid():
             raise ValidationFailed(
                 _("Check the filters."),

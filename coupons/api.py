@@ -629,7 +629,13 @@ class FraudSettingsView(TenantAPIView):
 class SuspiciousClustersView(TenantAPIView):
     @extend_schema(
         tags=TAGS,
-        parameters=[OpenApiParameter("days", int), OpenApiParameter("min_customers", int)],
+        parameters=[
+            OpenApiParameter("days", int),
+            OpenApiParameter("min_customers", int),
+            OpenApiParameter(
+                "region", str, description="A region code: that region and everything below it."
+            ),
+        ],
         responses={200: s.ClusterSerializer(many=True)},
         description=(
             "Device and phone fingerprints shared by many customers lately (events and "
@@ -646,5 +652,6 @@ class SuspiciousClustersView(TenantAPIView):
             actor=self.actor,
             days=number("days", 7),
             min_customers=number("min_customers", 3),
+            region=request.query_params.get("region", ""),
         )
         return Response(s.ClusterSerializer(clusters, many=True).data)

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Customer
 from accounts.permissions import Actor
+from accounts.regions import region_subtree_ids
 from accounts.roles import Action
 from campaigns.selectors import campaign_list
 from core.errors import NotFoundError
@@ -123,8 +124,8 @@ def customers_matching(*, tenant, actor: Actor, filters: dict) -> QuerySet:
     qs = Customer.objects.for_tenant(tenant)
     if actor.region_ids is not None:
         qs = qs.filter(region_id__in=actor.region_ids)
-    if filters.get("regions"):
-        qs = qs.filter(region__code__in=filters["regions"])
+    if filters.get("regions"):  # a province takes its cities and zones, where customers sit
+        qs = qs.filter(region_id__in=region_subtree_ids(tenant=tenant, codes=filters["regions"]))
     tags = filters.get("tags_any") or []
     if tags:
         any_tag = Q()
@@ -201,6 +202,13 @@ def batch_summary(batch) -> str:
     return text + "."
 
 
+def _coupons_in_unit(qs: QuerySet, actor: Actor) -> QuerySet:
+    """A business-unit admin's coupons: those of their unit's campaigns (as campaign_list)."""
+    if actor.business_unit_id is not None:
+        qs = qs.filter(batch__campaign__business_unit_id=actor.business_unit_id)
+    return qs
+
+
 def customer_coupons(*, tenant, actor: Actor, code: str, status: str | None = None) -> QuerySet:
     """A customer's coupons, newest first (support, integrators with scope `coupons`). A
     regional operator sees only their regions' customers; any other customer is not found."""
@@ -211,11 +219,12 @@ def customer_coupons(*, tenant, actor: Actor, code: str, status: str | None = No
     customer = customers.filter(code=code).first()
     if customer is None:
         raise NotFoundError(_("Not found."))
-    qs = (
+    qs = _coupons_in_unit(
         Coupon.objects.for_tenant(tenant)
         .filter(customer=customer)
         .select_related("batch", "customer")
-        .order_by("-issued_at", "-id")
+        .order_by("-issued_at", "-id"),
+        actor,
     )
     if status:
         qs = qs.filter(status=status)
@@ -227,12 +236,19 @@ def redemption_list(
     tenant,
     actor: Actor,
     batch_id: int | None = None,
+    coupon_id: int | None = None,
     merchant: str | None = None,
     order: str | None = None,
     since=None,
     until=None,
 ) -> QuerySet:
-    """Redemptions for reconciliation, newest first, of the batches the actor can see."""
+    """Redemptions for reconciliation, newest first, of the batches the actor can see.
+
+    A regional operator sees a redemption only when nothing on it lies outside their regions:
+    the customer (as coupon lookup and the customer API scope them), the merchant and the
+    order's region (as the orders API does). A campaign is visible when any one of its regions
+    is theirs, so the campaign alone would show other regions' customers and orders.
+    """
     actor.require(Action.COUPONS_SUPPORT_READ)
     campaigns = campaign_list(tenant=tenant, actor=actor)
     qs = (
@@ -240,8 +256,17 @@ def redemption_list(
         .filter(batch__campaign__in=campaigns.values("pk"))
         .select_related("coupon", "batch", "customer", "merchant")
     )
+    if actor.region_ids is not None:
+        mine = actor.region_ids
+        qs = qs.filter(
+            Q(customer__region_id__in=mine),
+            Q(merchant__isnull=True) | Q(merchant__region_id__in=mine),
+            Q(region__isnull=True) | Q(region_id__in=mine),
+        )
     if batch_id is not None:
         qs = qs.filter(batch_id=batch_id)
+    if coupon_id is not None:
+        qs = qs.filter(coupon_id=coupon_id)
     if merchant:
         qs = qs.filter(merchant__code=merchant)
     if order:
@@ -279,7 +304,7 @@ def coupon_lookup(*, tenant, actor: Actor, query: str) -> QuerySet:
         return qs.none()
     code = query.upper()
     match = Q(code=code) | Q(batch__shared_code=code) | Q(customer__code=query)
-    qs = qs.filter(match)
+    qs = _coupons_in_unit(qs.filter(match), actor)
     if actor.region_ids is not None:
         qs = qs.filter(customer__region_id__in=actor.region_ids)
     return qs.order_by("-issued_at", "-id")[:200]
@@ -288,6 +313,7 @@ def coupon_lookup(*, tenant, actor: Actor, query: str) -> QuerySet:
 def coupon_get(*, tenant, actor: Actor, id: int) -> Coupon:
     actor.require(Action.COUPONS_SUPPORT_READ)
     qs = Coupon.objects.for_tenant(tenant).select_related("batch", "customer").filter(pk=id)
+    qs = _coupons_in_unit(qs, actor)
     if actor.region_ids is not None:
         qs = qs.filter(customer__region_id__in=actor.region_ids)
     coupon = qs.first()
@@ -296,36 +322,54 @@ def coupon_get(*, tenant, actor: Actor, id: int) -> Coupon:
     return coupon
 
 
-def coupon_history(*, tenant, coupon: Coupon) -> QuerySet:
-    """Every recorded state change of the coupon, oldest first (from the audit log)."""
+def coupon_history(*, tenant, actor: Actor, coupon: Coupon) -> QuerySet:
+    """Every recorded state change of the coupon, oldest first (from the audit log), but the
+    redemptions and rollbacks on orders the actor may not see (redemption_list)."""
     from core.models import AuditEntry
 
-    return (
-        AuditEntry.objects.for_tenant(tenant)
-        .filter(object_type=Coupon._meta.label_lower, object_id=str(coupon.pk))
-        .order_by("created_at", "id")
+    qs = AuditEntry.objects.for_tenant(tenant).filter(
+        object_type=Coupon._meta.label_lower, object_id=str(coupon.pk)
     )
+    if actor.region_ids is not None:
+        seen = redemption_list(tenant=tenant, actor=actor, coupon_id=coupon.pk)
+        hidden = list(
+            CouponRedemption.objects.for_tenant(tenant)
+            .filter(coupon=coupon)
+            .exclude(pk__in=seen.values("pk"))
+            .values_list("order_ref", flat=True)
+        )
+        if hidden:  # has_key first: an entry without an order is kept (NULL never matches)
+            qs = qs.exclude(after__has_key="order", after__order__in=hidden)
+    return qs.order_by("created_at", "id")
 
 
-def suspicious_clusters(*, tenant, actor: Actor, days: int = 7, min_customers: int = 3) -> list:
+def suspicious_clusters(
+    *, tenant, actor: Actor, days: int = 7, min_customers: int = 3, region: str = ""
+) -> list:
     """Device and phone fingerprints shared by many customers lately (events and redemptions):
-    the "wool party" pattern. [{kind, fingerprint, customers}], most customers first."""
+    the "wool party" pattern. [{kind, fingerprint, customers}], most customers first.
+
+    Only customers the actor may see count (a regional operator's regions), and `region`
+    narrows them to a region and everything below it."""
     from django.utils import timezone
 
     from .models import Event
 
     actor.require(Action.COUPONS_SUPPORT_READ)
     since = timezone.now() - timedelta(days=days)
+    customers = Customer.objects.for_tenant(tenant)
+    if actor.region_ids is not None:
+        customers = customers.filter(region_id__in=actor.region_ids)
+    if region:
+        customers = customers.filter(region_id__in=region_subtree_ids(tenant=tenant, codes=[region]))
+    narrowed = actor.region_ids is not None or bool(region)
     seen: dict[tuple[str, str], set[int]] = {}
     for model in (Event, CouponRedemption):
+        recent = model.objects.for_tenant(tenant).filter(created_at__gte=since)
+        if narrowed:
+            recent = recent.filter(customer__in=customers.values("pk"))
         for kind, field in (("device", "device_fingerprint"), ("phone", "phone_fingerprint")):
-            rows = (
-                model.objects.for_tenant(tenant)
-                .filter(created_at__gte=since)
-                .exclude(**{field: ""})
-                .values_list(field, "customer_id")
-                .distinct()
-            )
+            rows = recent.exclude(**{field: ""}).values_list(field, "customer_id").distinct()
             for value, customer_id in rows:
                 seen.setdefault((kind, value), set()).add(customer_id)
     clusters = [

@@ -1115,13 +1115,17 @@ def _coupon_candidates(tenant, code: str, customer: Customer, *, lock: bool):
 
 def _batch_scope_ids(batch: CouponBatch) -> tuple[frozenset, frozenset]:
     """(merchant ids, region ids) the batch is limited to, in one query of the link tables
-    (as SQL text: building a union in the ORM costs more than running it)."""
+    (as SQL text: building a union in the ORM costs more than running it). A region named in
+    the scope takes every region below it: orders are placed in zones, scopes name provinces."""
     merchants = CouponBatch.scope_merchants.through._meta.db_table
     regions = CouponBatch.scope_regions.through._meta.db_table
+    tree = Region._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT 'm', merchant_id FROM {merchants} WHERE couponbatch_id = %s"
-            f" UNION ALL SELECT 'r', region_id FROM {regions} WHERE couponbatch_id = %s",
+            f"WITH RECURSIVE t(id) AS (SELECT region_id FROM {regions} WHERE couponbatch_id = %s"
+            f" UNION SELECT r.id FROM {tree} r JOIN t ON r.parent_id = t.id)"
+            f" SELECT 'm', merchant_id FROM {merchants} WHERE couponbatch_id = %s"
+            " UNION ALL SELECT 'r', id FROM t",
             [batch.pk, batch.pk],
         )
         rows = cursor.fetchall()

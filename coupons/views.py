@@ -252,7 +252,11 @@ def coupon_lookup(request):
 def coupon_detail(request, pk: int):
     actor = request.actor
     coupon = selectors.coupon_get(tenant=actor.tenant, actor=actor, id=pk)
-    redemptions = coupon.redemptions.select_related("merchant").order_by("-redeemed_at")
+    # Through the scoped selector: a regional operator's customer may have redeemed at another
+    # region's merchant, and that row is not theirs to see (nor to roll back here).
+    redemptions = selectors.redemption_list(
+        tenant=actor.tenant, actor=actor, coupon_id=coupon.pk
+    ).order_by("-redeemed_at", "-id")
     live = [r for r in redemptions if r.rolled_back_at is None]
     if request.method == "POST":
         # The confirmation step: the page shows the redemption; this POST gives it back.
@@ -280,7 +284,7 @@ def coupon_detail(request, pk: int):
             "live": live[0] if live else None,
             "confirm": request.GET.get("confirm") == "rollback",
             "may_rollback": actor.can(Action.COUPONS_SUPPORT),
-            "history": selectors.coupon_history(tenant=actor.tenant, coupon=coupon),
+            "history": selectors.coupon_history(tenant=actor.tenant, actor=actor, coupon=coupon),
         },
     )
 

@@ -2,6 +2,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from accounts.permissions import Actor
+from accounts.regions import region_subtree_ids
 from accounts.roles import Action
 from core.errors import NotFoundError
 
@@ -32,10 +33,11 @@ def order_list(
         "status": status,
         "merchant__code": merchant,
         "staff__code": staff,
-        "region__code": region,
         "placed_at__gte": placed_after,
         "placed_at__lt": placed_before,
     }
+    if region:  # the region and everything below it
+        qs = qs.filter(region_id__in=region_subtree_ids(tenant=tenant, codes=[region]))
     return qs.filter(**{k: v for k, v in filters.items() if v})
 
 

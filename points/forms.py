@@ -135,6 +135,11 @@ class RuleForm(ConsoleForm):
     )
     regions = forms.CharField(
         label=_("Regions (codes, comma-separated)"),
+        help_text=_(
+            "A region covers everything below it. Each region named keeps its own first-N count "
+            "and per-region cap: name a province for one count across it, or its zones for one "
+            "count each. An order counts in the nearest named region at or above its own."
+        ),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )

@@ -172,7 +172,16 @@ class RuleCreateSerializer(serializers.Serializer):
     min_amount = serializers.DecimalField(
         max_digits=14, decimal_places=2, min_value=0, required=False, allow_null=True
     )
-    regions = TenantCodeField(Region, many=True, required=False)
+    regions = TenantCodeField(
+        Region,
+        many=True,
+        required=False,
+        help_text=(
+            "Regions whose orders the rule counts: each covers everything below it and keeps "
+            "its own first-N count and per-region cap; an order counts in the nearest named "
+            "region at or above its own."
+        ),
+    )
     tiers = RankTierSerializer(many=True, required=False)
     milestone = MilestoneSerializer(required=False, allow_null=True)
     cap_total = serializers.IntegerField(min_value=1, required=False, allow_null=True)

@@ -15,13 +15,14 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection, transaction
-from django.db.models import BooleanField, Exists, F, OuterRef, Q, Subquery, Sum
+from django.db.models import BooleanField, Exists, F, IntegerField, OuterRef, Q, Subquery, Sum
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.permissions import Actor
+from accounts.regions import region_path
 from accounts.roles import Action
 from budgets import services as money
 from campaigns.models import Campaign, CampaignStatus
@@ -1020,23 +1021,42 @@ _RULE_FIELDS = [f.name for f in PointsRule._meta.concrete_fields]
 
 
 def _rules_for(tenant, order, kinds) -> list[PointsRule]:
-    """Active rules of running campaigns whose period covers the order's placing."""
-    # Region membership as EXISTS, not a join: a join over a rule's 1,111 regions needs
+    """Active rules of running campaigns whose period covers the order's placing, each with
+    `named_region_id`: the region of the rule the order counts in (None for a rule that names no
+    region).
+
+    A rule naming a region covers that region and everything below it, and keeps one first-N
+    counter (and one per-region cap) per region it names: an order placed in a zone counts in
+    the nearest region at or above the zone that the rule names (docs/decisions.md).
+    """
+    # Region membership as a subquery, not a join: a join over a rule's 1,111 regions needs
     # DISTINCT over every selected column, and planning that cost more than running it. As
-    # SQL text: the ORM's two Exists() expressions cost more to build than the query to run.
+    # SQL text: the ORM's Subquery() expressions cost more to build than the query to run.
     regions = PointsRule.regions.through._meta.db_table
     rule_id = f"{PointsRule._meta.db_table}.{PointsRule._meta.pk.column}"
-    in_region = RawSQL(
-        f"NOT EXISTS (SELECT 1 FROM {regions} m WHERE m.pointsrule_id = {rule_id})"
-        f" OR EXISTS (SELECT 1 FROM {regions} m WHERE m.pointsrule_id = {rule_id}"
-        " AND m.region_id = %s)",
-        [order.region_id],
+    path = region_path(tenant=tenant, region_id=order.region_id) if order.region_id else []
+    if path:
+        marks = ", ".join(["%s"] * len(path))
+        nearest_first = " ".join(f"WHEN %s THEN {depth}" for depth in range(len(path)))
+        named = RawSQL(
+            f"(SELECT m.region_id FROM {regions} m WHERE m.pointsrule_id = {rule_id}"
+            f" AND m.region_id IN ({marks}) ORDER BY CASE m.region_id {nearest_first} END"
+            " LIMIT 1)",
+            [*path, *path],
+            output_field=IntegerField(),
+        )
+    else:
+        named = RawSQL("NULL", [], output_field=IntegerField())
+    names_none = RawSQL(
+        f"NOT EXISTS (SELECT 1 FROM {regions} m WHERE m.pointsrule_id = {rule_id})",
+        [],
         output_field=BooleanField(),
     )
     return list(
         PointsRule.objects.for_tenant(tenant)
+        .annotate(named_region_id=named)
         .filter(
-            in_region,
+            Q(names_none) | Q(named_region_id__isnull=False),
             is_active=True,
             kind__in=kinds,
             campaign__status=CampaignStatus.RUNNING,
@@ -1104,6 +1124,7 @@ def _cap_room(tenant, rule, account, counter, at: datetime) -> int | None:
 @dataclass
 class _Plan:
     rule: PointsRule
+    region_id: int | None = None  # the region the order counts in for this rule
     counter: RuleRegionCounter | None = None
     rank: int | None = None
     account: PointsAccount | None = None
@@ -1118,23 +1139,23 @@ def _lock_rules_and_counters(tenant, order, rules) -> list[_Plan]:
     """Phase one of the lock order: per rule (by pk) its region counter, then the rule."""
     plans = []
     for rule in rules:
-        plan = _Plan(rule=rule)
+        plan = _Plan(rule=rule, region_id=rule.named_region_id or order.region_id)
         if rule.kind == RuleKind.REGION_FIRST_N or rule.cap_per_region is not None:
             counter = (
                 RuleRegionCounter.objects.for_tenant(tenant)
                 .select_for_update(no_key=True)
-                .filter(rule=rule, region_id=order.region_id)
+                .filter(rule=rule, region_id=plan.region_id)
                 .first()
             )
             if counter is None:  # a rule without regions capping per region: first order here
                 RuleRegionCounter.objects.bulk_create(
-                    [RuleRegionCounter(tenant=tenant, rule=rule, region_id=order.region_id)],
+                    [RuleRegionCounter(tenant=tenant, rule=rule, region_id=plan.region_id)],
                     ignore_conflicts=True,
                 )
                 counter = (
                     RuleRegionCounter.objects.for_tenant(tenant)
                     .select_for_update(no_key=True)
-                    .get(rule=rule, region_id=order.region_id)
+                    .get(rule=rule, region_id=plan.region_id)
                 )
             plan.counter = counter
             if rule.kind == RuleKind.REGION_FIRST_N:
@@ -1274,7 +1295,7 @@ def _record_earn(
         order=order,
         rule=rule,
         account=account,
-        region_id=order.region_id,
+        region_id=plan.region_id,
         rank=plan.rank,
         requested=plan.requested,
         points=points,
@@ -1322,7 +1343,7 @@ def points_on_order_placed(
                     tenant=tenant,
                     order=order,
                     rule=plan.rule,
-                    region_id=order.region_id,
+                    region_id=plan.region_id,
                     rank=plan.rank,
                     outcome=plan.outcome,
                     note=plan.note,
