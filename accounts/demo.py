@@ -346,6 +346,28 @@ def seed_customers(ctx: DemoContext) -> str:
     return _bulk_missing(ctx, Customer, rows, label="customers")
 
 
+PORTAL_TEAM = 4  # staff of the portal merchant, whatever the size drew for it
+
+
+@demo_step(order=14)
+def seed_portal_team(ctx: DemoContext) -> str:
+    """The portal merchant (demo-merchant-admin's, demo-staff's) gets a team of several, so its
+    portal has colleagues to compare with and send points to; the size may have drawn two."""
+    rng = ctx.rng("portal-team")
+    merchant = Merchant.objects.for_tenant(ctx.tenant).get(code=PORTAL_MERCHANT)
+    rows = [
+        MerchantStaff(
+            tenant=ctx.tenant,
+            code=f"{PORTAL_MERCHANT}-{n:02d}",
+            name=_person(rng),
+            merchant=merchant,
+            phone=_phone(rng),
+        )
+        for n in range(1, PORTAL_TEAM + 1)
+    ]
+    return _bulk_missing(ctx, MerchantStaff, rows, label=f"{PORTAL_MERCHANT} staff")
+
+
 @demo_step(order=20)
 def seed_users(ctx: DemoContext) -> str:
     """One user per role through user_create, so memberships and guardian grants are real."""

@@ -48,6 +48,9 @@ BUDGET_AUDIT_FIELDS = [
 ]
 # Campaign statuses that may still move money; a budget under one of them cannot be closed.
 LIVE_CAMPAIGN_STATUSES = ("scheduled", "running", "paused")
+# Statuses of other apps' rows that still hold a reservation (budgets imports no app above it).
+LIVE_COUPON_STATUS = "issued"
+PENDING_LOT_STATUS = "pending"
 
 
 def _budget_snapshot(budget: Budget) -> dict:
@@ -244,6 +247,26 @@ def budget_close(*, tenant, actor: Actor, budget: Budget, note: str = "") -> Bud
     if budget.campaigns.filter(status__in=LIVE_CAMPAIGN_STATUSES).exists():
         raise ConflictError(
             _("End the campaigns under this budget before closing it."),
+            code=BudgetErrorCode.BUDGET_IN_USE,
+        )
+    # What is still owed must be paid from this budget: coupons that stay valid past their
+    # ended campaign (extend_past_campaign) and points still pending. Closing would leave their
+    # redemption, expiry or activation with no reservation to move, and refused.
+    campaigns = budget.campaigns.all()
+    if campaigns.filter(coupon_batches__coupons__status=LIVE_COUPON_STATUS).exists():
+        raise ConflictError(
+            _(
+                "Coupons under this budget are still valid: close it after they expire or are "
+                "voided."
+            ),
+            code=BudgetErrorCode.BUDGET_IN_USE,
+        )
+    if campaigns.filter(points_rules__awards__lot__status=PENDING_LOT_STATUS).exists():
+        raise ConflictError(
+            _(
+                "Points paid from this budget are still pending: close it after their orders "
+                "complete or close."
+            ),
             code=BudgetErrorCode.BUDGET_IN_USE,
         )
     if budget.reserved > 0:

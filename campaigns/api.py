@@ -108,7 +108,13 @@ CampaignResumeView = _action(
     description="paused → running (422 campaign_check_failed when the check finds an error).",
 )
 CampaignEndView = _action(
-    "CampaignEndView", services.campaign_end, description="scheduled, running, paused → ended."
+    "CampaignEndView",
+    services.campaign_end,
+    description=(
+        "scheduled, running, paused → ended. Its active and paused coupon batches end (the stock "
+        "never issued is released); coupons of batches without `extend_past_campaign` expire "
+        "now, their reservation released; the others stay usable until their own validity ends."
+    ),
 )
 
 

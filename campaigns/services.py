@@ -1,5 +1,6 @@
 """Every write of campaigns and channels: create, change, life cycle, the advance task."""
 
+import logging
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -22,10 +23,13 @@ from core.errors import (
 )
 from core.models import AuditEntry
 from core.services import audit_record, snapshot
+from coupons.services import coupons_on_campaign_ended
 
 from .checks import campaign_check_run
 from .errors import CampaignErrorCode
 from .models import CAMPAIGN_MOVES, DEFAULT_CHANNELS, Campaign, CampaignStatus, Channel
+
+logger = logging.getLogger("pointsops.campaigns")
 
 # --- channels -------------------------------------------------------------------------------
 
@@ -144,9 +148,11 @@ def _check_fields(*, starts_at: datetime, ends_at: datetime, regions: list[Regio
 
 
 def _lock(tenant, campaign: Campaign) -> Campaign:
+    # NO KEY: a plain FOR UPDATE would block the KEY SHARE locks that budget entries naming the
+    # campaign take at commit, while ending it goes on to the budget those orders hold.
     return (
         Campaign.objects.for_tenant(tenant)
-        .select_for_update(of=("self",))
+        .select_for_update(of=("self",), no_key=True)
         .select_related("budget")
         .get(pk=campaign.pk)
     )
@@ -341,11 +347,21 @@ def campaign_resume(*, tenant, actor: Actor, campaign: Campaign, note: str = "")
     return _transition(tenant, actor, campaign, CampaignStatus.RUNNING, "resume", note)
 
 
+def _end(tenant, actor: Actor, campaign: Campaign, note: str = "") -> Campaign:
+    """The one rule of ending, by hand or on time, on a campaign whose row the caller locked:
+    its batches end and what they no longer need is released (see coupons_on_campaign_ended)."""
+    campaign = _transition(tenant, actor, campaign, CampaignStatus.ENDED, "end", note)
+    coupons_on_campaign_ended(tenant=tenant, actor=actor, campaign=campaign)
+    return campaign
+
+
 @transaction.atomic
 def campaign_end(*, tenant, actor: Actor, campaign: Campaign, note: str = "") -> Campaign:
+    """scheduled | running | paused → ended. Its active and paused coupon batches end, giving
+    back the stock never issued; coupons of batches without extend_past_campaign expire now."""
     _require_change(actor, campaign)
     campaign = _lock(tenant, campaign)
-    return _transition(tenant, actor, campaign, CampaignStatus.ENDED, "end", note)
+    return _end(tenant, actor, campaign, note)
 
 
 # --- time: the periodic task ------------------------------------------------------------------
@@ -395,22 +411,47 @@ def _advance(condition: Q, *, target: str, verb: str, stamp: str, now: datetime)
             moved += len(rows)
 
 
+def _end_due(now: datetime) -> int:
+    """End every campaign past its end time through `_end`, one transaction each (ending moves
+    its batches, coupons and budget). Claimed with SKIP LOCKED and re-read by status, so two
+    runs at once (or a run beside a user's click) end a campaign once; one that fails is logged
+    and left for the next run, without holding up the others."""
+    due = Q(
+        status__in=[CampaignStatus.SCHEDULED, CampaignStatus.RUNNING, CampaignStatus.PAUSED],
+        ends_at__lte=now,
+    )
+    ended, failed = 0, set()
+    while True:
+        with transaction.atomic():
+            campaign = (
+                Campaign.objects.unscoped()
+                .filter(due)
+                .exclude(pk__in=failed)
+                .select_for_update(of=("self",), skip_locked=True, no_key=True)
+                .select_related("tenant", "budget")
+                .order_by("pk")
+                .first()
+            )
+            if campaign is None:
+                return ended
+            actor = Actor.for_system(campaign.tenant)
+            try:
+                with transaction.atomic():  # a savepoint: a failure undoes this campaign only
+                    _end(campaign.tenant, actor, campaign, _("On time (periodic task)."))
+            except Exception:
+                logger.exception("Campaign %s could not be ended on time.", campaign.pk)
+                failed.add(campaign.pk)
+                continue
+            ended += 1
+
+
 def campaigns_advance(*, now: datetime | None = None) -> dict[str, int]:
     """Start scheduled campaigns whose start time has come, end those whose end time has.
 
-    Platform-wide (every tenant) and set-based; running it twice changes nothing the second time.
+    Platform-wide (every tenant); running it twice changes nothing the second time.
     """
     now = now or timezone.now()
-    ended = _advance(
-        Q(
-            status__in=[CampaignStatus.SCHEDULED, CampaignStatus.RUNNING, CampaignStatus.PAUSED],
-            ends_at__lte=now,
-        ),
-        target=CampaignStatus.ENDED,
-        verb="end",
-        stamp="ended_at",
-        now=now,
-    )
+    ended = _end_due(now)
     started = _advance(
         Q(status=CampaignStatus.SCHEDULED, starts_at__lte=now, ends_at__gt=now),
         target=CampaignStatus.RUNNING,

@@ -20,7 +20,7 @@ from core.errors import NotFoundError
 
 from . import selectors, services
 from . import serializers as s
-from .errors import CouponReason
+from .errors import CouponReason, issue_row_reason_text
 from .models import BatchStatus, CouponStatus
 
 TAGS = ["coupons"]
@@ -214,13 +214,23 @@ class BatchCodesView(TenantAPIView):
     @extend_schema(
         tags=TAGS,
         responses={200: OpenApiResponse(OpenApiTypes.STR, description="CSV, streamed.")},
-        description="The batch's coupons as CSV: code, status, customer, valid_until.",
+        description="The batch's coupons as CSV: code, status, customer, valid_until (ISO 8601 "
+        "in the tenant's time zone, e.g. `2025-11-12T00:00:00+08:00`; empty when open-ended).",
     )
     def get(self, request, id):
         batch = selectors.batch_get(tenant=self.tenant, actor=self.actor, id=id)
         rows = selectors.batch_codes(tenant=self.tenant, actor=self.actor, batch=batch)
-        if batch.shared_code:
-            rows = ((batch.shared_code, *row[1:]) for row in rows)
+        zone = self.tenant.zone
+        # The timestamp as the tenant's people read it, not the database's UTC `str()`.
+        rows = (
+            (
+                batch.shared_code or code,
+                status,
+                customer,
+                valid_until and valid_until.astimezone(zone).isoformat(timespec="seconds"),
+            )
+            for code, status, customer, valid_until in rows
+        )
         return _csv_stream(
             ["code", "status", "customer", "valid_until"], rows, f"batch-{batch.pk}-codes.csv"
         )
@@ -258,17 +268,23 @@ class JobErrorsView(TenantAPIView):
     @extend_schema(
         tags=TAGS,
         responses={200: OpenApiResponse(OpenApiTypes.STR, description="CSV, streamed.")},
-        description="The job's error report: row, value, reason, detail.",
+        description=(
+            "The job's error report: row, value, reason (a code such as `unknown_customer`), "
+            "detail, and message (the reason in words)."
+        ),
     )
     def get(self, request, id):
         job = selectors.job_get(tenant=self.tenant, actor=self.actor, id=id)
         rows = (
-            selectors.job_errors(tenant=self.tenant, job=job)
+            (*row, issue_row_reason_text(row[2]))
+            for row in selectors.job_errors(tenant=self.tenant, job=job)
             .values_list("row_no", "value", "reason", "detail")
             .iterator(chunk_size=5000)
         )
         return _csv_stream(
-            ["row", "value", "reason", "detail"], rows, f"issuance-job-{job.pk}-errors.csv"
+            ["row", "value", "reason", "detail", "message"],
+            rows,
+            f"issuance-job-{job.pk}-errors.csv",
         )
 
 

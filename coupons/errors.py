@@ -2,6 +2,8 @@
 
 from enum import StrEnum
 
+from django.utils.translation import gettext_lazy as _
+
 from core.errors import ConflictError, RuleRefusal
 
 
@@ -22,6 +24,26 @@ class IssueRowReason(StrEnum):
     BATCH_EXHAUSTED = "batch_exhausted"
     BATCH_NOT_ACTIVE = "batch_not_active"
     BLANK = "blank"
+
+
+# What the console shows for a reason; the error report keeps the code beside these words.
+ISSUE_ROW_REASON_TEXT = {
+    IssueRowReason.UNKNOWN_CUSTOMER: _("No customer has this code."),
+    IssueRowReason.LIMIT_REACHED: _(
+        "The customer already holds as many coupons of the batch as one customer may."
+    ),
+    IssueRowReason.FREQUENCY_CAP: _(
+        "The customer was given as many coupons of the batch lately as its frequency cap allows."
+    ),
+    IssueRowReason.BATCH_EXHAUSTED: _("No coupon was left in the batch."),
+    IssueRowReason.BATCH_NOT_ACTIVE: _("The batch was not active."),
+    IssueRowReason.BLANK: _("The row is empty."),
+}
+
+
+def issue_row_reason_text(reason: str) -> str:
+    """The words for an error row's reason code (the code itself for one without words)."""
+    return str(ISSUE_ROW_REASON_TEXT.get(reason, reason))
 
 
 class BatchExhausted(ConflictError):

@@ -8,6 +8,8 @@ from django.utils.translation import gettext_lazy as _
 
 from core.models import TenantScoped
 
+from .errors import issue_row_reason_text
+
 MONEY = {"max_digits": 14, "decimal_places": 2}
 ZERO = Decimal("0.00")
 
@@ -362,6 +364,11 @@ class IssuanceError(TenantScoped):
     class Meta:
         ordering = ["row_no"]
         indexes = [models.Index(fields=["job", "row_no"])]
+
+    @property
+    def reason_text(self) -> str:
+        """The reason in words, for people; `reason` stays the code, for the report's readers."""
+        return issue_row_reason_text(self.reason)
 
 
 class CouponRedemption(TenantScoped):

@@ -73,6 +73,7 @@ def coupon_check(
     facts: OrderFacts,
     now: datetime,
     campaign_paused: bool = False,
+    campaign_ended: bool = False,
     others_on_order: list[bool] = (),
     blocked: bool = False,
     fraud_limit: str | None = None,
@@ -90,8 +91,11 @@ def coupon_check(
         reasons.append(R.BATCH_PAUSED)
     if coupon.valid_from is not None and now < coupon.valid_from:
         reasons.append(R.NOT_STARTED)
-    if coupon.status == CouponStatus.EXPIRED or (
-        coupon.valid_until is not None and now >= coupon.valid_until
+    # A batch that doesn't extend past its campaign ends its coupons' validity with it.
+    if (
+        coupon.status == CouponStatus.EXPIRED
+        or (coupon.valid_until is not None and now >= coupon.valid_until)
+        or (campaign_ended and not batch.extend_past_campaign)
     ):
         reasons.append(R.EXPIRED)
     if coupon.status == CouponStatus.REDEEMED:

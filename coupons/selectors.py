@@ -5,17 +5,20 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import CharField, Q, QuerySet, Sum, Value
+from django.db.models.functions import Cast, Concat
 from django.utils.translation import gettext as _
 
 from accounts.models import Customer
 from accounts.permissions import Actor
 from accounts.regions import region_subtree_ids
 from accounts.roles import Action
+from budgets.models import BudgetEntry
 from campaigns.selectors import campaign_list
 from core.errors import NotFoundError
 
 from .models import (
+    ZERO,
     BlockedCustomer,
     CampaignRedemptionLimit,
     Coupon,
@@ -27,6 +30,8 @@ from .models import (
     IssuanceRule,
     Segment,
 )
+
+CENT = Decimal("0.01")
 
 
 def batch_list(
@@ -76,6 +81,36 @@ def batch_codes(*, tenant, actor: Actor, batch: CouponBatch):
         .values_list("code", "status", "customer__code", "valid_until")
         .iterator(chunk_size=5000)
     )
+
+
+# The budget references the coupon services write: the batch's own (`coupon-batch:<id>:activate`,
+# `:end`, `:expire:…`, `:campaign-end:…`) and its redemptions' (`coupon-redemption:<id>:<suffix>`).
+_REDEMPTION_ENTRY_SUFFIXES = ("spend", "release", "refund", "reserve")
+
+
+def batch_money(*, tenant, batch: CouponBatch) -> dict[str, Decimal]:
+    """The batch's money on its campaign's budget, summed from the budget's entries: what
+    activation reserved, what is still reserved, what its redemptions spent, and what went back
+    to the budget (stock never issued, coupons expired, reserved beyond a discount, refunds).
+    `reserved_amount` alone is the first figure and never moves after activation."""
+    entries = BudgetEntry.objects.for_tenant(tenant).filter(budget_id=batch.campaign.budget_id)
+    redemptions = CouponRedemption.objects.for_tenant(tenant).filter(batch=batch)
+    refs = Q(reference__startswith=f"coupon-batch:{batch.pk}:")
+    for suffix in _REDEMPTION_ENTRY_SUFFIXES:
+        ref = Concat(
+            Value("coupon-redemption:"), Cast("pk", CharField()), Value(f":{suffix}"),
+            output_field=CharField(),
+        )  # fmt: skip
+        refs |= Q(reference__in=redemptions.annotate(ref=ref).values("ref"))
+    sums = entries.filter(refs).aggregate(reserved=Sum("reserved_delta"), spent=Sum("spent_delta"))
+    reserved = (sums["reserved"] or ZERO).quantize(CENT)
+    spent = (sums["spent"] or ZERO).quantize(CENT)
+    return {
+        "reserved_at_activation": batch.reserved_amount,
+        "reserved": reserved,
+        "spent": spent,
+        "returned": batch.reserved_amount - reserved - spent,
+    }
 
 
 def job_list(*, tenant, actor: Actor, batch: CouponBatch | None = None) -> QuerySet:
@@ -361,7 +396,9 @@ def suspicious_clusters(
     if actor.region_ids is not None:
         customers = customers.filter(region_id__in=actor.region_ids)
     if region:
-        customers = customers.filter(region_id__in=region_subtree_ids(tenant=tenant, codes=[region]))
+        customers = customers.filter(
+            region_id__in=region_subtree_ids(tenant=tenant, codes=[region])
+        )
     narrowed = actor.region_ids is not None or bool(region)
     seen: dict[tuple[str, str], set[int]] = {}
     for model in (Event, CouponRedemption):

@@ -52,6 +52,14 @@ class CodeSerializer(serializers.Serializer):
     shared_code = serializers.CharField(required=False, allow_blank=True, allow_null=True)
 
 
+CODE_KWARGS = {
+    "mode": "code_mode",
+    "length": "code_length",
+    "prefix": "code_prefix",
+    "shared_code": "shared_code",
+}
+
+
 class BatchInputSerializer(serializers.Serializer):
     """POST /coupon-batches. The service checks the rules between fields."""
 
@@ -95,11 +103,12 @@ class BatchInputSerializer(serializers.Serializer):
             kwargs["frequency_cap_count"] = cap.get("count")
             kwargs["frequency_cap_days"] = cap.get("days")
         if "code" in data:
+            # Only what was sent: a PATCH of `code.length` leaves the mode and shared code as
+            # they are (a create gets the defaults of the fields; the service defaults the rest).
             code = data.pop("code")
-            kwargs["code_mode"] = code.get("mode", CodeMode.UNIQUE)
-            kwargs["code_length"] = code.get("length")
-            kwargs["code_prefix"] = code.get("prefix", "")
-            kwargs["shared_code"] = code.get("shared_code")
+            for key, name in CODE_KWARGS.items():
+                if key in code:
+                    kwargs[name] = code[key]
         kwargs.update(data)
         return kwargs
 

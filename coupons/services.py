@@ -22,12 +22,14 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts import scope as data_scope
 from accounts.models import Customer, Merchant, Region
 from accounts.permissions import Actor
 from accounts.roles import Action
 from budgets.services import budget_refund, budget_release, budget_reserve, budget_spend
 from campaigns.errors import CampaignErrorCode
 from campaigns.models import Campaign, CampaignStatus
+from campaigns.selectors import campaign_list
 from core.errors import (
     ConflictError,
     CoreErrorCode,
@@ -76,7 +78,7 @@ from .models import (
     Segment,
 )
 from .rules import FraudLimit
-from .selectors import tenant_fraud_settings
+from .selectors import coupon_get, redemption_list, tenant_fraud_settings
 
 logger = logging.getLogger("pointsops.coupons")
 
@@ -134,9 +136,20 @@ def _batch_snapshot(batch: CouponBatch) -> dict:
     return data
 
 
+def _require_batch_visible(tenant, actor: Actor, batch: CouponBatch) -> None:
+    """A batch whose campaign the actor can't see is not found for them, like on GET: a
+    regional operator or a business-unit admin redeems and claims only their own (SPEC §7)."""
+    if actor.region_ids is None and actor.business_unit_id is None:
+        return
+    if not campaign_list(tenant=tenant, actor=actor).filter(pk=batch.campaign_id).exists():
+        raise NotFoundError(_("Not found."))
+
+
 def _require_campaign_change(actor: Actor, campaign: Campaign, action: Action) -> None:
     """The action, and for a regional operator every region of the campaign (SPEC §7)."""
     actor.require(action)
+    if actor.business_unit_id is not None and campaign.business_unit_id != actor.business_unit_id:
+        raise NotFoundError(_("Not found."))  # another unit's campaign: hidden, as on GET
     if actor.region_ids is not None:
         regions = set(campaign.regions.values_list("pk", flat=True))
         if not regions <= actor.region_ids:
@@ -264,19 +277,27 @@ def _normalise(data: dict) -> dict:
     else:
         data["shared_code"] = None
         data["code_prefix"] = (data.get("code_prefix") or "").strip().upper()
-        if data.get("code_length") is None:
-            data["code_length"] = code_gen.DEFAULT_LENGTH
+    # A length left out (or null, or an emptied form box) is the default, in either mode: a
+    # shared code has no use for it, but the column is NOT NULL and a later switch to unique
+    # codes must find a length there.
+    if data.get("code_length") is None:
+        data["code_length"] = code_gen.DEFAULT_LENGTH
     if "scope_categories" in data:
         data["scope_categories"] = sorted({str(c).strip() for c in data["scope_categories"] or []})
     return data
 
 
-def _check_scope_rows(tenant, merchants, regions) -> None:
+def _check_scope_rows(tenant, actor: Actor, merchants, regions) -> None:
     wrong = [m for m in merchants if m.tenant_id != tenant.pk] + [
         r for r in regions if r.tenant_id != tenant.pk
     ]
     if wrong:
         raise ValidationFailed(_("Unknown scope entries."), fields={"scope": [_("Unknown.")]})
+    # A regional operator's batch is limited to merchants and regions they can see: one outside
+    # them is not found, as on GET (SPEC §7).
+    for merchant in merchants:
+        data_scope.require_merchant(actor, merchant)
+    data_scope.require_regions(actor, regions)
 
 
 @transaction.atomic
@@ -303,7 +324,7 @@ def batch_create(
     data = _normalise({"name": name, "kind": kind, "value": value, "quantity": quantity, **fields})
     _validate_batch(campaign, data)
     scope_merchants, scope_regions = list(scope_merchants), list(scope_regions)
-    _check_scope_rows(tenant, scope_merchants, scope_regions)
+    _check_scope_rows(tenant, actor, scope_merchants, scope_regions)
     batch = CouponBatch.objects.create(
         tenant=tenant, campaign=campaign, created_by=actor.user, **data
     )
@@ -350,10 +371,10 @@ def batch_update(*, tenant, actor: Actor, batch: CouponBatch, **changes) -> Coup
         setattr(batch, field, value)
     batch.save()
     if scope_merchants is not None:
-        _check_scope_rows(tenant, scope_merchants, [])
+        _check_scope_rows(tenant, actor, scope_merchants, [])
         batch.scope_merchants.set(scope_merchants)
     if scope_regions is not None:
-        _check_scope_rows(tenant, [], scope_regions)
+        _check_scope_rows(tenant, actor, [], scope_regions)
         batch.scope_regions.set(scope_regions)
     audit_record(
         tenant=tenant,
@@ -461,6 +482,101 @@ def batch_end(*, tenant, actor: Actor, batch: CouponBatch, note: str = "") -> Co
     batch.released_amount = unused
     batch.ended_at = timezone.now()
     return _save_move(tenant, actor, batch, before, "end", note)
+
+
+CAMPAIGN_END_CHUNK = 5000
+
+
+def _expire_with_campaign(tenant, batch_ids: list[int], now, *, late: bool) -> dict[int, list[int]]:
+    """The coupons of batches that don't extend past their campaign lose their validity now
+    (`valid_until` becomes the end): issued ones expire; printed codes never bound stay
+    `unassigned` (only a holder's coupon can be expired) but can no longer be used; redeemed
+    ones keep their status, and a rollback later finds them expired. Returns by batch the ids of
+    those whose reservation is to be released (issued and printed).
+
+    Rows are locked in primary-key order, a chunk at a time, as every coupon writer does. The
+    `late` pass runs after the batches are locked: it skips rows someone holds (they take the
+    coupon before the batch) and takes only what the first pass left valid, so nothing is
+    released twice."""
+    coupons = Coupon.objects.for_tenant(tenant).filter(batch_id__in=batch_ids)
+    valid = Q(valid_until__isnull=True) | Q(valid_until__gt=now)
+    holding = [CouponStatus.ISSUED] if late else [CouponStatus.ISSUED, CouponStatus.UNASSIGNED]
+    live = coupons.filter(
+        Q(status__in=holding)
+        | (Q(status__in=[CouponStatus.UNASSIGNED, CouponStatus.REDEEMED]) & valid)
+    )
+    released: dict[int, list[int]] = {}
+    last = 0
+    while True:
+        rows = list(
+            live.filter(pk__gt=last)
+            .order_by("pk")
+            .select_for_update(no_key=True, skip_locked=late)
+            .values_list("pk", "batch_id", "status")[:CAMPAIGN_END_CHUNK]
+        )
+        if not rows:
+            return released
+        last = rows[-1][0]
+        coupons.filter(valid, pk__in=[pk for pk, _b, _s in rows]).update(
+            valid_until=now, updated_at=now
+        )
+        coupons.filter(
+            pk__in=[pk for pk, _b, status in rows if status == CouponStatus.ISSUED]
+        ).update(status=CouponStatus.EXPIRED, updated_at=now)
+        for pk, batch_id, status in rows:
+            if status != CouponStatus.REDEEMED:
+                released.setdefault(batch_id, []).append(pk)
+
+
+def coupons_on_campaign_ended(*, tenant, actor: Actor, campaign: Campaign) -> int:
+    """A campaign ended (by hand or on time): its active and paused batches end as `batch_end`
+    ends one (the stock never issued is released), and the coupons of batches without
+    `extend_past_campaign` end with it (see _expire_with_campaign), their reservation released.
+    Coupons of batches that extend past the campaign stay usable, and reserved, until their own
+    validity ends (the expiry task then releases them). Called by campaigns' services in their transaction, with
+    the campaign's row locked; returns how many coupons gave their reservation back.
+
+    Lock order: coupon rows (pk order), then the batch rows (pk order), then the budget, as
+    redeem, rollback and order close take them. A coupon issued while this waited for a batch
+    is caught by a second pass that skips rows someone holds (it would be the coupon before
+    the batch for them); such a coupon is refused anyway: the rules treat it as expired.
+    """
+    now = timezone.now()
+    batches = CouponBatch.objects.for_tenant(tenant).filter(campaign=campaign)
+    # Every batch that had coupons, ended by hand before or ending now (drafts have none).
+    closing = list(
+        batches.filter(extend_past_campaign=False)
+        .exclude(status=BatchStatus.DRAFT)
+        .values_list("pk", flat=True)
+    )
+    released = _expire_with_campaign(tenant, closing, now, late=False)
+    ending = batches.filter(status__in=[BatchStatus.ACTIVE, BatchStatus.PAUSED])
+    note = _("The campaign ended.")
+    for batch in ending.order_by("pk").select_for_update(of=("self",)):
+        batch_end(tenant=tenant, actor=actor, batch=batch, note=note)
+    for batch_id, ids in _expire_with_campaign(tenant, closing, now, late=True).items():
+        released.setdefault(batch_id, []).extend(ids)
+    for batch in batches.filter(pk__in=released).order_by("pk"):
+        ids = released[batch.pk]
+        budget_release(
+            tenant=tenant,
+            budget=campaign.budget,
+            amount=(batch.unit_cost * len(ids)).quantize(CENT),
+            reference=f"coupon-batch:{batch.pk}:campaign-end:{min(ids)}",
+            actor=actor,
+            campaign=campaign,
+            source="coupon_expiry",
+            note=f"{batch.name}: {len(ids)} coupons ended with the campaign",
+        )
+        audit_record(
+            tenant=tenant,
+            actor=actor,
+            action="coupon_batch.expire_coupons",
+            obj=batch,
+            after={"released_coupons": len(ids)},
+            note=note,
+        )
+    return sum(len(ids) for ids in released.values())
 
 
 # --- issuing: the one rule ----------------------------------------------------------------------
@@ -647,11 +763,15 @@ def coupon_claim(*, tenant, actor: Actor, batch: CouponBatch, customer: Customer
     actor.require(Action.COUPONS_ISSUE)
     if customer.tenant_id != tenant.pk:
         raise ValidationFailed(_("Unknown customer."), fields={"customer": [_("Unknown.")]})
+    data_scope.require_customer(actor, customer)  # a user claims only for customers they see
+    _require_batch_visible(tenant, actor, batch)
     if not batch.claimable:
         raise RuleRefusal(_("This batch cannot be claimed."), code=CouponErrorCode.NOT_CLAIMABLE)
     if batch.status != BatchStatus.ACTIVE or batch.campaign.status != CampaignStatus.RUNNING:
+        ended = batch.status == BatchStatus.ENDED or batch.campaign.status == CampaignStatus.ENDED
         raise ConflictError(
-            _("The batch is not open for claims."), code=CouponErrorCode.BATCH_NOT_ACTIVE
+            _("The batch has ended.") if ended else _("The batch is not open for claims."),
+            code=CouponErrorCode.BATCH_NOT_ACTIVE,
         )
     return _issue_one(tenant, batch, customer, claim=True)
 
@@ -663,6 +783,8 @@ def coupon_issue(*, tenant, actor: Actor, batch: CouponBatch, customer: Customer
     actor.require(Action.COUPONS_ISSUE)
     if customer.tenant_id != tenant.pk:
         raise ValidationFailed(_("Unknown customer."), fields={"customer": [_("Unknown.")]})
+    data_scope.require_customer(actor, customer)
+    _require_batch_visible(tenant, actor, batch)
     if batch.status != BatchStatus.ACTIVE:
         raise ConflictError(_("The batch is not active."), code=CouponErrorCode.BATCH_NOT_ACTIVE)
     return _issue_one(tenant, batch, customer, claim=False)
@@ -723,6 +845,10 @@ def segment_create(*, tenant, actor: Actor, name: str, filters: dict) -> Segment
             _("Unknown regions."),
             fields={"filters.regions": [_("Unknown: %s.") % ", ".join(sorted(set(codes) - known))]},
         )
+    # A regional operator's segment filters on their regions only (SPEC §7).
+    data_scope.require_regions(
+        actor, Region.objects.for_tenant(tenant).filter(code__in=codes).values_list("pk", flat=True)
+    )
     for low, high in (
         ("registered_after", "registered_before"),
         ("last_order_after", "last_order_before"),
@@ -1212,6 +1338,7 @@ def coupon_evaluate(
         facts=facts,
         now=timezone.now(),
         campaign_paused=batch is not None and batch.campaign.status == CampaignStatus.PAUSED,
+        campaign_ended=batch is not None and batch.campaign.status == CampaignStatus.ENDED,
         others_on_order=others,
         blocked=customer_blocked(tenant=tenant, customer=customer),
         fraud_limit=binding_limit
@@ -1336,6 +1463,13 @@ def coupon_redeem(
     order = (order or "").strip()
     if not order:
         raise ValidationFailed(_("The order is required."), fields={"order": [_("Required.")]})
+    # Every party of the order lies in the actor's scope, as redemption_list shows them: the
+    # customer, the merchant and the order's region (SPEC §7).
+    data_scope.require_customer(actor, customer)
+    if merchant is not None:
+        data_scope.require_merchant(actor, merchant)
+    if region is not None:
+        data_scope.require_regions(actor, [region])
     coupon, batch, check = coupon_evaluate(
         tenant=tenant,
         code=code,
@@ -1349,6 +1483,8 @@ def coupon_redeem(
         phone_fingerprint=phone_fingerprint,
         lock=True,
     )
+    if batch is not None:  # a code of a campaign the actor can't see: not found, not refused
+        _require_batch_visible(tenant, actor, batch)
     # A unique code's coupon that is still issued (and locked) has no live redemption: only a
     # redemption makes it redeemed, only a rollback makes it issued again.
     fresh = batch is not None and batch.code_mode == CodeMode.UNIQUE and coupon is not None
@@ -1515,6 +1651,15 @@ def coupon_rollback(*, tenant, actor: Actor, code: str, order: str | None = None
         live = live.filter(batch=batch)
     if order is not None:
         live = live.filter(order_ref=order)
+    if actor.region_ids is not None or actor.business_unit_id is not None:
+        # A coupon or a redemption the actor can't see (another region's customer, merchant or
+        # order, another unit's campaign) is not found for them, as on GET (SPEC §7).
+        if coupon is not None:
+            coupon_get(tenant=tenant, actor=actor, id=coupon.pk)
+        mine = live.filter(pk__in=redemption_list(tenant=tenant, actor=actor).values("pk"))
+        if not mine.exists() and live.exists():
+            raise NotFoundError(_("No such coupon."))
+        live = mine
     redemption = live.order_by("pk").first()
     if redemption is not None:
         _lock_coupon(tenant, redemption)
@@ -1818,6 +1963,7 @@ def fraud_settings_update(
 @transaction.atomic
 def customer_block(*, tenant, actor: Actor, customer: Customer, reason: str = "") -> None:
     actor.require(Action.COUPONS_SUPPORT)
+    data_scope.require_customer(actor, customer)
     _, created = BlockedCustomer.objects.get_or_create(
         tenant=tenant, customer=customer, defaults={"reason": reason, "created_by": actor.user}
     )
@@ -1835,6 +1981,7 @@ def customer_block(*, tenant, actor: Actor, customer: Customer, reason: str = ""
 def customer_unblock(*, tenant, actor: Actor, customer: Customer) -> bool:
     """Take the customer off the blocklist; False when they were not on it."""
     actor.require(Action.COUPONS_SUPPORT)
+    data_scope.require_customer(actor, customer)
     deleted, _rows = BlockedCustomer.objects.for_tenant(tenant).filter(customer=customer).delete()
     if deleted:
         audit_record(tenant=tenant, actor=actor, action="customer.unblock", obj=customer, after={})
@@ -1978,6 +2125,15 @@ def _rule_issue(tenant, actor: Actor, event: Event, rule: IssuanceRule, customer
     return coupon, "issued"
 
 
+def _may_issue(actor: Actor, campaign: Campaign) -> bool:
+    """The scope half of _require_campaign_change: the actor's unit, all regions theirs."""
+    if actor.business_unit_id is not None and campaign.business_unit_id != actor.business_unit_id:
+        return False
+    if actor.region_ids is None:
+        return True
+    return set(campaign.regions.values_list("pk", flat=True)) <= actor.region_ids
+
+
 def _lock_event_parties(tenant, event: Event, rules, targets) -> None:
     """Before any check, in the lock order of a printed-code redemption: the targets' holding
     rows of each batch the rules issue, the targets' rows, then the event's fingerprints. Racing
@@ -2010,6 +2166,9 @@ def event_receive(
         raise ValidationFailed(
             _("A referral names the inviter."), fields={"inviter": [_("Required.")]}
         )
+    data_scope.require_customer(actor, customer)  # a user's event names customers they see
+    if inviter is not None:
+        data_scope.require_customer(actor, inviter)
     try:
         with transaction.atomic():
             event = Event.objects.create(
@@ -2031,6 +2190,10 @@ def event_receive(
         .select_related("batch", "batch__campaign")
         .order_by("pk")
     )
+    if actor.region_ids is not None or actor.business_unit_id is not None:
+        # A scoped user's event fires only the rules of campaigns they may issue from: it must
+        # not hand out another unit's or region's coupons (SPEC §7). Keys fire every rule.
+        rules = [rule for rule in rules if _may_issue(actor, rule.batch.campaign)]
     if rules:
         _lock_event_parties(tenant, event, rules, targets)
     issues = []

@@ -85,6 +85,7 @@ def batch_detail(request, pk: int):
         {
             "batch": batch,
             "summary": selectors.batch_summary(batch),
+            "money": selectors.batch_money(tenant=actor.tenant, batch=batch),
             "moves": moves if actor.can(Action.CAMPAIGNS_MANAGE) else [],
             "may_issue": may_issue,
             "segments": selectors.segment_list(tenant=actor.tenant, actor=actor)

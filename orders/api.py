@@ -25,7 +25,7 @@ class OrderListView(TenantAPIView):
             tenant=self.tenant,
             actor=self.actor,
             **{k: params.get(k, "") for k in ("status", "merchant", "staff", "region")},
-        ).prefetch_related("awards__rule")
+        ).prefetch_related("awards__rule", "awards__lot")
         return self.paginated(qs, OrderSerializer)
 
     @extend_schema(

@@ -5,8 +5,19 @@ from accounts.models import Customer, Merchant, MerchantStaff, Region
 from accounts.serializers import fingerprint
 from campaigns.models import Channel
 from core.api.fields import TenantCodeField
+from points.models import AwardStatus, LotStatus
 
 from .services import OrderFacts
+
+# A lot's status as an award's `points_status`: "open" is what the points API calls usable.
+POINTS_STATUS = {
+    LotStatus.PENDING: "pending",
+    LotStatus.OPEN: "usable",
+    LotStatus.USED: "used",
+    LotStatus.EXPIRED: "expired",
+    LotStatus.CANCELLED: "cancelled",
+    LotStatus.REVERSED: "reversed",
+}
 
 
 class _MerchantField(TenantCodeField):
@@ -57,8 +68,28 @@ class OrderAwardSerializer(serializers.Serializer):
     requested = serializers.IntegerField()
     points = serializers.IntegerField()
     outcome = serializers.CharField()
-    status = serializers.CharField()
+    # Two statuses with two names: a bare `status: active` beside pending points read as if
+    # the points were usable.
+    award_status = serializers.ChoiceField(
+        source="status",
+        choices=AwardStatus.choices,
+        help_text="Whether the award stands: `active`, or `cancelled`/`reversed` once the order "
+        "was closed. Where its points are is `points_status`.",
+    )
+    points_status = serializers.SerializerMethodField(
+        help_text="Where the earned points are: `pending` until the order completes, then "
+        "`usable`; `used` or `expired` later; `cancelled` or `reversed` when the order was "
+        "closed. Null when the award earned nothing."
+    )
     note = serializers.CharField()
+
+    @extend_schema_field(
+        serializers.ChoiceField(choices=list(POINTS_STATUS.values()), allow_null=True)
+    )
+    def get_points_status(self, award) -> str | None:
+        if award.lot_id is None:
+            return None
+        return POINTS_STATUS[award.lot.status]
 
 
 class OrderSerializer(serializers.Serializer):

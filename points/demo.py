@@ -9,7 +9,8 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from accounts.models import MerchantStaff, Region
+from accounts.demo import PORTAL_MERCHANT
+from accounts.models import Merchant, MerchantStaff, Region
 from campaigns.models import Campaign
 from core.demo import DemoContext, demo_step
 from orders.models import Order
@@ -135,3 +136,83 @@ def _place(ctx: DemoContext, external_id, member, region, amount, placed_at, fat
         order_close(tenant=tenant, actor=ctx.actor, order=order)
         outcome = "closed"
     return outcome
+
+
+PORTAL_ORDERS = 10  # per staff member of the portal merchant, at every size
+PENDING_DAYS = 3  # orders placed this recently are still open: their points are pending
+
+
+@demo_step(order=72)  # after the prizes, so the month's service stars stay who they were
+def seed_portal_orders(ctx: DemoContext) -> str:
+    """A living account for the portal logins: every staff member of the portal merchant
+    (demo-staff is its first, demo-merchant-admin sees them all) has orders through the running
+    campaign so far, at most the last month, into the zones of the merchant's city, where the
+    first-N rule still pays. The older orders are completed (usable points), the last days'
+    still open (pending), and one each closed: cancelled before completion or reversed after.
+    Ten orders over two weeks stay below the weekly cap, and a city's zones are far from their
+    20th order, so the orders earn."""
+    tenant = ctx.tenant
+    campaign = Campaign.objects.for_tenant(tenant).get(name="Double Eleven")
+    merchant = (
+        Merchant.objects.for_tenant(tenant).select_related("region").get(code=PORTAL_MERCHANT)
+    )
+    team = list(MerchantStaff.objects.for_tenant(tenant).filter(merchant=merchant).order_by("code"))
+    zones = list(
+        Region.objects.for_tenant(tenant)
+        .filter(parent_id=merchant.region.parent_id)
+        .order_by("code")
+    )
+    rng = ctx.rng("portal-orders")
+    end = datetime.combine(ctx.today, time.min, tzinfo=tenant.zone)
+    start = max(campaign.starts_at, end - timedelta(days=30))
+    span = (end - start).total_seconds()
+    plan = []
+    for index, member in enumerate(team):
+        closed = rng.randrange(PORTAL_ORDERS // 2)  # one of the older orders
+        for n in range(PORTAL_ORDERS):
+            # one order in each tenth of the period, so the last is in its last days
+            placed_at = start + timedelta(seconds=span * (n + rng.random()) / PORTAL_ORDERS)
+            if n == closed:
+                fate = "reversed" if index % 2 == 0 else "cancelled"
+            elif placed_at > end - timedelta(days=PENDING_DAYS):
+                fate = "open"
+            else:
+                fate = "completed"
+            plan.append(
+                (
+                    f"DEMO-PORTAL-{member.code}-{n + 1:02d}",
+                    member,
+                    rng.choice(zones),
+                    Decimal(rng.randrange(3_000, 80_000)) / 100,
+                    placed_at,
+                    fate,
+                )
+            )
+    existing = set(
+        Order.objects.for_tenant(tenant)
+        .filter(external_id__in=[row[0] for row in plan])
+        .values_list("external_id", flat=True)
+    )
+    todo = [row for row in plan if row[0] not in existing]
+    with transaction.atomic():
+        for external_id, member, region, amount, placed_at, fate in todo:
+            order, _new = order_place(
+                tenant=tenant,
+                actor=ctx.actor,
+                facts=OrderFacts(
+                    external_id=external_id,
+                    merchant=merchant,
+                    staff=member,
+                    region=region,
+                    amount=amount,
+                    placed_at=placed_at,
+                ),
+            )
+            if fate in ("completed", "reversed"):
+                order = order_complete(tenant=tenant, actor=ctx.actor, order=order)
+            if fate in ("reversed", "cancelled"):
+                order_close(tenant=tenant, actor=ctx.actor, order=order)
+    return (
+        f"{PORTAL_MERCHANT} orders: {len(todo)} placed for {len(team)} staff, "
+        f"{len(plan) - len(todo)} already there"
+    )

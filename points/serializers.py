@@ -2,7 +2,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from accounts.models import MerchantStaff, Region
-from core.api.fields import TenantCodeField
+from core.api.fields import TenantCodeField, WholeEvenInPatch
 
 from .models import (
     ExpiryPeriod,
@@ -27,7 +27,7 @@ class TransferLimitsSerializer(serializers.Serializer):
     per_month = serializers.IntegerField(min_value=1, required=False, allow_null=True)
 
 
-class ProgramTierSerializer(serializers.Serializer):
+class ProgramTierSerializer(WholeEvenInPatch, serializers.Serializer):
     name = serializers.CharField(max_length=100)
     threshold = serializers.IntegerField(min_value=0)
     multiplier = serializers.DecimalField(max_digits=6, decimal_places=3, min_value=0)
@@ -144,7 +144,7 @@ class ProgramSerializer(serializers.Serializer):
 # --- rules ------------------------------------------------------------------------------------
 
 
-class RankTierSerializer(serializers.Serializer):
+class RankTierSerializer(WholeEvenInPatch, serializers.Serializer):
     to = serializers.IntegerField(min_value=1)
     points = serializers.IntegerField(min_value=1)
 
@@ -154,7 +154,7 @@ class RankTierSerializer(serializers.Serializer):
         return fields
 
 
-class MilestoneSerializer(serializers.Serializer):
+class MilestoneSerializer(WholeEvenInPatch, serializers.Serializer):
     count = serializers.IntegerField(min_value=1)
     period = serializers.ChoiceField(["week", "month"])
     points = serializers.IntegerField(min_value=1)

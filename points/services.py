@@ -21,6 +21,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts import scope as data_scope
 from accounts.permissions import Actor
 from accounts.regions import region_path
 from accounts.roles import Action
@@ -354,6 +355,9 @@ def rule_create(
     if actor.region_ids is not None and (
         not regions or any(r.pk not in actor.region_ids for r in regions)
     ):
+        raise NotFoundError(_("Not found."))
+    # A business-unit admin's rule sits in a campaign of their unit; another unit's is hidden.
+    if actor.business_unit_id is not None and campaign.business_unit_id != actor.business_unit_id:
         raise NotFoundError(_("Not found."))
     unknown = set(data) - set(RULE_FIELDS)
     if unknown:
@@ -941,6 +945,10 @@ def points_transfer(
         actor.require(Action.PORTAL_OWN)
         if actor.user is None or getattr(from_holder, "user_id", None) != actor.user.pk:
             raise NotFoundError(_("Not found."))
+    # Both ends lie in the actor's data scope: a regional operator moves points only between
+    # holders of their regions, a merchant user only within their merchant (SPEC §7).
+    data_scope.require_holder(actor, from_holder)
+    data_scope.require_holder(actor, to_holder)
     if not program.transferable:
         raise RuleRefusal(
             _("Points of this program cannot be transferred."),

@@ -7,6 +7,8 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from accounts.demo import PORTAL_STAFF
+from accounts.models import MerchantStaff
 from core.demo import DemoContext, demo_step
 from points import services as points_services
 from points.demo import PROGRAM
@@ -106,3 +108,26 @@ def seed_prizes(ctx: DemoContext) -> str:
             )
             drawn += 1
     return f"prizes: {len(prizes)} prizes and a lottery; {redeemed} redemptions, {drawn} draws"
+
+
+@demo_step(order=74)  # after the portal merchant's orders (points/demo.py)
+@transaction.atomic
+def seed_portal_redemption(ctx: DemoContext) -> str:
+    """demo-staff's account has spent points too: the operator's service-star bonus, then a
+    phone top-up redeemed the way the portal does it. Once: a redemption by them stays."""
+    tenant = ctx.tenant
+    staff = MerchantStaff.objects.for_tenant(tenant).get(code=PORTAL_STAFF)
+    if PrizeRedemption.objects.for_tenant(tenant).filter(staff=staff).exists():
+        return f"{PORTAL_STAFF} redemption: already there"
+    program = PointsProgram.objects.for_tenant(tenant).get(name=PROGRAM)
+    top_up = Prize.objects.for_tenant(tenant).get(name="Phone top-up 10 CNY")
+    account = points_services.account_for_holder(tenant=tenant, program=program, holder=staff)
+    points_services.points_adjust(
+        tenant=tenant,
+        actor=ctx.actor,
+        account=account,
+        points=STAR_BONUS,
+        reason="November service star",
+    )
+    services.prize_redeem(tenant=tenant, actor=ctx.actor, staff=staff, prize=top_up)
+    return f"{PORTAL_STAFF} redemption: 1 {top_up.name}"

@@ -14,16 +14,21 @@ from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts import scope as data_scope
 from accounts.models import ApiKeyScope
 from accounts.permissions import Actor
 from accounts.roles import Action
+from campaigns.errors import CampaignErrorCode
+from campaigns.selectors import campaign_changeable, campaign_get
 from core.errors import (
     ConflictError,
     NotFoundError,
+    PermissionDeniedError,
     RuleRefusal,
     ValidationFailed,
     invalid_transition,
 )
+from core.numbers import plain_number
 from core.services import audit_record, snapshot
 from points.errors import PointsErrorCode
 from points.models import Holder
@@ -85,7 +90,7 @@ def _clean_prize(tenant, program, data: dict) -> None:
             raise _invalid(
                 "value",
                 _("%(value)s for %(points)d points is outside the program's point value band.")
-                % {"value": data["value"], "points": data["points_cost"]},
+                % {"value": f"{data['value']:.2f}", "points": data["points_cost"]},
             )
 
 
@@ -100,6 +105,7 @@ def prize_create(*, tenant, actor: Actor, program, **data) -> Prize:
     if program.tenant_id != tenant.pk:
         raise NotFoundError(_("Not found."))
     _clean_prize(tenant, program, data)
+    _require_batch_usable(tenant, actor, data.get("coupon_batch"))
     prize = Prize.objects.create(tenant=tenant, program=program, **data)
     audit_record(
         tenant=tenant,
@@ -131,6 +137,7 @@ def prize_update(*, tenant, actor: Actor, prize: Prize, **changes) -> Prize:
     before = snapshot(prize, fields=PRIZE_FIELDS)
     data = {name: getattr(prize, name) for name in PRIZE_FIELDS} | changes
     _clean_prize(tenant, prize.program, data)
+    _require_batch_usable(tenant, actor, changes.get("coupon_batch"))
     for name, value in changes.items():
         setattr(prize, name, value)
     prize.save()
@@ -149,10 +156,24 @@ def _require_redeemer(actor: Actor, staff) -> None:
     """Operators and integrators (key scope `points`) redeem for anyone in their scope; a
     merchant staff member (portal) for themselves only."""
     if actor.can(Action.POINTS_ADJUST) or actor.has_scope(ApiKeyScope.POINTS):
+        data_scope.require_staff(actor, staff)  # a regional operator: their regions' staff
         return
     actor.require(Action.PORTAL_OWN)
     if actor.user is None or staff.user_id != actor.user.pk:
         raise NotFoundError(_("Not found."))
+
+
+def _require_batch_usable(tenant, actor: Actor, batch) -> None:
+    """A coupon prize or outcome hands out the batch's coupons, so the actor must be able to
+    issue from it: its campaign visible (else not found) and changeable (SPEC §7)."""
+    if batch is None or (actor.region_ids is None and actor.business_unit_id is None):
+        return
+    campaign = campaign_get(tenant=tenant, actor=actor, id=batch.campaign_id)
+    if not campaign_changeable(actor=actor, campaign=campaign):
+        raise PermissionDeniedError(
+            _("Some of the campaign's regions are not yours."),
+            code=CampaignErrorCode.OUT_OF_SCOPE,
+        )
 
 
 def _require_staff_program(program) -> None:
@@ -336,8 +357,14 @@ def lottery_create(
         raise _lottery_invalid("outcomes", _("At least one outcome."))
     for outcome in outcomes:
         _clean_outcome(tenant, program, outcome)
-    if sum(o["probability"] for o in outcomes) != 1:
-        raise _lottery_invalid("outcomes", _("The probabilities add up to 1."))
+        _require_batch_usable(tenant, actor, outcome.get("batch"))
+    total = sum(o["probability"] for o in outcomes)
+    if total != 1:
+        raise _lottery_invalid(
+            "outcomes",
+            _("The probabilities must add up to 1 (they add up to %(total)s).")
+            % {"total": plain_number(total)},
+        )
     lottery = Lottery.objects.create(
         tenant=tenant, program=program, name=name, cost_points=cost_points
     )
@@ -417,7 +444,7 @@ def lottery_activate(*, tenant, actor: Actor, lottery: Lottery, note: str = "") 
     if expected > lottery.cost_points:
         raise RuleRefusal(
             _("A draw returns %(expected)s points on average but costs %(cost)d.")
-            % {"expected": expected.normalize(), "cost": lottery.cost_points},
+            % {"expected": plain_number(expected), "cost": lottery.cost_points},
             code=RedemptionErrorCode.LOTTERY_INFLATIONARY,
         )
     return _lottery_move(tenant, actor, lottery, (LotteryStatus.DRAFT,), LotteryStatus.ACTIVE, note)

@@ -15,7 +15,7 @@ from django.test import override_settings
 from guardian.shortcuts import get_objects_for_user
 from rest_framework.test import APIClient
 
-from accounts.demo import DEMO_PASSWORD, DEMO_USERS, REGION_COUNT
+from accounts.demo import DEMO_PASSWORD, DEMO_USERS, PORTAL_TEAM, REGION_COUNT
 from accounts.models import (
     ApiKey,
     BusinessUnit,
@@ -188,7 +188,12 @@ def test_seed_demo_loads_every_kind_and_a_second_run_adds_nothing():
     assert counts["Merchant"] == size.merchants
     assert counts["Customer"] == size.customers
     low, high = size.staff_per_merchant
-    assert low * size.merchants <= counts["MerchantStaff"] <= high * size.merchants
+    # the portal merchant's team is topped up to PORTAL_TEAM whatever the size drew for it
+    most = high * size.merchants + max(PORTAL_TEAM - low, 0)
+    assert low * size.merchants <= counts["MerchantStaff"] <= most
+    assert MerchantStaff.objects.for_tenant(tenant).filter(merchant__code="M00001").count() >= (
+        PORTAL_TEAM
+    )
     members = dict(Membership.objects.for_tenant(tenant).values_list("user__username", "role"))
     assert {username: role for username, role, _ in DEMO_USERS}.items() <= members.items()
     assert {role for _, role, _ in DEMO_USERS} == set(Role.values)  # one login per role

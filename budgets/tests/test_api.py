@@ -303,3 +303,10 @@ def test_idempotency_key_replays_a_create(world):
     assert first.json()["id"] == second.json()["id"]
     assert client.get("/api/v1/budgets").json()["count"] == 1
     assert first.json()["status"] == BudgetStatus.DRAFT
+
+
+def test_a_null_note_is_no_note(world):
+    budget = submitted_budget(world)
+    finance = world.client(R.FINANCE)
+    response = finance.post(f"/api/v1/budgets/{budget.pk}/reject", {"note": None}, format="json")
+    assert response.status_code == 400 and "note" in response.json()["fields"]

@@ -29,3 +29,24 @@ class TenantCodeField(serializers.SlugRelatedField):
             self.fail("does_not_exist", model=self.model._meta.verbose_name, value=str(data))
         except (TypeError, ValueError):
             self.fail("invalid")
+
+
+class WholeEvenInPatch:
+    """Mixin for a nested serializer whose objects are replaced whole (a list of tiers, a
+    milestone): each needs all its required fields, in a PATCH too.
+
+    DRF hands a PATCH's `partial=True` down to nested serializers, so without this a tier could
+    leave out its threshold and the code reading it would fail (a 500, not a 400).
+    """
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if getattr(self.root, "partial", False):
+            missing = {
+                name: [field.error_messages["required"]]
+                for name, field in self.fields.items()
+                if field.required and not field.read_only and field.source not in value
+            }
+            if missing:
+                raise serializers.ValidationError(missing)
+        return value

@@ -102,9 +102,8 @@ class ObjectActionView(TenantAPIView):
     def post(self, request, id):
         obj = self.getter(tenant=self.tenant, actor=self.actor, id=id)
         if self.input is None:
-            values = {
-                "note": str(request.data.get("note", "")) if hasattr(request.data, "get") else ""
-            }
+            note = request.data.get("note") if hasattr(request.data, "get") else None
+            values = {"note": "" if note is None else str(note)}  # a null note is no note
         else:
             data = self.input(data=request.data)
             data.is_valid(raise_exception=True)

@@ -73,6 +73,33 @@ def test_create_batch_validation_errors(world):
     assert response.status_code == 400
 
 
+@pytest.mark.parametrize("length", ["missing", None])
+def test_a_shared_code_batch_needs_no_length(world, length):
+    # Issue 11: without `length` this was a 500 (code_length is NOT NULL).
+    campaign = running_campaign(world)
+    code = {"mode": "shared", "shared_code": "UXCASH5"}
+    if length is None:
+        code["length"] = None
+    body = _body(campaign, code=code)
+    response = world.client(Role.OPERATOR).post(f"{API}/coupon-batches", body, format="json")
+    assert response.status_code == 201, response.json()
+    created = response.json()
+    assert created["code"] == {
+        "mode": "shared",
+        "length": None,
+        "prefix": "",
+        "shared_code": "UXCASH5",
+    }
+    # A PATCH that nulls the length keeps the batch whole, and shared: the fields of `code`
+    # not sent stay as they were.
+    response = world.client(Role.OPERATOR).patch(
+        f"{API}/coupon-batches/{created['id']}", {"code": {"length": None}}, format="json"
+    )
+    assert response.status_code == 200, response.content[:500]
+    assert response.json()["code"]["mode"] == "shared"
+    assert response.json()["code"]["shared_code"] == "UXCASH5"
+
+
 @pytest.mark.parametrize(
     ("role", "status"),
     [
@@ -170,7 +197,11 @@ def test_issue_by_list_file_and_segment(world):
     report = client.get(f"{API}/issuance-jobs/{job['id']}/errors.csv")
     assert report.status_code == 200
     text = b"".join(report.streaming_content).decode()
-    assert text.splitlines() == ["row,value,reason,detail", "3,X,unknown_customer,"]
+    # the code for programs, the words for people
+    assert text.splitlines() == [
+        "row,value,reason,detail,message",
+        "3,X,unknown_customer,,No customer has this code.",
+    ]
 
     upload = SimpleUploadedFile(
         "customers.csv", ("customer\n" + "\n".join(c.code for c in custs[2:])).encode()
@@ -210,6 +241,20 @@ def test_generate_and_export_codes(world):
     assert len(codes) == 4
     response = client.post(f"{API}/coupon-batches/{batch.pk}/generate", {"count": 7}, format="json")
     assert response.status_code == 409 and response.json()["code"] == "batch_exhausted"
+
+
+def test_codes_export_gives_valid_until_in_the_tenant_zone(world):
+    batch = active_batch(world, quantity=10)
+    (alice,) = customers(world, 1)
+    coupon = services.coupon_issue(
+        tenant=world.tenant, actor=world.system, batch=batch, customer=alice
+    )
+    export = world.client(Role.OPERATOR).get(f"{API}/coupon-batches/{batch.pk}/codes.csv")
+    (line,) = b"".join(export.streaming_content).decode().splitlines()[1:]
+    shanghai = coupon.valid_until.astimezone(world.tenant.zone)
+    # ISO 8601 with the tenant's offset, not the database's "2025-11-04 16:00:00.123+00:00"
+    assert line.split(",")[3] == shanghai.replace(microsecond=0).isoformat()
+    assert line.endswith("+08:00") and "T" in line
 
 
 @pytest.mark.parametrize(

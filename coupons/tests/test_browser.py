@@ -67,10 +67,10 @@ def test_create_activate_upload_and_download_the_report(
         page.locator("#error-report").click()
     report = download.value.path().read_text().splitlines()
     assert report == [
-        "row,value,reason,detail",
-        "11,GHOST-1,unknown_customer,",
-        "501,GHOST-2,unknown_customer,",
-        "502,GHOST-3,unknown_customer,",
+        "row,value,reason,detail,message",
+        "11,GHOST-1,unknown_customer,,No customer has this code.",
+        "501,GHOST-2,unknown_customer,,No customer has this code.",
+        "502,GHOST-3,unknown_customer,,No customer has this code.",
     ]
     batch = CouponBatch.objects.for_tenant(world.tenant).get(name="Warm-up coupon")
     assert Coupon.objects.for_tenant(world.tenant).filter(batch=batch).count() == 997

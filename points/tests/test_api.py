@@ -67,9 +67,17 @@ def test_orders_over_http_earn_pending_then_usable_points(world, setup):
         assert response.status_code == 201
         (award,) = response.json()["points"]  # the order with the points it earned, pending
         assert (award["rank"], award["points"], award["outcome"]) == (n + 1, 5, "awarded")
-    assert client.post("/api/v1/orders/O-0/complete").status_code == 200
+        # the award stands and its points are pending: two names, no bare `status`
+        assert (award["award_status"], award["points_status"]) == ("active", "pending")
+        assert "status" not in award
+    completed = client.post("/api/v1/orders/O-0/complete")
+    assert completed.status_code == 200
+    assert completed.json()["points"][0]["points_status"] == "usable"
     closed = client.post("/api/v1/orders/O-1/close")
-    assert closed.json()["points"][0]["status"] == "cancelled"
+    assert closed.json()["points"][0]["award_status"] == "cancelled"
+    assert closed.json()["points"][0]["points_status"] == "cancelled"
+    listed = client.get("/api/v1/orders?status=open").json()["results"]
+    assert [a["points_status"] for o in listed for a in o["points"]] == ["pending"]
     points = client.get(f"/api/v1/staff/{world.staff.code}/points").json()
     account = points["accounts"][0]
     assert (account["balance"], account["pending"], account["expiring_soon"]) == (5, 5, 0)
@@ -88,6 +96,36 @@ def test_program_validation_errors_are_field_errors(world):
     )
     assert response.status_code == 400
     assert "expiry" in response.json()["fields"]
+
+
+def test_a_patched_tier_needs_all_its_fields(world):
+    # Issue 11: a PATCH is partial down to its nested tiers in DRF, so a tier without its
+    # threshold (or a rank tier without `to`) reached the service and failed there with a 500.
+    client = world.client(Role.OPERATOR)
+    prog = program(world)
+    response = client.patch(
+        f"/api/v1/points-programs/{prog.pk}",
+        {"tiers": [{"name": "gold", "multiplier": "1.5"}]},
+        format="json",
+    )
+    assert response.status_code == 400, response.content[:500]
+    assert response.json()["fields"] == {"tiers.0.threshold": ["This field is required."]}
+    rule = client.post(
+        "/api/v1/points-rules",
+        {
+            "campaign": running_campaign(world).pk,
+            "program": prog.pk,
+            "kind": "region_first_n",
+            "regions": [world.region.code],
+            "tiers": [{"from": 1, "to": 10, "points": 5}],
+        },
+        format="json",
+    ).json()
+    response = client.patch(
+        f"/api/v1/points-rules/{rule['id']}", {"tiers": [{"from": 1, "points": 5}]}, format="json"
+    )
+    assert response.status_code == 400, response.content[:500]
+    assert response.json()["fields"] == {"tiers.0.to": ["This field is required."]}
 
 
 def test_rule_with_overlapping_tiers_is_refused(world):

@@ -8,7 +8,7 @@ from django.db.utils import DatabaseError
 
 from accounts.roles import Role
 from accounts.tests.factories import RegionFactory, StaffFactory
-from core.errors import RuleRefusal
+from core.errors import ConflictError, RuleRefusal
 from orders.services import order_close, order_complete
 from points import services
 from points.models import (
@@ -467,3 +467,22 @@ def test_beat_runs_expiry_and_activation(settings, world, campaign):
     account.refresh_from_db()
     assert account.balance == 0
     assert_ledger_clean()
+
+
+def test_a_budget_with_pending_points_is_not_closed_until_they_settle(world, prog, campaign):
+    """Closing would take the reservation the pending points are paid from when they activate."""
+    from budgets.services import budget_close
+    from campaigns.models import Campaign, CampaignStatus
+
+    rule(world, campaign, prog, kind="per_order", points=100)
+    order = place(world)
+    Campaign.objects.for_tenant(world.tenant).filter(pk=campaign.pk).update(
+        status=CampaignStatus.ENDED
+    )
+    finance = world.actor(Role.FINANCE)
+    with pytest.raises(ConflictError) as exc:
+        budget_close(tenant=world.tenant, actor=finance, budget=campaign.budget)
+    assert exc.value.code == "budget_in_use" and "pending" in exc.value.detail
+    complete(world, order)
+    closed = budget_close(tenant=world.tenant, actor=finance, budget=campaign.budget)
+    assert closed.reserved == 0 and closed.spent == Decimal("1.00")

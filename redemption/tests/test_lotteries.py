@@ -34,6 +34,10 @@ def test_probabilities_must_add_up_to_one(world):
     with pytest.raises(ValidationFailed) as err:
         lottery(world, outcomes=[{"kind": "points", "points": 10, "probability": Decimal("0.4")}])
     assert err.value.code == "invalid_lottery"
+    # says what is needed and what the table has, not "The probabilities add up to 1."
+    assert err.value.fields["outcomes"] == [
+        "The probabilities must add up to 1 (they add up to 0.4)."
+    ]
 
 
 def test_activation_refuses_an_inflationary_table(world):
@@ -62,6 +66,8 @@ def test_api_activate_inflationary_is_422(world):
     lot = lottery(world, cost_points=10)  # returns 50 on average
     response = world.client(Role.OPERATOR).post(f"/api/v1/lotteries/{lot.pk}/activate")
     assert (response.status_code, response.json()["code"]) == (422, "lottery_inflationary")
+    # 0.5 x 100 is Decimal 50.0, whose normalize() prints "5E+1"
+    assert response.json()["detail"] == "A draw returns 50 points on average but costs 10."
 
 
 def test_points_win_is_spent_and_credited_and_recorded(world):

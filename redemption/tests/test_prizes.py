@@ -52,6 +52,10 @@ def test_create_validates_and_audits(world):
     with pytest.raises(ValidationFailed) as err:
         prize(world, points_cost=100, value=Decimal("10.00"), name="Too cheap")
     assert "value" in err.value.fields
+    # A value given as 1E+1 (JSON allows it) reads as money in the message, not as 1E+1.
+    with pytest.raises(ValidationFailed) as err:
+        prize(world, points_cost=100, value=Decimal("1E+1"), name="Exponent")
+    assert str(err.value.fields["value"][0]).startswith("10.00 for 100 points")
 
 
 def test_coupon_prize_needs_a_batch_of_its_own_tenant(world, other_world):
