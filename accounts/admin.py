@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from guardian.admin import GuardedModelAdmin
 
+from .lockout import AdminLoginForm
 from .models import (
     ApiKey,
     BusinessUnit,
@@ -29,6 +30,8 @@ def _superuser_only(request) -> bool:
 # is_staff alone must never open the admin: tenant roles live on memberships, and the admin
 # shows every tenant's rows.
 admin.site.has_permission = _superuser_only
+# A locked-out admin login says so (accounts/lockout.py), as the console's does.
+admin.site.login_form = AdminLoginForm
 
 
 class SuperuserOnlyMixin:

@@ -4,37 +4,88 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 
 from core.api.permissions import ANY_API_KEY
-from core.api.throttling import LoginThrottle
 from core.api.views import TenantAPIView
+from core.errors import AuthenticationError
 
-from . import selectors, services
+from . import lockout, selectors, services
 from . import serializers as s
 from .models import ApiKeyScope
 
 
 class TokenView(TenantAPIView):
     permission_classes = [AllowAny]
-    throttle_classes = [*api_settings.DEFAULT_THROTTLE_CLASSES, LoginThrottle]
+    # Password guesses meet django-axes (per username and address, accounts/lockout.py) in
+    # token_issue's authenticate(); the anonymous per-address rate limit applies as everywhere.
 
     @extend_schema(
-        request=s.TokenRequestSerializer, responses={200: s.TokenResponseSerializer}, tags=["auth"]
+        request=s.TokenRequestSerializer,
+        responses={200: s.TokenResponseSerializer},
+        tags=["auth"],
+        description=(
+            "A personal token for the user's membership. After too many wrong passwords for one "
+            "username from one client address (LOGIN_FAILURE_LIMIT, 10 by default), that "
+            "username is refused from that address with 429 `locked_out`, the right password "
+            "included, for the cool-off in `Retry-After` (LOGIN_COOLOFF_MINUTES, 15 by "
+            "default). Other addresses are not affected."
+        ),
     )
     def post(self, request):
         data = s.TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        membership, key = services.token_issue(
-            username=data.validated_data["username"],
-            password=data.validated_data["password"],
-            tenant_slug=data.validated_data.get("tenant", ""),
-        )
+        try:
+            membership, key = services.token_issue(
+                username=data.validated_data["username"],
+                password=data.validated_data["password"],
+                tenant_slug=data.validated_data.get("tenant", ""),
+                request=request,
+            )
+        except AuthenticationError:
+            if getattr(request, "axes_locked_out", False):  # set by axes in authenticate()
+                return lockout.api_lockout_response(request)
+            raise
         return Response({"token": key, "tenant": membership.tenant.slug, "role": membership.role})
 
     def initial(self, request, *args, **kwargs):
         # Logging in needs no tenant yet, so skip the tenant's Idempotency-Key handling.
         super(TenantAPIView, self).initial(request, *args, **kwargs)
+
+
+class TokenListView(TenantAPIView):
+    @extend_schema(tags=["auth"], responses={200: s.PersonalTokenSerializer(many=True)})
+    def get(self, request):
+        """The caller's own live tokens."""
+        qs = selectors.personal_token_list(tenant=self.tenant, actor=self.actor)
+        return self.paginated(qs, s.PersonalTokenSerializer)
+
+
+class TokenDetailView(TenantAPIView):
+    @extend_schema(tags=["auth"], responses={204: None})
+    def delete(self, request, id):
+        """Revoke a token: one's own, or as a user manager one of a member's (audited)."""
+        token = selectors.personal_token_get(tenant=self.tenant, actor=self.actor, id=id)
+        services.personal_token_revoke(tenant=self.tenant, actor=self.actor, token=token)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class UserTokenListView(TenantAPIView):
+    @extend_schema(tags=["users"], responses={200: s.PersonalTokenSerializer(many=True)})
+    def get(self, request, id):
+        membership = selectors.membership_get(tenant=self.tenant, actor=self.actor, id=id)
+        qs = selectors.membership_token_list(
+            tenant=self.tenant, actor=self.actor, membership=membership
+        )
+        return self.paginated(qs, s.PersonalTokenSerializer)
+
+    @extend_schema(tags=["users"], responses={204: None})
+    def delete(self, request, id):
+        """Revoke every token of this member (audited)."""
+        membership = selectors.membership_get(tenant=self.tenant, actor=self.actor, id=id)
+        services.membership_tokens_revoke(
+            tenant=self.tenant, actor=self.actor, membership=membership
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class MeView(TenantAPIView):

@@ -109,11 +109,12 @@ class PersonalTokenAuthentication(_HeaderCredential):
         if (
             token is None
             or not hmac.compare_digest(token.key_hash, PersonalToken.digest(raw))
+            or token.is_expired
             or not token.membership.is_active
             or not token.membership.user.is_active
             or not token.tenant.is_active
         ):
-            raise exceptions.AuthenticationFailed(_("Invalid token."))
+            raise exceptions.AuthenticationFailed(_("Invalid or expired token."))
         _touch(PersonalToken, token)
         return token.membership.user, Actor(tenant=token.tenant, membership=token.membership)
 

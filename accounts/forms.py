@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.errors import DomainError, NotFoundError
 
+from .lockout import LockoutMessageMixin
 from .models import ApiKeyScope, MerchantStaff
 from .permissions import Actor
 from .roles import Role
@@ -89,7 +90,7 @@ class ConsoleForm(BootstrapMixin, forms.Form):
 # --- auth ----------------------------------------------------------------------------------------
 
 
-class LoginForm(BootstrapMixin, auth_forms.AuthenticationForm):
+class LoginForm(LockoutMessageMixin, BootstrapMixin, auth_forms.AuthenticationForm):
     username = auth_forms.UsernameField(
         label=_("Username or e-mail"),
         widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
@@ -172,9 +173,9 @@ class RoleScopeFields(ConsoleForm):
         )
         self.fields["regions"].queryset = region_list(tenant=self.tenant, actor=self.actor)
         self.fields["regions"].widget.attrs.update({"size": 8, "data-filterable": "true"})
-        if self.actor.business_unit_id is not None:
-            # A business-unit admin never creates someone above themselves.
-            self.fields["role"].choices = [c for c in Role.choices if c[0] != Role.TENANT_ADMIN]
+        # Only roles the actor may give (the service decides; this just hides the rest).
+        grantable = set(self.actor.grantable_roles())
+        self.fields["role"].choices = [c for c in Role.choices if c[0] in grantable]
 
     def clean_merchant(self):
         return self._lookup("merchant", merchant_get, _("No merchant with this code."))

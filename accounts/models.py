@@ -3,10 +3,13 @@
 import hashlib
 import secrets
 import zoneinfo
+from datetime import timedelta
 
 from django.contrib.auth.models import AbstractUser
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.models import TenantScoped
@@ -24,6 +27,12 @@ class Tenant(models.Model):
     time_zone = models.CharField(max_length=64, default="Asia/Shanghai", choices=TIME_ZONE_CHOICES)
     currency = models.CharField(max_length=3, default="CNY")
     is_active = models.BooleanField(default=True)
+    # Personal API tokens die after this many days; a password or role change kills them sooner.
+    token_lifetime_days = models.PositiveSmallIntegerField(
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text=_("Days a personal API token stays valid after it is issued."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -243,9 +252,21 @@ class PersonalToken(TenantScoped):
     prefix = models.CharField(max_length=12, unique=True)
     key_hash = models.CharField(max_length=64)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at"]
 
     def __str__(self):
         return f"token {self.prefix}… of {self.membership}"
+
+    @staticmethod
+    def expiry_for(tenant: Tenant):
+        return timezone.now() + timedelta(days=tenant.token_lifetime_days)
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
 
     @staticmethod
     def new_secret() -> tuple[str, str]:

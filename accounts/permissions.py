@@ -22,6 +22,11 @@ SCOPE_ACTIONS: dict[str, frozenset[Action]] = {
     ApiKeyScope.POINTS: frozenset({Action.POINTS_READ}),
 }
 
+# The roles a business unit bounds (see `Actor.business_unit_id`): only the BU admin's. Every
+# other role reaches across units: operator, finance and auditor the whole tenant, a regional
+# operator regions and merchant users a merchant, and no unit contains a region or a merchant.
+BU_BOUNDED_ROLES = frozenset({Role.BU_ADMIN})
+
 REGION_PERMISSION = "accounts.operate_region"
 MERCHANT_PERMISSION = "accounts.manage_merchant"
 
@@ -68,6 +73,23 @@ class Actor:
     def require(self, action: Action) -> None:
         if not self.can(action):
             raise PermissionDeniedError(_("You do not have permission to perform this action."))
+
+    def may_grant(self, role: str, business_unit_id: int | None) -> bool:
+        """Whether this actor may give (or take from) someone this role and unit: nobody grants a
+        role or scope wider than their own (issue 12). Roles' own checks come first."""
+        if self.system:
+            return True
+        if not self.can(Action.USERS_MANAGE):
+            return False
+        if self.business_unit_id is None:  # a tenant admin: the whole tenant is theirs
+            return True
+        return role in BU_BOUNDED_ROLES and business_unit_id == self.business_unit_id
+
+    def grantable_roles(self) -> list[str]:
+        """The roles this actor may give someone (for the console's choices)."""
+        if self.business_unit_id is not None:
+            return [r for r in Role.values if r in BU_BOUNDED_ROLES]
+        return list(Role.values) if self.can(Action.USERS_MANAGE) else []
 
     # --- data scope ---------------------------------------------------------------------
     @property

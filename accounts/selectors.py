@@ -1,13 +1,23 @@
 """Reads of accounts and master data, always inside the tenant and the actor's data scope."""
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import get_objects_for_user
 
 from core.errors import NotFoundError, PermissionDeniedError
 from core.models import AuditEntry
 
-from .models import ApiKey, BusinessUnit, Customer, Membership, Merchant, MerchantStaff, Region
+from .models import (
+    ApiKey,
+    BusinessUnit,
+    Customer,
+    Membership,
+    Merchant,
+    MerchantStaff,
+    PersonalToken,
+    Region,
+)
 from .permissions import REGION_PERMISSION, Actor
 from .regions import region_subtree_ids
 from .roles import Action
@@ -180,6 +190,41 @@ def audit_entry_list(
     if until:
         qs = qs.filter(created_at__lt=until)
     return qs
+
+
+# --- personal tokens ---------------------------------------------------------------------------------
+
+
+def _live_tokens(tenant) -> QuerySet:
+    # An expired token is no credential any more: it is neither listed nor revoked.
+    return (
+        PersonalToken.objects.for_tenant(tenant)
+        .filter(expires_at__gt=timezone.now())
+        .select_related("membership__user")
+    )
+
+
+def personal_token_list(*, tenant, actor: Actor) -> QuerySet:
+    """GET /auth/tokens: the live tokens of the calling member."""
+    if actor.membership is None:
+        raise PermissionDeniedError(_("Only users have personal tokens."))
+    return _live_tokens(tenant).filter(membership=actor.membership)
+
+
+def personal_token_get(*, tenant, actor: Actor, id: int) -> PersonalToken:
+    """One's own token, or one of a member the actor sees (changing it is the service's call)."""
+    if actor.membership is None:
+        raise PermissionDeniedError(_("Only users have personal tokens."))
+    mine = Q(membership=actor.membership)
+    if actor.can(Action.USERS_READ):
+        mine |= Q(membership__in=membership_list(tenant=tenant, actor=actor))
+    return _get(_live_tokens(tenant).filter(mine), pk=id)
+
+
+def membership_token_list(*, tenant, actor: Actor, membership: Membership) -> QuerySet:
+    """GET /users/{id}/tokens: a member's live tokens, for whoever reads users (membership_get)."""
+    actor.require(Action.USERS_READ)
+    return _live_tokens(tenant).filter(membership=membership)
 
 
 # --- console and portal ---------------------------------------------------------------------------

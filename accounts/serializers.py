@@ -31,6 +31,19 @@ class TokenResponseSerializer(serializers.Serializer):
     role = serializers.CharField()
 
 
+class PersonalTokenSerializer(serializers.Serializer):
+    """A personal token as listed: never the token itself, which is shown once and kept hashed."""
+
+    id = serializers.IntegerField()
+    prefix = serializers.CharField(help_text="The token starts with `pt_<prefix>_`.")
+    username = serializers.CharField(source="membership.user.username")
+    created_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField(allow_null=True)
+    expires_at = serializers.DateTimeField(
+        help_text="After this the token is refused; a password or role change revokes it sooner."
+    )
+
+
 # --- users ---------------------------------------------------------------------------------------
 
 

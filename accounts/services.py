@@ -102,13 +102,23 @@ def _check_role_fields(
         errors["staff"] = [_("Only merchant staff of the same merchant link to a staff record.")]
     if errors:
         raise ValidationFailed(_("Check the role and its scope."), fields=errors)
-    # A business-unit admin manages only their own unit's users, and never above themselves.
-    if actor.business_unit_id is not None and (
-        role == Role.TENANT_ADMIN
-        or business_unit is None
-        or business_unit.pk != actor.business_unit_id
-    ):
-        raise PermissionDeniedError(_("You manage users of your own business unit only."))
+    _require_grantable(
+        actor, role=role, business_unit_id=business_unit.pk if business_unit else None
+    )
+
+
+def _require_grantable(actor: Actor, *, role: str, business_unit_id: int | None) -> None:
+    """Nobody grants a role or scope wider than their own: a business-unit admin gives only the
+    business-unit admin role of their own unit; finance, auditors, operators and the rest reach
+    beyond any unit and are given by a tenant admin (issue 12 item 1)."""
+    if not actor.may_grant(role, business_unit_id):
+        raise PermissionDeniedError(
+            _(
+                "You may give only roles inside your own business unit: a business-unit admin "
+                "of your unit. Other roles reach beyond it; ask a tenant admin."
+            ),
+            code=AccountsErrorCode.ROLE_NOT_GRANTABLE,
+        )
 
 
 def _set_region_grants(*, membership: Membership, regions: Iterable[Region]) -> None:
@@ -166,19 +176,26 @@ def user_create(
         staff=staff,
     )
     errors: dict[str, list[str]] = {}
-    if User.objects.filter(username=username).exists():
-        errors["username"] = [_("This username is taken.")]
-    if email and User.objects.filter(email__iexact=email).exists():
-        errors["email"] = [_("A user with this e-mail exists.")]
     user = User(username=username, email=email, first_name=first_name, last_name=last_name)
     try:
         validate_password(password, user=user)
     except DjangoValidationError as exc:
         errors["password"] = list(exc.messages)
+    taken = User.objects.filter(username=username).exists() or (
+        email and User.objects.filter(email__iexact=email).exists()
+    )
+    if taken:
+        errors.update(_identity_unavailable(email=email))
     if errors:
         raise ValidationFailed(_("The user could not be created."), fields=errors)
     user.set_password(password)
-    user.save()
+    try:
+        with transaction.atomic():  # a concurrent create of the same name: the same answer
+            user.save()
+    except IntegrityError:
+        raise ValidationFailed(
+            _("The user could not be created."), fields=_identity_unavailable(email=email)
+        ) from None
     membership = Membership.objects.create(
         tenant=tenant, user=user, role=role, business_unit=business_unit, merchant=merchant
     )
@@ -191,6 +208,14 @@ def user_create(
         after=_membership_snapshot(membership),
     )
     return membership
+
+
+def _identity_unavailable(*, email: str) -> dict[str, list[str]]:
+    """Usernames and e-mails are global (one login, memberships in several tenants), so a name in
+    use may belong to another tenant. The answer says neither which field nor where it is used:
+    taken here, taken elsewhere and both read alike (issue 12 item 3, docs/decisions.md)."""
+    message = _("This username or e-mail address cannot be used. Choose another.")
+    return {"username": [message], "email": [message]} if email else {"username": [message]}
 
 
 def _apply_grants(*, membership: Membership, regions: list[Region], staff) -> None:
@@ -226,6 +251,8 @@ def membership_update(
     regions = list(regions)
     if actor.business_unit_id is not None and membership.business_unit_id != actor.business_unit_id:
         raise NotFoundError(_("Not found."))
+    # Changing someone is taking their current role away: that too needs the wider scope.
+    _require_grantable(actor, role=membership.role, business_unit_id=membership.business_unit_id)
     if (
         actor.membership is not None
         and membership.pk == actor.membership.pk
@@ -242,14 +269,13 @@ def membership_update(
         staff=staff,
     )
     before = _membership_snapshot(membership)
+    role_changed = role != membership.role
     membership.role = role
     membership.business_unit = business_unit
     membership.merchant = merchant
     membership.is_active = is_active
     membership.save()
     _apply_grants(membership=membership, regions=regions, staff=staff)
-    if not is_active:
-        PersonalToken.objects.for_tenant(tenant).filter(membership=membership).delete()
     audit_record(
         tenant=tenant,
         actor=actor,
@@ -258,6 +284,14 @@ def membership_update(
         before=before,
         after=_membership_snapshot(membership),
     )
+    if not is_active or role_changed:
+        # A token handed to a script under the old role must not live on under the new one.
+        _tokens_revoke(
+            tenant=tenant,
+            actor=actor,
+            tokens=PersonalToken.objects.for_tenant(tenant).filter(membership=membership),
+            reason="membership deactivated" if not is_active else "role changed",
+        )
     return membership
 
 
@@ -504,21 +538,102 @@ def api_key_revoke(*, tenant, actor: Actor, api_key: ApiKey) -> ApiKey:
 
 
 def personal_token_create(*, membership: Membership) -> tuple[PersonalToken, str]:
+    """A new token of this membership, valid for the tenant's token lifetime."""
     prefix, key = PersonalToken.new_secret()
     token = PersonalToken.objects.create(
         tenant=membership.tenant,
         membership=membership,
         prefix=prefix,
         key_hash=PersonalToken.digest(key),
+        expires_at=PersonalToken.expiry_for(membership.tenant),
     )
     return token, key
 
 
-def token_issue(*, username: str, password: str, tenant_slug: str = "") -> tuple[Membership, str]:
+def _token_snapshot(token: PersonalToken) -> dict:
+    data = snapshot(token, fields=["prefix", "created_at", "expires_at", "last_used_at"])
+    data["user"] = token.membership.user.get_username()
+    return data
+
+
+def _tokens_revoke(*, tenant, actor: Actor, tokens, reason: str) -> int:
+    """Delete these tokens of the tenant, one audit entry each. A revoked token is gone: it only
+    ever stood for a login, and nothing may bring it back."""
+    tokens = list(tokens.select_related("membership__user"))
+    for token in tokens:
+        audit_record(
+            tenant=tenant,
+            actor=actor,
+            action="personal_token.revoke",
+            obj=token,
+            before=_token_snapshot(token),
+            note=reason,
+        )
+    PersonalToken.objects.for_tenant(tenant).filter(pk__in=[t.pk for t in tokens]).delete()
+    return len(tokens)
+
+
+def _require_token_manager(actor: Actor, membership: Membership) -> None:
+    """One's own tokens are one's own; anybody else's are revoked by whoever may change them."""
+    if actor.membership is not None and membership.pk == actor.membership.pk:
+        return
+    actor.require(Action.USERS_MANAGE)
+    _require_grantable(actor, role=membership.role, business_unit_id=membership.business_unit_id)
+
+
+@transaction.atomic
+def personal_token_revoke(*, tenant, actor: Actor, token: PersonalToken) -> None:
+    """DELETE /auth/tokens/{id}: one's own token, or a member's as their user manager."""
+    _require_token_manager(actor, token.membership)
+    _tokens_revoke(
+        tenant=tenant,
+        actor=actor,
+        tokens=PersonalToken.objects.for_tenant(tenant).filter(pk=token.pk),
+        reason=_("revoked"),
+    )
+
+
+@transaction.atomic
+def membership_tokens_revoke(*, tenant, actor: Actor, membership: Membership) -> int:
+    """DELETE /users/{id}/tokens: every token of one member (a lost laptop, a leaked script)."""
+    _require_token_manager(actor, membership)
+    return _tokens_revoke(
+        tenant=tenant,
+        actor=actor,
+        tokens=PersonalToken.objects.for_tenant(tenant).filter(membership=membership),
+        reason=_("all tokens revoked"),
+    )
+
+
+@transaction.atomic
+def user_password_changed(*, user: User) -> int:
+    """A new password ends every token the old one issued, in each of the user's tenants.
+
+    Called on every save of a changed password (accounts.signals), so the console, the admin and
+    `manage.py changepassword` alike; who changed it is unknown there, so the system signs it.
+    """
+    # Keyed by the user, across their tenants by design (like membership_list_for_user).
+    tenants = Tenant.objects.filter(
+        pk__in=PersonalToken.objects.unscoped().filter(membership__user=user).values("tenant_id")
+    )
+    revoked = 0
+    for tenant in tenants:
+        revoked += _tokens_revoke(
+            tenant=tenant,
+            actor=Actor.for_system(tenant),
+            tokens=PersonalToken.objects.for_tenant(tenant).filter(membership__user=user),
+            reason=_("password changed"),
+        )
+    return revoked
+
+
+def token_issue(
+    *, username: str, password: str, tenant_slug: str = "", request=None
+) -> tuple[Membership, str]:
     """POST /auth/token: a token for one membership; several tenants need `tenant`."""
     from django.contrib.auth import authenticate
 
-    user = authenticate(username=username, password=password)
+    user = authenticate(request, username=username, password=password)  # request: for axes
     if user is None:
         raise AuthenticationError(_("Wrong username or password."))
     memberships = (

@@ -4,9 +4,12 @@ from . import api
 
 urlpatterns = [
     path("auth/token", api.TokenView.as_view(), name="auth-token"),
+    path("auth/tokens", api.TokenListView.as_view(), name="auth-tokens"),
+    path("auth/tokens/<int:id>", api.TokenDetailView.as_view(), name="auth-token-detail"),
     path("me", api.MeView.as_view(), name="me"),
     path("users", api.UserListView.as_view(), name="users"),
     path("users/<int:id>", api.UserDetailView.as_view(), name="user-detail"),
+    path("users/<int:id>/tokens", api.UserTokenListView.as_view(), name="user-tokens"),
     path("business-units", api.BusinessUnitListView.as_view(), name="business-units"),
     path("regions", api.RegionListView.as_view(), name="regions"),
     path("regions/<str:code>", api.RegionDetailView.as_view(), name="region-detail"),

@@ -7,6 +7,7 @@ Also the server's gunicorn config module (`-c python:http_load`, for `post_fork`
 import http.client
 import json
 import os
+import runpy
 import statistics
 import subprocess
 import sys
@@ -19,6 +20,13 @@ CLIENTS = 32
 WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
 THREADS = int(os.environ.get("BENCH_THREADS", "8"))
 SWITCH_INTERVAL = float(os.environ.get("BENCH_SWITCH_INTERVAL", "0.0005"))
+
+# gunicorn reads its settings from this module (`-c python:http_load`): production's request-line
+# and header limits (config/gunicorn.conf.py), so the measured server refuses what production does.
+_PRODUCTION = runpy.run_path(str(ROOT / "config" / "gunicorn.conf.py"))
+limit_request_line = _PRODUCTION["limit_request_line"]
+limit_request_fields = _PRODUCTION["limit_request_fields"]
+limit_request_field_size = _PRODUCTION["limit_request_field_size"]
 
 
 def django_env(database: str) -> None:

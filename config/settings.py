@@ -5,6 +5,7 @@ default `make run` uses; `make test` and production set both.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -44,6 +45,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "guardian",
+    "axes",
     "django_celery_beat",
     "core",
     "accounts",
@@ -67,6 +69,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "accounts.middleware.ConsoleTenantMiddleware",
+    # Last: turns a login that axes refused into the answer of accounts.lockout.lockout_response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -112,6 +116,10 @@ IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out (username, address) pair before any password is checked.
+    # AxesBackend, not AxesStandaloneBackend: force_login() and session loading use the first
+    # backend, and this one (a ModelBackend) can load a user.
+    "axes.backends.AxesBackend",
     "accounts.backends.UsernameOrEmailBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -120,6 +128,21 @@ GUARDIAN_RAISE_403 = False
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
+
+# The login brake (issue 12, accounts/lockout.py): django-axes on the console, portal, admin and
+# token logins. A (username, client address) pair is refused for LOGIN_COOLOFF_MINUTES after
+# LOGIN_FAILURE_LIMIT failures; the same user from another address is not, so nobody can lock a
+# person out of their account. Attempts live in the database (axes' default handler).
+AXES_ENABLED = True
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "10"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True  # a successful login clears that pair's failures
+AXES_USERNAME_CALLABLE = "accounts.lockout.lockout_username"
+AXES_CLIENT_IP_CALLABLE = "core.client_ip.client_ip"  # the throttle's rule (TRUSTED_PROXIES)
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_DISABLE_ACCESS_LOG = True  # no row per successful login; failures are still recorded
+AXES_VERBOSE = False
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -211,8 +234,11 @@ REST_FRAMEWORK = {
         "api_key": os.environ.get("THROTTLE_API_KEY", "6000/min"),
         "user": os.environ.get("THROTTLE_USER", "1200/min"),
         "anon": os.environ.get("THROTTLE_ANON", "60/min"),
-        "login": os.environ.get("THROTTLE_LOGIN", "10/min"),
     },
+    # How many proxies in front append to X-Forwarded-For (core/client_ip.py): the client's
+    # address is the one the outermost of them saw. 0: none, REMOTE_ADDR is the client and the
+    # header is ignored, since anyone can send it.
+    "NUM_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
     "DEFAULT_PAGINATION_CLASS": "core.api.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -227,7 +253,12 @@ SPECTACULAR_SETTINGS = {
         "Integration and management API of PointsOps. Integrators authenticate with "
         "`Authorization: Api-Key <key>`; console users with a session or "
         "`Authorization: Token <token>` from POST /api/v1/auth/token. "
-        "Every error is `{code, detail, fields}`."
+        "Every error is `{code, detail, fields}`, except the server's own answers to a request "
+        "it cannot take (config/gunicorn.conf.py): a request line (method, path and query "
+        "string, version) over 8190 bytes gets 414, more than 100 header fields or one header "
+        "field over 8190 bytes get 431, each with a short HTML body. Too many wrong passwords "
+        "for one username from one address lock that pair out: POST /api/v1/auth/token then "
+        "answers 429 `locked_out` with `Retry-After`."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

@@ -249,7 +249,7 @@ class TestAuditLog:
         bu = world.client(Role.BU_ADMIN)
         bu.post(
             "/api/v1/users",
-            {"username": "bu-made", "password": "Long-enough-42", "role": "operator"},
+            {"username": "bu-made", "password": "Long-enough-42", "role": "bu_admin"},
             format="json",
         )
         actions = [e["action"] for e in bu.get("/api/v1/audit-log").json()["results"]]

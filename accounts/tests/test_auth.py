@@ -116,20 +116,6 @@ class TestToken:
         assert other_world.region.code not in {r["code"] for r in listed}
 
 
-def test_password_guesses_are_throttled_per_account(world):
-    from core.testing import throttle_rates
-
-    user = world.members[Role.OPERATOR].user
-    with throttle_rates(login="3/min", anon="1000/min"):
-        for _ in range(3):
-            assert ask(username=user.username, password="guess").status_code == 401
-        response = ask(username=user.username.upper(), password=PASSWORD)
-        assert response.status_code == 429
-        assert response.json()["code"] == "throttled"
-        other = world.members[Role.FINANCE].user
-        assert ask(username=other.username, password=PASSWORD).status_code == 200
-
-
 class TestTokenLifetime:
     def test_deactivated_membership_loses_its_tokens(self, world):
         membership = world.members[Role.OPERATOR]

@@ -216,16 +216,18 @@ class TestPostUsers:
 
     def test_bu_admin_creates_users_of_own_unit_only(self, world):
         client = world.client(Role.BU_ADMIN)
-        own = client.post("/api/v1/users", user_body(username="a"), format="json")
+        own = client.post("/api/v1/users", user_body(username="a", role="bu_admin"), format="json")
         assert own.status_code == 201
         assert own.json()["business_unit"] == world.unit.code  # defaulted to their unit
         named = client.post(
-            "/api/v1/users", user_body(username="b", business_unit=world.unit.code), format="json"
+            "/api/v1/users",
+            user_body(username="b", role="bu_admin", business_unit=world.unit.code),
+            format="json",
         )
         assert named.status_code == 201
         other = client.post(
             "/api/v1/users",
-            user_body(username="c", business_unit=world.other_unit.code),
+            user_body(username="c", role="bu_admin", business_unit=world.other_unit.code),
             format="json",
         )
         assert other.status_code == 403

@@ -4,6 +4,7 @@ import threading
 
 import pytest
 from django.db import connection
+from django.test import RequestFactory
 from guardian.shortcuts import get_perms
 
 from accounts import services
@@ -46,7 +47,11 @@ class TestTenantCreate:
         assert Channel.objects.for_tenant(tenant).exists()
         admin = Membership.objects.for_tenant(tenant).get()
         assert admin.role == Role.TENANT_ADMIN
-        membership, _token = services.token_issue(username="boss@acme.test", password=PASSWORD)
+        membership, _token = services.token_issue(
+            username="boss@acme.test",
+            password=PASSWORD,
+            request=RequestFactory().post("/api/v1/auth/token"),  # the login brake needs one
+        )
         assert membership == admin
         assert [e.action for e in AuditEntry.objects.for_tenant(tenant).order_by("id")] == [
             "tenant.create",
@@ -132,11 +137,15 @@ class TestUserCreate:
             create_user(world, actor_role=role)
 
     def test_bu_admin_within_own_unit(self, world):
-        membership = create_user(world, actor_role=Role.BU_ADMIN)
+        membership = create_user(world, actor_role=Role.BU_ADMIN, role=Role.BU_ADMIN)
         assert membership.business_unit == world.unit
         with pytest.raises(PermissionDeniedError):
             create_user(
-                world, actor_role=Role.BU_ADMIN, username="x", business_unit=world.other_unit
+                world,
+                actor_role=Role.BU_ADMIN,
+                username="x",
+                role=Role.BU_ADMIN,
+                business_unit=world.other_unit,
             )
         with pytest.raises(PermissionDeniedError):
             create_user(world, actor_role=Role.BU_ADMIN, username="y", role=Role.TENANT_ADMIN)

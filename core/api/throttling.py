@@ -3,6 +3,8 @@
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from core.client_ip import client_ip
+
 
 class _SettingsRateThrottle(SimpleRateThrottle):
     def get_rate(self):
@@ -36,14 +38,6 @@ class UserThrottle(_SettingsRateThrottle):
             return f"throttle:user:{request.user.pk}"
         return f"throttle:anon:{self.get_ident(request)}"
 
-
-class LoginThrottle(_SettingsRateThrottle):
-    """Password guesses against one account, from however many addresses (POST /auth/token)."""
-
-    scope = "login"
-
-    def get_cache_key(self, request, view):
-        username = request.data.get("username") if hasattr(request.data, "get") else None
-        if not isinstance(username, str) or not username.strip():
-            return None
-        return f"throttle:login:{username.strip().lower()}"
+    def get_ident(self, request):
+        # X-Forwarded-For only as far as the trusted proxies go (core/client_ip.py).
+        return client_ip(request) or "unknown"
