@@ -4,9 +4,7 @@ Management endpoints are for users; the claim is an integration endpoint (API-ke
 `coupons`).
 """
 
-import csv
-
-from django.http import StreamingHttpResponse
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -17,6 +15,7 @@ from accounts.roles import Action
 from accounts.serializers import fingerprint
 from core.api.views import TenantAPIView, object_action_view
 from core.errors import NotFoundError
+from core.exports import csv_response
 
 from . import selectors, services
 from . import serializers as s
@@ -24,26 +23,6 @@ from .errors import CouponReason, issue_row_reason_text
 from .models import BatchStatus, CouponStatus
 
 TAGS = ["coupons"]
-
-
-class _Echo:
-    """A file-like object whose write returns the line: csv.writer into a streaming response."""
-
-    def write(self, value):
-        return value
-
-
-def _csv_stream(header, rows, filename: str) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-
-    def lines():
-        yield writer.writerow(header)
-        for row in rows:
-            yield writer.writerow(["" if v is None else v for v in row])
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
 class BatchListView(TenantAPIView):
@@ -153,6 +132,7 @@ class BatchClaimView(TenantAPIView):
 
 class BatchIssueView(TenantAPIView):
     parser_classes = [JSONParser, MultiPartParser, FormParser]
+    max_body_size = settings.ISSUANCE_UPLOAD_MAX_SIZE  # an upload: core/middleware.py
 
     @extend_schema(
         tags=TAGS,
@@ -215,7 +195,9 @@ class BatchCodesView(TenantAPIView):
         tags=TAGS,
         responses={200: OpenApiResponse(OpenApiTypes.STR, description="CSV, streamed.")},
         description="The batch's coupons as CSV: code, status, customer, valid_until (ISO 8601 "
-        "in the tenant's time zone, e.g. `2025-11-12T00:00:00+08:00`; empty when open-ended).",
+        "in the tenant's time zone, e.g. `2025-11-12T00:00:00+08:00`; empty when open-ended). "
+        "A text cell starting with `=`, `+`, `-`, `@`, tab or CR is prefixed with `'`, "
+        "so that a spreadsheet shows it as text rather than running it as a formula.",
     )
     def get(self, request, id):
         batch = selectors.batch_get(tenant=self.tenant, actor=self.actor, id=id)
@@ -231,7 +213,7 @@ class BatchCodesView(TenantAPIView):
             )
             for code, status, customer, valid_until in rows
         )
-        return _csv_stream(
+        return csv_response(
             ["code", "status", "customer", "valid_until"], rows, f"batch-{batch.pk}-codes.csv"
         )
 
@@ -270,7 +252,8 @@ class JobErrorsView(TenantAPIView):
         responses={200: OpenApiResponse(OpenApiTypes.STR, description="CSV, streamed.")},
         description=(
             "The job's error report: row, value, reason (a code such as `unknown_customer`), "
-            "detail, and message (the reason in words)."
+            "detail, and message (the reason in words). A text cell starting with `=`, `+`, "
+            "`-`, `@`, tab or CR is prefixed with `'` (no formula runs in a spreadsheet)."
         ),
     )
     def get(self, request, id):
@@ -281,7 +264,7 @@ class JobErrorsView(TenantAPIView):
             .values_list("row_no", "value", "reason", "detail")
             .iterator(chunk_size=5000)
         )
-        return _csv_stream(
+        return csv_response(
             ["row", "value", "reason", "detail", "message"],
             rows,
             f"issuance-job-{job.pk}-errors.csv",
