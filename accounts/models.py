@@ -33,6 +33,12 @@ class Tenant(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(365)],
         help_text=_("Days a personal API token stays valid after it is issued."),
     )
+    # A manual points adjustment larger than this (either way) is refused (points_adjust).
+    max_points_adjustment = models.PositiveIntegerField(
+        default=100_000,
+        validators=[MinValueValidator(1)],
+        help_text=_("The most points one manual adjustment may add or take."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -336,6 +336,12 @@ def _upsert(
 ):
     """Create or update the row with this code; `region_of(row)` is its region for the scope."""
     actor.require(Action.MASTER_DATA_MANAGE)
+    max_length = model._meta.get_field("code").max_length
+    if len(code) > max_length:  # the code comes from the URL, past every serializer
+        raise ValidationFailed(
+            _("Invalid input: code."),
+            fields={"code": [_("At most %(n)d characters.") % {"n": max_length}]},
+        )
     rows = model.objects.for_tenant(tenant).select_for_update()
     row = rows.filter(code=code).first()
     created = row is None

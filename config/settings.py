@@ -61,6 +61,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything reads the request: NUL characters, deep JSON, oversize bodies → 4xx.
+    "core.middleware.HostileInputMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -72,6 +74,14 @@ MIDDLEWARE = [
     # Last: turns a login that axes refused into the answer of accounts.lockout.lockout_response.
     "axes.middleware.AxesMiddleware",
 ]
+
+# Request body limits (docs/operations.md). Every body over DATA_UPLOAD_MAX_MEMORY_SIZE is
+# refused with 413 `request_too_large` before a view reads it (core/middleware.py); the one
+# upload route, POST /coupon-batches/{id}/issue, takes up to ISSUANCE_UPLOAD_MAX_SIZE, and an
+# upload over FILE_UPLOAD_MAX_MEMORY_SIZE streams to a temporary file rather than memory.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", 2 * 1024 * 1024))
+ISSUANCE_UPLOAD_MAX_SIZE = int(os.environ.get("ISSUANCE_UPLOAD_MAX_SIZE", 20 * 1024 * 1024))
+FILE_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("FILE_UPLOAD_MAX_MEMORY_SIZE", 2_621_440))
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"

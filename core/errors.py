@@ -8,6 +8,7 @@ class CoreErrorCode(StrEnum):
     IDEMPOTENCY_CONFLICT = "idempotency_conflict"
     IDEMPOTENCY_IN_PROGRESS = "idempotency_in_progress"
     INTERNAL_ERROR = "internal_error"
+    REQUEST_TOO_LARGE = "request_too_large"  # 413: the body is over the route's size limit
 
 
 class DomainError(Exception):

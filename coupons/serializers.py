@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from accounts.models import Customer, Merchant, Region
 from campaigns.selectors import campaign_get
-from core.api.fields import TenantCodeField
+from core.api.fields import INT_MAX, TenantCodeField
 from core.errors import NotFoundError
 
 from .errors import CouponReason
@@ -41,13 +41,14 @@ class ScopeSerializer(serializers.Serializer):
 
 
 class FrequencyCapSerializer(serializers.Serializer):
-    count = serializers.IntegerField()
-    days = serializers.IntegerField()
+    # int4 columns (frequency_cap_count, frequency_cap_days)
+    count = serializers.IntegerField(min_value=0, max_value=INT_MAX)
+    days = serializers.IntegerField(min_value=0, max_value=INT_MAX)
 
 
 class CodeSerializer(serializers.Serializer):
     mode = serializers.ChoiceField(choices=CodeMode.choices, default=CodeMode.UNIQUE)
-    length = serializers.IntegerField(required=False, allow_null=True)
+    length = serializers.IntegerField(required=False, allow_null=True, max_value=32767)  # smallint
     prefix = serializers.CharField(required=False, allow_blank=True, default="")
     shared_code = serializers.CharField(required=False, allow_blank=True, allow_null=True)
 
@@ -82,8 +83,8 @@ class BatchInputSerializer(serializers.Serializer):
     valid_days = serializers.IntegerField(required=False, allow_null=True)
     extend_past_campaign = serializers.BooleanField(required=False, default=False)
     scope = ScopeSerializer(required=False)
-    quantity = serializers.IntegerField()
-    per_customer_limit = serializers.IntegerField(required=False, default=1)
+    quantity = serializers.IntegerField(max_value=INT_MAX)
+    per_customer_limit = serializers.IntegerField(required=False, default=1, max_value=INT_MAX)
     frequency_cap = FrequencyCapSerializer(required=False, allow_null=True)
     stackable = serializers.BooleanField(required=False, default=False)
     claimable = serializers.BooleanField(required=False, default=False)
@@ -359,8 +360,8 @@ class EventSerializer(serializers.Serializer):
 
 
 class FrequencyCapInputSerializer(serializers.Serializer):
-    count = serializers.IntegerField(min_value=1)
-    days = serializers.IntegerField(min_value=1)
+    count = serializers.IntegerField(min_value=1, max_value=INT_MAX)
+    days = serializers.IntegerField(min_value=1, max_value=INT_MAX)
 
 
 class IssuanceRuleInputSerializer(serializers.Serializer):
@@ -408,7 +409,9 @@ class ClusterSerializer(serializers.Serializer):
 
 class CampaignLimitSerializer(serializers.Serializer):
     campaign = ScopedCampaignField()
-    max_redemptions_per_customer = serializers.IntegerField(min_value=1, source="max_per_customer")
+    max_redemptions_per_customer = serializers.IntegerField(
+        min_value=1, max_value=INT_MAX, source="max_per_customer"
+    )
 
 
 class FraudSettingsSerializer(serializers.Serializer):
@@ -416,10 +419,11 @@ class FraudSettingsSerializer(serializers.Serializer):
     `campaign_limits` has no limit of its own."""
 
     customer_daily = serializers.IntegerField(
-        min_value=1, help_text="Redemptions one customer may make in 24 hours."
+        min_value=1, max_value=INT_MAX, help_text="Redemptions one customer may make in 24 hours."
     )
     fingerprint_customers = serializers.IntegerField(
         min_value=1,
+        max_value=INT_MAX,
         help_text="Other customers one device or phone may serve in 24 hours (redemptions and "
         "events) before the next one is refused.",
     )

@@ -5,6 +5,7 @@ from enum import StrEnum
 
 class PointsErrorCode(StrEnum):
     INSUFFICIENT_POINTS = "insufficient_points"
+    ADJUSTMENT_TOO_LARGE = "adjustment_too_large"  # over the tenant's max_points_adjustment
     NOT_TRANSFERABLE = "not_transferable"
     TRANSFER_LIMIT = "transfer_limit"
     WRONG_HOLDER = "wrong_holder"  # a staff reference for a merchant or customer program

@@ -2,7 +2,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from accounts.models import MerchantStaff, Region
-from core.api.fields import TenantCodeField, WholeEvenInPatch
+from core.api.fields import INT_MAX, TenantCodeField, WholeEvenInPatch
 
 from .models import (
     ExpiryPeriod,
@@ -18,7 +18,7 @@ from .models import (
 
 class ExpirySerializer(serializers.Serializer):
     policy = serializers.ChoiceField(ExpiryPolicy.choices, default=ExpiryPolicy.NONE)
-    days = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    days = serializers.IntegerField(min_value=1, max_value=INT_MAX, required=False, allow_null=True)
     period = serializers.ChoiceField(ExpiryPeriod.choices, required=False, allow_blank=True)
 
 
@@ -47,7 +47,9 @@ class ProgramCreateSerializer(serializers.Serializer):
     )
     expiry = ExpirySerializer(required=False)
     pending = serializers.ChoiceField(PendingPolicy.choices, default=PendingPolicy.UNTIL_COMPLETED)
-    pending_days = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    pending_days = serializers.IntegerField(
+        min_value=0, max_value=INT_MAX, required=False, allow_null=True
+    )
     weekly_cap = serializers.IntegerField(min_value=1, required=False, allow_null=True)
     monthly_cap = serializers.IntegerField(min_value=1, required=False, allow_null=True)
     allow_negative = serializers.BooleanField(default=False)
@@ -294,7 +296,8 @@ class StaffPointsSerializer(serializers.Serializer):
 
 
 class AdjustmentSerializer(serializers.Serializer):
-    points = serializers.IntegerField()
+    # The column's range; the tenant's max_points_adjustment is the service's, much lower.
+    points = serializers.IntegerField(min_value=-(2**63 - 1), max_value=2**63 - 1)
     reason = serializers.CharField(max_length=2000)
 
 

@@ -899,6 +899,13 @@ def points_adjust(
         raise ValidationFailed(_("Say why."), fields={"reason": [_("Required.")]})
     if points == 0:
         raise ValidationFailed(_("Adjust by some points."), fields={"points": [_("Not 0.")]})
+    if abs(points) > tenant.max_points_adjustment:
+        raise RuleRefusal(
+            _("One adjustment may change at most %(max)d points.")
+            % {"max": tenant.max_points_adjustment},
+            code=PointsErrorCode.ADJUSTMENT_TOO_LARGE,
+            fields={"points": [_("At most %(max)d.") % {"max": tenant.max_points_adjustment}]},
+        )
     account = _lock_account(tenant, account.pk)
     before = snapshot(account, fields=["balance", "pending", "lifetime_earned", "tier"])
     now = timezone.now()

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from accounts.models import MerchantStaff
-from core.api.fields import TenantCodeField
+from core.api.fields import INT_MAX, TenantCodeField
 
 from .models import OutcomeKind, PrizeKind
 
@@ -12,8 +12,10 @@ class PrizeCreateSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(PrizeKind.choices)
     points_cost = serializers.IntegerField(min_value=1)
     value = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
-    stock = serializers.IntegerField(min_value=0)
-    per_holder_limit = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    stock = serializers.IntegerField(min_value=0, max_value=INT_MAX)
+    per_holder_limit = serializers.IntegerField(
+        min_value=1, max_value=INT_MAX, required=False, allow_null=True
+    )
     available_from = serializers.DateTimeField(required=False, allow_null=True)
     available_until = serializers.DateTimeField(required=False, allow_null=True)
     coupon_batch = serializers.IntegerField(required=False, allow_null=True)
@@ -48,7 +50,7 @@ class PrizeSerializer(serializers.Serializer):
 class PrizeRedemptionCreateSerializer(serializers.Serializer):
     staff = TenantCodeField(MerchantStaff)
     prize = serializers.IntegerField()
-    quantity = serializers.IntegerField(min_value=1, default=1)
+    quantity = serializers.IntegerField(min_value=1, max_value=INT_MAX, default=1)
     shipping_address = serializers.CharField(
         max_length=2000, required=False, allow_blank=True, default=""
     )
@@ -76,7 +78,9 @@ class OutcomeCreateSerializer(serializers.Serializer):
     prize = serializers.IntegerField(required=False, allow_null=True)
     batch = serializers.IntegerField(required=False, allow_null=True)
     probability = serializers.DecimalField(max_digits=7, decimal_places=6, min_value=0)
-    inventory = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    inventory = serializers.IntegerField(
+        min_value=0, max_value=INT_MAX, required=False, allow_null=True
+    )
 
 
 class LotteryCreateSerializer(serializers.Serializer):

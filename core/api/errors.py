@@ -3,7 +3,8 @@
 import logging
 import math
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions
@@ -12,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
 from core.errors import CoreErrorCode, DomainError
+from core.middleware import too_large
 
 logger = logging.getLogger("pointsops.api")
 
@@ -57,6 +59,12 @@ def _validation_response(exc: exceptions.ValidationError) -> Response:
 
 def exception_handler(exc, context):
     """DRF's EXCEPTION_HANDLER: every exception, the unexpected ones included, gets the shape."""
+    if isinstance(exc, RequestDataTooBig):  # a body without Content-Length, or form fields
+        set_rollback()
+        code, detail = too_large(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        return Response(error_body(code, detail), status=413)
+    if isinstance(exc, TooManyFieldsSent):
+        exc = exceptions.ValidationError(str(exc))
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

@@ -1,6 +1,8 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+INT_MAX = 2**31 - 1  # an integer / PositiveIntegerField column (int4)
+
 
 class TenantCodeField(serializers.SlugRelatedField):
     """A reference by `code` to a row of the caller's own tenant (SPEC §10 References).

@@ -1,5 +1,6 @@
 """The base of every tenant API view: resolves the actor once and honours Idempotency-Key."""
 
+import hashlib
 import json
 
 from django.http.request import RawPostDataException
@@ -84,6 +85,19 @@ class TenantAPIView(APIView):
 
     @staticmethod
     def _body_bytes(request) -> bytes:
+        if request.content_type.startswith("multipart/"):
+            # An upload may be larger than a body read into memory may be (RequestDataTooBig):
+            # hash the fields as parsed and each file by its content, read in chunks.
+            values = {
+                key: request.data.getlist(key) for key in request.data if key not in request.FILES
+            }
+            for key, upload in request.FILES.items():
+                digest = hashlib.sha256()
+                for chunk in upload.chunks():
+                    digest.update(chunk)
+                upload.seek(0)
+                values[key] = [upload.name, digest.hexdigest()]
+            return json.dumps(values, sort_keys=True, default=str).encode()
         try:
             return request._request.body
         except RawPostDataException:  # the stream was read already: hash what it parsed to
