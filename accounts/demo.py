@@ -283,9 +283,23 @@ def _person(rng) -> str:
 def seed_merchants(ctx: DemoContext) -> str:
     rng = ctx.rng("merchants")
     zones = _zones(ctx)
+    # M00002 and M00003 serve demo-regional's provinces, so their pages have shops at any size
+    # (zones sit two levels below their province).
+    city_of = dict(zones)
+    regional_zone = {
+        n: Region.objects.for_tenant(ctx.tenant)
+        .filter(parent__parent__code=code)
+        .order_by("code")
+        .values_list("pk", flat=True)
+        .first()
+        for n, code in zip((2, 3), REGIONAL_REGIONS, strict=True)
+    }
     merchants = []
     for n in range(1, ctx.size.merchants + 1):
-        zone_id, city = rng.choice(zones)
+        zone_id, city = rng.choice(zones)  # drawn always: the other merchants stay as they were
+        if regional_zone.get(n):
+            zone_id = regional_zone[n]
+            city = city_of[zone_id]
         merchants.append(
             Merchant(
                 tenant=ctx.tenant,

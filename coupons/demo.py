@@ -5,7 +5,7 @@ issued to customers through the same jobs the console starts."""
 from datetime import timedelta
 from decimal import Decimal
 
-from accounts.models import Customer, Membership, Merchant
+from accounts.models import Customer, Membership, Merchant, Region
 from accounts.permissions import Actor
 from campaigns.models import Campaign
 from core.demo import DemoContext, demo_step
@@ -134,7 +134,7 @@ def seed_redemptions(ctx: DemoContext) -> str:
     batches = list(
         CouponBatch.objects.for_tenant(tenant).filter(status=BatchStatus.ACTIVE).order_by("pk")
     )
-    merchants = list(Merchant.objects.for_tenant(tenant).order_by("pk")[:50])
+    merchants = list(Merchant.objects.for_tenant(tenant).order_by("pk"))
     if not batches or not merchants:
         return "coupon redemptions: no active batches or merchants, nothing to do"
     rng = ctx.rng("coupon-redemptions")
@@ -143,6 +143,18 @@ def seed_redemptions(ctx: DemoContext) -> str:
         services.issuance_rule_create(
             tenant=tenant, actor=actor, batch=warm_up, event=EventType.REGISTRATION
         )
+    # A customer redeems at a merchant of their own province, so a regional operator's pages
+    # show whole redemptions (customer, merchant and order all theirs).
+    parent_of = dict(Region.objects.for_tenant(tenant).values_list("pk", "parent_id"))
+
+    def province(region_id):
+        while parent_of.get(region_id) is not None:
+            region_id = parent_of[region_id]
+        return region_id
+
+    nearby: dict[int, list] = {}
+    for merchant in merchants:
+        nearby.setdefault(province(merchant.region_id), []).append(merchant)
     redeemed = rolled_back = 0
     for batch in batches:
         coupons = list(
@@ -151,6 +163,8 @@ def seed_redemptions(ctx: DemoContext) -> str:
             .select_related("customer")
             .order_by("pk")[:30]
         )
+        # Customers with a shop in their province first: they are the ones who redeem.
+        coupons.sort(key=lambda c: province(c.customer.region_id) not in nearby)
         floor = batch.threshold or Decimal("0")
         for n, coupon in enumerate(coupons[:20]):
             order = f"DEMO-CPN-{batch.pk}-{n:03d}"
@@ -162,7 +176,9 @@ def seed_redemptions(ctx: DemoContext) -> str:
                     customer=coupon.customer,
                     order=order,
                     amount=floor + Decimal(rng.randint(10, 300)),
-                    merchant=rng.choice(merchants),
+                    merchant=rng.choice(
+                        nearby.get(province(coupon.customer.region_id)) or merchants
+                    ),
                     categories=batch.scope_categories[:1],
                 )
             except DomainError:

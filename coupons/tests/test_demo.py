@@ -20,3 +20,20 @@ def test_seed_demo_redeems_and_rolls_back_coupons(capsys):
     call_command("seed_demo", size="tiny")
     assert rows.count() == first_count
     call_command("check_budgets")
+
+
+def test_the_demo_regional_operator_sees_redemptions_of_their_regions():
+    """Customers redeem at merchants of their own province, so demo-regional (GD, ZJ) has a
+    redemptions page with rows, every one inside their regions."""
+    from accounts.models import Membership
+    from accounts.permissions import Actor
+    from coupons.selectors import redemption_list
+
+    call_command("seed_demo", size="tiny")
+    tenant = demo_tenant_get()
+    regional = Membership.objects.for_tenant(tenant).get(user__username="demo-regional")
+    actor = Actor(tenant=tenant, membership=regional)
+    rows = list(redemption_list(tenant=tenant, actor=actor))
+    assert rows
+    assert all(r.customer.region_id in actor.region_ids for r in rows)
+    assert all(r.merchant.region_id in actor.region_ids for r in rows)
