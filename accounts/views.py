@@ -36,7 +36,8 @@ def _role_home(role: str) -> str:
     return reverse("portal:home") if role in PORTAL_ROLES else reverse("accounts:home")
 
 
-def _safe_next(request, fallback: str) -> str:
+def safe_next(request, fallback: str) -> str:
+    """The `next` the form carries when it stays on this site; the fallback otherwise."""
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
@@ -150,14 +151,14 @@ def tenant_pick(request):
         home = _role_home(membership.role)
         if membership.role in PORTAL_ROLES:
             return redirect(home)
-        return redirect(_safe_next(request, home))
+        return redirect(safe_next(request, home))
     return render(
         request,
         "accounts/tenant_pick.html",
         {
             "memberships": memberships,
             "form": form,
-            "next": _safe_next(request, ""),
+            "next": safe_next(request, ""),
             "current_tenant_id": request.session.get(SESSION_TENANT_KEY),
         },
     )

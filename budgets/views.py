@@ -4,13 +4,12 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.roles import Action
-from accounts.views import console_view
+from accounts.views import console_view, safe_next
 from core.errors import DomainError
 
 from . import filters, forms, selectors, services
@@ -131,10 +130,10 @@ def budget_action(request, pk: int, verb: str):
     try:
         service(tenant=actor.tenant, actor=actor, budget=budget, note=request.POST.get("note", ""))
     except DomainError as exc:
-        messages.error(request, _fields_text(exc))
+        messages.error(request, exc.full_text())
     else:
         messages.success(request, done)
-    return redirect(_safe(request, fallback=reverse("budgets:detail", args=[pk])))
+    return redirect(safe_next(request, reverse("budgets:detail", args=[pk])))
 
 
 @require_POST
@@ -149,7 +148,7 @@ def adjustment_create(request, pk: int):
                 tenant=actor.tenant, actor=actor, budget=budget, **form.cleaned_data
             )
         except DomainError as exc:
-            messages.error(request, _fields_text(exc))
+            messages.error(request, exc.full_text())
         else:
             messages.success(request, _("Adjustment requested; another finance user approves it."))
     else:
@@ -171,19 +170,7 @@ def adjustment_action(request, pk: int, verb: str):
             note=request.POST.get("note", ""),
         )
     except DomainError as exc:
-        messages.error(request, _fields_text(exc))
+        messages.error(request, exc.full_text())
     else:
         messages.success(request, done)
-    return redirect(_safe(request, fallback=reverse("budgets:detail", args=[adjustment.budget_id])))
-
-
-def _fields_text(exc: DomainError) -> str:
-    extra = " ".join(" ".join(str(m) for m in msgs) for msgs in exc.fields.values())
-    return f"{exc.detail} {extra}".strip()
-
-
-def _safe(request, *, fallback: str) -> str:
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return target
-    return fallback
+    return redirect(safe_next(request, reverse("budgets:detail", args=[adjustment.budget_id])))

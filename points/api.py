@@ -11,6 +11,7 @@ from core.api.views import TenantAPIView, object_action_view
 
 from . import selectors, services
 from . import serializers as s
+from .models import PointsAdjustmentRequest
 
 TAGS = ["points"]
 
@@ -246,18 +247,74 @@ class AdjustmentView(TenantAPIView):
     @extend_schema(
         tags=TAGS,
         request=s.AdjustmentSerializer,
-        responses={201: s.EntrySerializer},
-        description="A manual correction with a reason; negative points take usable points "
-        "first-in, first-out (422 insufficient_points when there are not enough).",
+        responses={201: s.EntrySerializer, 202: s.PointsAdjustmentRequestSerializer},
+        description="A manual correction with a reason. Within the tenant's "
+        "max_points_adjustment it applies at once (201, the ledger entry); above it, it waits "
+        "for a second person with the right to adjust (202, the pending request). Negative "
+        "points take usable points first-in, first-out (422 insufficient_points when there are "
+        "not enough).",
     )
     def post(self, request, id):
         account = selectors.account_get(tenant=self.tenant, actor=self.actor, id=id)
         data = s.AdjustmentSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        entry = services.points_adjust(
+        result = services.points_adjustment_submit(
             tenant=self.tenant, actor=self.actor, account=account, **data.validated_data
         )
-        return Response(s.EntrySerializer(entry).data, status=status.HTTP_201_CREATED)
+        if isinstance(result, PointsAdjustmentRequest):
+            return Response(
+                s.PointsAdjustmentRequestSerializer(result).data, status=status.HTTP_202_ACCEPTED
+            )
+        return Response(s.EntrySerializer(result).data, status=status.HTTP_201_CREATED)
+
+
+class AdjustmentRequestListView(TenantAPIView):
+    @extend_schema(
+        tags=TAGS,
+        parameters=[OpenApiParameter("status", str, enum=["pending", "approved", "rejected"])],
+        responses={200: s.PointsAdjustmentRequestSerializer(many=True)},
+        description="Large adjustments and their decisions, newest first.",
+    )
+    def get(self, request):
+        qs = selectors.adjustment_request_list(
+            tenant=self.tenant, actor=self.actor, status=request.query_params.get("status", "")
+        )
+        return self.paginated(qs, s.PointsAdjustmentRequestSerializer)
+
+
+class AdjustmentRequestDetailView(TenantAPIView):
+    @extend_schema(tags=TAGS, responses={200: s.PointsAdjustmentRequestSerializer})
+    def get(self, request, id):
+        adjustment = selectors.adjustment_request_get(tenant=self.tenant, actor=self.actor, id=id)
+        return Response(s.PointsAdjustmentRequestSerializer(adjustment).data)
+
+
+def _request_action(name: str, service, input, description: str):
+    return object_action_view(
+        name,
+        getter=selectors.adjustment_request_get,
+        service=service,
+        param="request",
+        input=input,
+        output=s.PointsAdjustmentRequestSerializer,
+        tags=TAGS,
+        description=description,
+    )
+
+
+AdjustmentRequestApproveView = _request_action(
+    "AdjustmentRequestApproveView",
+    services.points_adjustment_approve,
+    s.NoteSerializer,
+    "Apply the adjustment; anyone who may adjust points, except who asked for it "
+    "(403 maker_checker); twice is 409 invalid_transition.",
+)
+AdjustmentRequestRejectView = _request_action(
+    "AdjustmentRequestRejectView",
+    services.points_adjustment_reject,
+    s.RequiredDecisionNoteSerializer,
+    "Refuse the adjustment with a reason; never by who asked for it (403 maker_checker).",
+)
 
 
 class TransferView(TenantAPIView):

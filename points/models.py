@@ -442,3 +442,53 @@ class Transfer(TenantScoped):
                 condition=~Q(from_account=F("to_account")), name="transfer_other_account"
             ),
         ]
+
+
+class AdjustmentRequestStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for approval")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+class PointsAdjustmentRequest(TenantScoped):
+    """A correction above the tenant's max_points_adjustment: it applies only when a second
+    person with the right to adjust approves it (maker-checker, SPEC §7)."""
+
+    account = models.ForeignKey(
+        PointsAccount, on_delete=models.PROTECT, related_name="adjustment_requests"
+    )
+    points = models.BigIntegerField()  # signed, like the adjustment it asks for
+    reason = models.TextField()
+    status = models.CharField(
+        max_length=16,
+        choices=AdjustmentRequestStatus.choices,
+        default=AdjustmentRequestStatus.PENDING,
+    )
+    requested_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_by_label = models.CharField(max_length=200, blank=True)
+    decided_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+    entry = models.OneToOneField(
+        LedgerEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )  # the adjustment it became once approved
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(points=0), name="points_adjustment_request_not_zero"
+            ),
+            models.CheckConstraint(
+                condition=Q(entry__isnull=True) | Q(status="approved"),
+                name="points_adjustment_request_entry_when_approved",
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "status", "-created_at"])]
+
+    def __str__(self):
+        return f"{self.account} {self.points:+} ({self.status})"

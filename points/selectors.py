@@ -19,6 +19,7 @@ from .models import (
     LotStatus,
     OrderAward,
     PointsAccount,
+    PointsAdjustmentRequest,
     PointsProgram,
     PointsRule,
 )
@@ -191,3 +192,24 @@ def expiring_soon(*, tenant, account: PointsAccount, now: datetime | None = None
         .aggregate(s=Sum("remaining"))["s"]
         or 0
     )
+
+
+def adjustment_request_list(*, tenant, actor: Actor, status: str = "") -> QuerySet:
+    """Large adjustments asking for a second person, of accounts the actor may adjust."""
+    actor.require(Action.POINTS_ADJUST)
+    accounts = account_list(tenant=tenant, actor=actor).values("pk")
+    qs = (
+        PointsAdjustmentRequest.objects.for_tenant(tenant)
+        .filter(account__in=accounts)
+        .select_related("account__program", "account__staff", "account__merchant")
+        .select_related("account__customer", "decided_by", "entry")
+        .order_by("-created_at", "-id")
+    )
+    return qs.filter(status=status) if status else qs
+
+
+def adjustment_request_get(*, tenant, actor: Actor, id) -> PointsAdjustmentRequest:
+    request = adjustment_request_list(tenant=tenant, actor=actor).filter(pk=id).first()
+    if request is None:
+        raise _not_found()
+    return request

@@ -301,6 +301,26 @@ class AdjustmentSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
 
 
+class PointsAdjustmentRequestSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    account = serializers.IntegerField(source="account_id")
+    points = serializers.IntegerField()
+    reason = serializers.CharField()
+    status = serializers.CharField()
+    requested_by = serializers.CharField(source="requested_by_label")
+    decided_by = serializers.CharField(source="decided_by.username", default=None)
+    decided_at = serializers.DateTimeField()
+    decision_note = serializers.CharField()
+    entry = serializers.IntegerField(source="entry_id")
+    created_at = serializers.DateTimeField()
+
+
+class RequiredDecisionNoteSerializer(serializers.Serializer):
+    note = serializers.CharField(
+        max_length=2000, help_text="Why: shown to the requester and in the audit log."
+    )
+
+
 class TransferCreateSerializer(serializers.Serializer):
     program = serializers.IntegerField()
     from_staff = TenantCodeField(MerchantStaff)

@@ -26,6 +26,7 @@ from accounts.permissions import Actor
 from accounts.regions import region_path
 from accounts.roles import Action
 from budgets import services as money
+from budgets.errors import MakerChecker
 from campaigns.models import Campaign, CampaignStatus
 from core.db import insert_unless_exists
 from core.errors import (
@@ -34,11 +35,13 @@ from core.errors import (
     PermissionDeniedError,
     RuleRefusal,
     ValidationFailed,
+    invalid_transition,
 )
 from core.services import audit_record, snapshot
 
 from .errors import PointsErrorCode
 from .models import (
+    AdjustmentRequestStatus,
     AwardOutcome,
     AwardStatus,
     Bucket,
@@ -52,6 +55,7 @@ from .models import (
     OrderAward,
     PendingPolicy,
     PointsAccount,
+    PointsAdjustmentRequest,
     PointsProgram,
     PointsRule,
     RuleKind,
@@ -878,40 +882,141 @@ def points_credit(
         )  # fmt: skip
 
 
-def _check_adjust_scope(actor: Actor, account: PointsAccount) -> None:
-    if actor.region_ids is not None:
-        holder = account.holder
-        region_id = getattr(holder, "region_id", None)
-        if region_id is None and account.staff_id:
-            region_id = account.staff.merchant.region_id
-        if region_id not in actor.region_ids:
-            raise NotFoundError(_("Not found."))
+BIGINT_MAX = 2**63 - 1
+ACCOUNT_FIGURES = ["balance", "pending", "lifetime_earned", "tier"]
+
+
+def _check_adjustment(actor: Actor, account: PointsAccount, points: int, reason: str) -> None:
+    actor.require(Action.POINTS_ADJUST)
+    data_scope.require_holder(actor, account.holder)
+    if not reason.strip():
+        raise ValidationFailed(_("Say why."), fields={"reason": [_("Required.")]})
+    if points == 0:
+        raise ValidationFailed(_("Adjust by some points."), fields={"points": [_("Not 0.")]})
+
+
+def _too_large(tenant) -> RuleRefusal:
+    bound = tenant.max_points_adjustment
+    return RuleRefusal(
+        _("One adjustment may change at most %(max)d points without a second approval.")
+        % {"max": bound},
+        code=PointsErrorCode.ADJUSTMENT_TOO_LARGE,
+        fields={"points": [_("At most %(max)d.") % {"max": bound}]},
+    )
 
 
 @transaction.atomic
 def points_adjust(
     *, tenant, actor: Actor, account: PointsAccount, points: int, reason: str
 ) -> LedgerEntry:
-    """A manual correction with a reason and an author, audited (SPEC §3.2)."""
-    actor.require(Action.POINTS_ADJUST)
-    _check_adjust_scope(actor, account)
-    if not reason.strip():
-        raise ValidationFailed(_("Say why."), fields={"reason": [_("Required.")]})
-    if points == 0:
-        raise ValidationFailed(_("Adjust by some points."), fields={"points": [_("Not 0.")]})
+    """A manual correction with a reason and an author, audited (SPEC §3.2), within the
+    tenant's max_points_adjustment; a larger one goes through points_adjustment_submit."""
+    _check_adjustment(actor, account, points, reason)
     if abs(points) > tenant.max_points_adjustment:
-        raise RuleRefusal(
-            _("One adjustment may change at most %(max)d points.")
-            % {"max": tenant.max_points_adjustment},
-            code=PointsErrorCode.ADJUSTMENT_TOO_LARGE,
-            fields={"points": [_("At most %(max)d.") % {"max": tenant.max_points_adjustment}]},
+        raise _too_large(tenant)
+    return _apply_adjustment(
+        tenant, actor, account.pk, points,
+        reference=f"adjust:{account.pk}:{uuid.uuid4().hex}", reason=reason, source="",
+    )  # fmt: skip
+
+
+def points_adjustment_submit(
+    *, tenant, actor: Actor, account: PointsAccount, points: int, reason: str
+) -> LedgerEntry | PointsAdjustmentRequest:
+    """Within the tenant's bound the correction applies at once; above it, it waits for a
+    second person (maker-checker), who approves or rejects it."""
+    if abs(points) <= tenant.max_points_adjustment:
+        return points_adjust(
+            tenant=tenant, actor=actor, account=account, points=points, reason=reason
         )
-    account = _lock_account(tenant, account.pk)
-    before = snapshot(account, fields=["balance", "pending", "lifetime_earned", "tier"])
+    _check_adjustment(actor, account, points, reason)
+    with transaction.atomic():
+        request = PointsAdjustmentRequest.objects.create(
+            tenant=tenant, account=account, points=points, reason=reason,
+            requested_by=actor.user, requested_by_label=actor.label,
+        )  # fmt: skip
+        audit_record(
+            tenant=tenant, actor=actor, action="points_adjustment.request", obj=request,
+            after=_request_snapshot(request), note=reason,
+        )  # fmt: skip
+    return request
+
+
+def _request_snapshot(request: PointsAdjustmentRequest) -> dict:
+    return snapshot(request, fields=["account", "points", "reason", "status"])
+
+
+def _lock_request(tenant, actor: Actor, request: PointsAdjustmentRequest, target: str):
+    """The request, locked and still pending, decided by someone other than its author."""
+    request = (
+        PointsAdjustmentRequest.objects.for_tenant(tenant)
+        .select_for_update(of=("self",))
+        .select_related("account")
+        .get(pk=request.pk)
+    )
+    actor.require(Action.POINTS_ADJUST)
+    data_scope.require_holder(actor, request.account.holder)
+    if request.status != AdjustmentRequestStatus.PENDING:
+        raise invalid_transition(_("adjustment request"), request.status, target)
+    if actor.user is None or actor.user.pk == request.requested_by_id:
+        raise MakerChecker(_("Another person approves or rejects the adjustment you asked for."))
+    return request
+
+
+def _decide(tenant, actor: Actor, request, status: str, note: str, before: dict) -> None:
+    request.status = status
+    request.decided_by = actor.user
+    request.decided_at = timezone.now()
+    request.decision_note = note
+    request.save()
+    audit_record(
+        tenant=tenant, actor=actor, action=f"points_adjustment.{status}", obj=request,
+        before=before, after=_request_snapshot(request), note=note or request.reason,
+    )  # fmt: skip
+
+
+@transaction.atomic
+def points_adjustment_approve(
+    *, tenant, actor: Actor, request: PointsAdjustmentRequest, note: str = ""
+) -> PointsAdjustmentRequest:
+    """Apply a pending large adjustment; twice is a conflict, the author is refused."""
+    request = _lock_request(tenant, actor, request, AdjustmentRequestStatus.APPROVED)
+    before = _request_snapshot(request)
+    request.entry = _apply_adjustment(
+        tenant, actor, request.account_id, request.points,
+        reference=f"adjust:request:{request.pk}", reason=request.reason,
+        source=f"points_adjustment_request:{request.pk}",
+    )  # fmt: skip
+    _decide(tenant, actor, request, AdjustmentRequestStatus.APPROVED, note, before)
+    return request
+
+
+@transaction.atomic
+def points_adjustment_reject(
+    *, tenant, actor: Actor, request: PointsAdjustmentRequest, note: str
+) -> PointsAdjustmentRequest:
+    request = _lock_request(tenant, actor, request, AdjustmentRequestStatus.REJECTED)
+    if not note.strip():
+        raise ValidationFailed(_("Say why."), fields={"note": [_("Required.")]})
+    before = _request_snapshot(request)
+    _decide(tenant, actor, request, AdjustmentRequestStatus.REJECTED, note, before)
+    return request
+
+
+def _apply_adjustment(
+    tenant, actor: Actor, account_id: int, points: int, *, reference: str, reason: str, source: str
+) -> LedgerEntry:
+    account = _lock_account(tenant, account_id)
+    before = snapshot(account, fields=ACCOUNT_FIGURES)
     now = timezone.now()
-    reference = f"adjust:{account.pk}:{uuid.uuid4().hex}"
-    links = Links(operator=actor.user, operator_label=actor.label, reason=reason)
+    links = Links(operator=actor.user, operator_label=actor.label, reason=reason, source=source)
     if points > 0:
+        if account.balance + points > BIGINT_MAX or account.lifetime_earned + points > BIGINT_MAX:
+            raise RuleRefusal(
+                _("The account cannot hold that many points."),
+                code=PointsErrorCode.ADJUSTMENT_TOO_LARGE,
+                fields={"points": [_("Too large for this account.")]},
+            )
         entry = _credit_usable(
             tenant, account, points, kind=EntryKind.ADJUST, reference=reference, links=links,
             now=now, expires_at=lot_expires_at(account.program, now, tenant.zone),
@@ -934,7 +1039,7 @@ def points_adjust(
         action="points_account.adjust",
         obj=account,
         before=before,
-        after=snapshot(account, fields=["balance", "pending", "lifetime_earned", "tier"]),
+        after=snapshot(account, fields=ACCOUNT_FIGURES),
         note=reason,
     )
     return entry

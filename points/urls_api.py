@@ -45,5 +45,25 @@ urlpatterns = [
         api.AdjustmentView.as_view(),
         name="points-account-adjustments",
     ),
+    path(
+        "points-adjustment-requests",
+        api.AdjustmentRequestListView.as_view(),
+        name="points-adjustment-requests",
+    ),
+    path(
+        "points-adjustment-requests/<int:id>",
+        api.AdjustmentRequestDetailView.as_view(),
+        name="points-adjustment-request",
+    ),
+    path(
+        "points-adjustment-requests/<int:id>/approve",
+        api.AdjustmentRequestApproveView.as_view(),
+        name="points-adjustment-request-approve",
+    ),
+    path(
+        "points-adjustment-requests/<int:id>/reject",
+        api.AdjustmentRequestRejectView.as_view(),
+        name="points-adjustment-request-reject",
+    ),
     path("points-transfers", api.TransferView.as_view(), name="points-transfers"),
 ]

@@ -22,4 +22,10 @@ urlpatterns = [
     ),
     path("accounts/", views.account_list, name="account_list"),
     path("accounts/<int:pk>/", views.account_detail, name="account_detail"),
+    path("adjustments/", views.adjustment_requests, name="adjustment_requests"),
+    re_path(
+        r"^adjustments/(?P<pk>[0-9]+)/(?P<verb>approve|reject)/$",
+        views.adjustment_request_action,
+        name="adjustment_request_action",
+    ),
 ]

@@ -4,16 +4,18 @@ accounts with search, an account's ledger with what caused each entry, adjustmen
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.roles import Action
-from accounts.views import console_view
+from accounts.views import console_view, safe_next
 from campaigns.selectors import campaign_get
 from core.errors import DomainError
 
 from . import forms, selectors, services
+from .models import AdjustmentRequestStatus, PointsAdjustmentRequest
 
 PAGE_SIZE = 25
 
@@ -218,17 +220,72 @@ def account_detail(request, pk: int):
         actor.require(Action.POINTS_ADJUST)
         if form.is_valid():
             try:
-                services.points_adjust(
+                result = services.points_adjustment_submit(
                     tenant=actor.tenant, actor=actor, account=account, **form.cleaned_data
                 )
             except DomainError as exc:
                 form.add_domain_error(exc)
             else:
-                messages.success(request, _("The adjustment was recorded."))
+                if isinstance(result, PointsAdjustmentRequest):
+                    messages.info(request, _("Above the bound: another person approves it first."))
+                else:
+                    messages.success(request, _("The adjustment was recorded."))
                 return redirect("points:account_detail", pk=account.pk)
     entries = selectors.entry_list(tenant=actor.tenant, actor=actor, account=account)
+    requests = []
+    if actor.can(Action.POINTS_ADJUST):
+        requests = selectors.adjustment_request_list(tenant=actor.tenant, actor=actor).filter(
+            account=account, status=AdjustmentRequestStatus.PENDING
+        )
     return render(
         request,
         "points/account_detail.html",
-        {"account": account, "page": _page(request, entries), "form": form},
+        {
+            "account": account,
+            "page": _page(request, entries),
+            "form": form,
+            "requests": requests,
+            "bound": actor.tenant.max_points_adjustment,
+        },
     )
+
+
+@console_view(Action.POINTS_ADJUST)
+def adjustment_requests(request):
+    """Large adjustments waiting for a second person, then the decided ones."""
+    actor = request.actor
+    status = request.GET.get("status", AdjustmentRequestStatus.PENDING)
+    if status not in AdjustmentRequestStatus.values:
+        status = ""
+    qs = selectors.adjustment_request_list(tenant=actor.tenant, actor=actor, status=status)
+    return render(
+        request,
+        "points/adjustment_requests.html",
+        {"page": _page(request, qs), "status": status, "statuses": AdjustmentRequestStatus},
+    )
+
+
+REQUEST_ACTIONS = {
+    "approve": (services.points_adjustment_approve, gettext_lazy("The adjustment was applied.")),
+    "reject": (services.points_adjustment_reject, gettext_lazy("The adjustment was rejected.")),
+}
+
+
+@require_POST
+@console_view(Action.POINTS_ADJUST)
+def adjustment_request_action(request, pk: int, verb: str):
+    actor = request.actor
+    adjustment = selectors.adjustment_request_get(tenant=actor.tenant, actor=actor, id=pk)
+    service, done = REQUEST_ACTIONS[verb]
+    try:
+        service(
+            tenant=actor.tenant,
+            actor=actor,
+            request=adjustment,
+            note=request.POST.get("note", ""),
+        )
+    except DomainError as exc:
+        messages.error(request, exc.full_text())
+    else:
+        messages.success(request, done)
+    return redirect(safe_next(request, reverse("points:adjustment_requests")))

@@ -29,6 +29,7 @@ from coupons.models import Coupon, IssuanceError, IssuanceJob
 from coupons.tests.factories import active_batch, batch_fields, draft_batch
 from orders.services import OrderFacts, order_place
 from points import services as points_services
+from points.models import PointsAdjustmentRequest
 from points.tests.factories import program
 from redemption import services as redemption_services
 from redemption.tests.factories import give_points
@@ -235,6 +236,12 @@ def _campaign_body(scene, budget, regions):
             "ends_at": (now + timedelta(days=5)).isoformat()}  # fmt: skip
 
 
+def _far_request(scene):
+    return PointsAdjustmentRequest.objects.create(
+        tenant=scene.world.tenant, account=scene.far_account, points=1, reason="far"
+    )
+
+
 def _coupon_prize(scene, batch):
     return {"program": scene.program.pk, "name": "Voucher", "kind": "coupon", "points_cost": 10,
             "value": "0", "stock": 5, "coupon_batch": batch.pk}  # fmt: skip
@@ -250,6 +257,12 @@ CASES = [
          lambda s: (f"points-accounts/{s.far_account.pk}/adjustments",
                     {"points": 5, "reason": "x"}),
          404, "an account held in another region"),
+    Case("points-adjustment-requests/<int:id>/approve", "POST", RO,
+         lambda s: (f"points-adjustment-requests/{_far_request(s).pk}/approve", {}),
+         404, "a request on an account held in another region"),
+    Case("points-adjustment-requests/<int:id>/reject", "POST", RO,
+         lambda s: (f"points-adjustment-requests/{_far_request(s).pk}/reject", {"note": "x"}),
+         404, "a request on an account held in another region"),
     Case("points-rules", "POST", RO,
          lambda s: ("points-rules", _rule_body(s, s.campaign, [s.world.other_region])),
          404, "a rule naming another region"),

@@ -212,6 +212,17 @@ def _account_ctx(w):
     return {"id": account.pk, "program": program}
 
 
+def _points_request(w):
+    """A large adjustment an operator asked for; the tenant admin decides it."""
+    account = give_points(w, staff_program(w), w.staff, 500)
+    w.tenant.max_points_adjustment = 10
+    w.tenant.save()
+    request = points_services.points_adjustment_submit(
+        tenant=w.tenant, actor=w.actor(OP), account=account, points=50, reason="big"
+    )
+    return {"id": request.pk}
+
+
 def _transferable(w):
     program = points_services.program_create(
         tenant=w.tenant,
@@ -589,6 +600,12 @@ EXAMPLES: dict[str, Example | list[Example]] = {
     ),
     "points-accounts/<int:id>/adjustments": Example(
         setup=_account_ctx, body=lambda w, c: {"points": 7, "reason": "Goodwill"}
+    ),
+    "points-adjustment-requests/<int:id>/approve": Example(
+        setup=_points_request, body=lambda w, c: {"note": "checked"}
+    ),
+    "points-adjustment-requests/<int:id>/reject": Example(
+        setup=_points_request, body=lambda w, c: {"note": "no receipts"}
     ),
     "points-transfers": Example(
         setup=_transferable,

@@ -3,7 +3,7 @@
 from accounts.models import MerchantStaff
 from core.testing import route_param
 from points import api, services
-from points.models import PointsAccount, PointsProgram, PointsRule
+from points.models import PointsAccount, PointsAdjustmentRequest, PointsProgram, PointsRule
 
 
 def _program(world):
@@ -39,3 +39,17 @@ for view in (api.RuleDetailView, api.RuleDeactivateView, api.RuleActivateView):
     route_param(view, "id", PointsRule, make=_rule)
 for view in (api.AccountDetailView, api.AccountEntriesView, api.AdjustmentView):
     route_param(view, "id", PointsAccount, make=_account)
+
+
+def _adjustment_request(world):
+    return PointsAdjustmentRequest.objects.create(
+        tenant=world.tenant, account=_account(world), points=1, reason="isolation"
+    )
+
+
+for view in (
+    api.AdjustmentRequestDetailView,
+    api.AdjustmentRequestApproveView,
+    api.AdjustmentRequestRejectView,
+):
+    route_param(view, "id", PointsAdjustmentRequest, make=_adjustment_request)
