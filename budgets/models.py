@@ -178,5 +178,14 @@ class BudgetEntry(TenantScoped):
         ]
         indexes = [models.Index(fields=["tenant", "budget", "-created_at"])]
 
+    def save(self, *args, **kwargs):
+        # Append-only, like the points ledger (ARCHITECTURE §3); the database refuses it too.
+        if self.pk is not None and not self._state.adding:
+            raise RuntimeError("Budget entries are immutable.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise RuntimeError("Budget entries are immutable.")
+
     def __str__(self):
         return f"{self.kind} {self.amount} ({self.reference})"

@@ -1,10 +1,12 @@
 """Every write of budgets: life cycle, adjustments, and the money service other apps call.
 
-Money moves only through `budget_reserve/_release/_spend/_refund`: each inserts an entry (whose
-unique reference makes a retry a no-op) and changes the budget's figures with one conditional
-UPDATE in the same transaction, so reserved + spent can never pass the amount, not even between
-two concurrent callers. The CHECK constraints of `Budget` back that up. The entries are the
-movement log (who, when, what for); life-cycle changes and approvals go to the audit log.
+Money moves only through `budget_reserve/_release/_spend/_refund`: each checks the movement
+fits under the budget's row lock, then inserts an entry (whose unique reference makes a retry a
+no-op) and changes the budget's figures in the same statement, so reserved + spent can never pass
+the amount, not even between two concurrent callers, and a refused movement writes nothing. The
+CHECK constraints of `Budget` back that up. The entries are the movement log (who, when, what
+for), append-only (the database refuses their UPDATE and DELETE); life-cycle changes and
+approvals go to the audit log. Row locks: see `budgets.locks`.
 """
 
 from dataclasses import dataclass
@@ -19,11 +21,11 @@ from django.utils.translation import gettext as _
 from accounts.models import BusinessUnit
 from accounts.permissions import Actor
 from accounts.roles import Action
-from core.db import insert_unless_exists
 from core.errors import ConflictError, ValidationFailed, invalid_transition
 from core.services import audit_record, snapshot
 
 from .errors import BudgetErrorCode, BudgetExceeded, MakerChecker
+from .locks import lock_adjustment, lock_budget
 from .models import (
     ZERO,
     AdjustmentStatus,
@@ -68,11 +70,6 @@ def _money(value, *, field: str = "amount", positive: bool = True) -> Decimal:
             _("The amount must be positive."), fields={field: [_("Must be positive.")]}
         )
     return value
-
-
-def _lock(tenant, budget: Budget) -> Budget:
-    """The budget's row, locked until the transaction ends: life-cycle moves never interleave."""
-    return Budget.objects.for_tenant(tenant).select_for_update().get(pk=budget.pk)
 
 
 def _check_period(starts_on: date, ends_on: date) -> None:
@@ -142,7 +139,7 @@ EDITABLE_FIELDS = ("business_unit", "name", "purpose", "amount", "starts_on", "e
 def budget_update(*, tenant, actor: Actor, budget: Budget, note: str = "", **changes) -> Budget:
     """Edit a draft; editing a rejected budget takes it back to draft (SPEC §10)."""
     actor.require(Action.BUDGETS_DRAFT)
-    budget = _lock(tenant, budget)
+    budget = lock_budget(tenant, budget)
     if budget.status not in (BudgetStatus.DRAFT, BudgetStatus.REJECTED):
         raise invalid_transition(_("budget"), budget.status, BudgetStatus.DRAFT)
     unknown = set(changes) - set(EDITABLE_FIELDS)
@@ -166,7 +163,7 @@ def budget_update(*, tenant, actor: Actor, budget: Budget, note: str = "", **cha
 def budget_reopen(*, tenant, actor: Actor, budget: Budget, note: str = "") -> Budget:
     """rejected → draft, without changing anything, so it can be submitted again."""
     actor.require(Action.BUDGETS_DRAFT)
-    budget = _lock(tenant, budget)
+    budget = lock_budget(tenant, budget)
     return _move(tenant, actor, budget, BudgetStatus.REJECTED, BudgetStatus.DRAFT, "reopen", note)
 
 
@@ -183,7 +180,7 @@ def _move(tenant, actor, budget: Budget, source: str, target: str, verb: str, no
 @transaction.atomic
 def budget_submit(*, tenant, actor: Actor, budget: Budget, note: str = "") -> Budget:
     actor.require(Action.BUDGETS_DRAFT)
-    budget = _lock(tenant, budget)
+    budget = lock_budget(tenant, budget)
     budget.submitted_by = actor.user
     budget.submitted_at = timezone.now()
     budget.submit_note = note
@@ -193,7 +190,7 @@ def budget_submit(*, tenant, actor: Actor, budget: Budget, note: str = "") -> Bu
 
 @transaction.atomic
 def budget_approve(*, tenant, actor: Actor, budget: Budget, note: str = "") -> Budget:
-    budget = _lock(tenant, budget)
+    budget = lock_budget(tenant, budget)
     _require_checker(actor, budget.created_by_id, budget.submitted_by_id)
     if budget.status != BudgetStatus.SUBMITTED:
         raise invalid_transition(_("budget"), budget.status, BudgetStatus.APPROVED)
@@ -220,7 +217,7 @@ def budget_approve(*, tenant, actor: Actor, budget: Budget, note: str = "") -> B
 
 @transaction.atomic
 def budget_reject(*, tenant, actor: Actor, budget: Budget, note: str) -> Budget:
-    budget = _lock(tenant, budget)
+    budget = lock_budget(tenant, budget)
     _require_checker(actor, budget.created_by_id, budget.submitted_by_id)
     if budget.status != BudgetStatus.SUBMITTED:
         raise invalid_transition(_("budget"), budget.status, BudgetStatus.REJECTED)
@@ -241,7 +238,7 @@ def budget_reject(*, tenant, actor: Actor, budget: Budget, note: str) -> Budget:
 def budget_close(*, tenant, actor: Actor, budget: Budget, note: str = "") -> Budget:
     """approved → closed: what is still reserved is released and all unused money returns."""
     actor.require(Action.BUDGETS_APPROVE)
-    budget = _lock(tenant, budget)
+    budget = lock_budget(tenant, budget)
     if budget.status != BudgetStatus.APPROVED:
         raise invalid_transition(_("budget"), budget.status, BudgetStatus.CLOSED)
     if budget.campaigns.filter(status__in=LIVE_CAMPAIGN_STATUSES).exists():
@@ -331,13 +328,8 @@ def budget_adjustment_create(
     return adjustment
 
 
-def _lock_adjustment(tenant, adjustment: BudgetAdjustment, target: str) -> BudgetAdjustment:
-    adjustment = (
-        BudgetAdjustment.objects.for_tenant(tenant)
-        .select_for_update()
-        .select_related("budget")
-        .get(pk=adjustment.pk)
-    )
+def _pending_adjustment(tenant, adjustment: BudgetAdjustment, target: str) -> BudgetAdjustment:
+    adjustment = lock_adjustment(tenant, adjustment)
     if adjustment.status != AdjustmentStatus.PENDING:
         raise invalid_transition(_("adjustment"), adjustment.status, target)
     return adjustment
@@ -347,9 +339,9 @@ def _lock_adjustment(tenant, adjustment: BudgetAdjustment, target: str) -> Budge
 def budget_adjustment_approve(
     *, tenant, actor: Actor, adjustment: BudgetAdjustment, note: str = ""
 ) -> BudgetAdjustment:
-    adjustment = _lock_adjustment(tenant, adjustment, AdjustmentStatus.APPROVED)
+    adjustment = _pending_adjustment(tenant, adjustment, AdjustmentStatus.APPROVED)
     _require_checker(actor, adjustment.created_by_id)
-    budget = _lock(tenant, adjustment.budget)
+    budget = lock_budget(tenant, adjustment.budget)
     before_budget = _budget_snapshot(budget)
     before = _adjustment_snapshot(adjustment)
     delta = adjustment.amount_delta
@@ -395,7 +387,7 @@ def budget_adjustment_approve(
 def budget_adjustment_reject(
     *, tenant, actor: Actor, adjustment: BudgetAdjustment, note: str
 ) -> BudgetAdjustment:
-    adjustment = _lock_adjustment(tenant, adjustment, AdjustmentStatus.REJECTED)
+    adjustment = _pending_adjustment(tenant, adjustment, AdjustmentStatus.REJECTED)
     _require_checker(actor, adjustment.created_by_id)
     if not note.strip():
         raise ValidationFailed(_("Say why."), fields={"note": [_("Required.")]})
@@ -448,18 +440,12 @@ def _condition(room: str, amount: Decimal) -> Q:
     return Q(**{f"{room}__gte": amount})
 
 
-def _existing_entry(tenant, budget, kind, reference, amount) -> BudgetEntry | None:
-    entry = (
+def _existing_entry(tenant, budget, kind, reference) -> BudgetEntry | None:
+    return (
         BudgetEntry.objects.for_tenant(tenant)
         .filter(budget=budget, kind=kind, reference=reference)
         .first()
     )
-    if entry is not None and entry.amount != amount:
-        raise ConflictError(
-            _("This reference was already used with another amount."),
-            code=BudgetErrorCode.REFERENCE_REUSED,
-        )
-    return entry
 
 
 _CONDITION_SQL = {
@@ -469,16 +455,44 @@ _CONDITION_SQL = {
 }
 
 
-def _apply(tenant, budget: Budget, movement: _Movement, amount: Decimal) -> bool:
-    """The conditional UPDATE; on success `budget` holds the figures it left.
+def _insert_columns(entry: BudgetEntry) -> tuple[str, str, list]:
+    """The column list, typed placeholders and values of the unsaved `entry`'s INSERT.
 
-    The budget's row stays locked from this statement to the commit, and every order's award
-    takes it, so on PostgreSQL the new figures come back with the UPDATE (RETURNING) instead of
-    a second round trip under the lock. PostgreSQL re-checks the WHERE after waiting for a
-    concurrent writer of the row, so the condition holds against the committed figures.
+    Typed because the values come through a SELECT, where PostgreSQL would take them for text.
+    """
+    fields = [f for f in entry._meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    placeholders = ", ".join(f"CAST(%s AS {f.db_type(connection)})" for f in fields)
+    values = [f.get_db_prep_save(f.pre_save(entry, True), connection) for f in fields]
+    return columns, placeholders, values
+
+
+def _saved(entry: BudgetEntry, pk: int) -> None:
+    entry.pk = pk
+    entry._state.adding = False
+    entry._state.db = connection.alias
+
+
+def _move_and_record(tenant, budget: Budget, movement: _Movement, amount, entry) -> bool:
+    """Move the money and insert its entry, or write nothing: False when the movement does not
+    fit (or the budget's status forbids it) and when the entry's reference is taken (a retry).
+    On success `budget` holds the figures the movement left.
+
+    On PostgreSQL this is one statement: it locks the budget's row only if the movement fits
+    (FOR NO KEY UPDATE, the lock of the UPDATE that follows; after waiting for a concurrent
+    writer of the row PostgreSQL re-checks the condition against the committed figures), inserts
+    the entry only then (its unique reference is the claim: the second of two concurrent calls
+    waits for the first, then inserts nothing), and changes the figures only if the entry went
+    in, the new ones coming back (RETURNING). The row stays locked from this statement to the
+    commit, and every order's award takes it, so it is one round trip under the lock.
     """
     now = timezone.now()
     if connection.vendor != "postgresql":
+        # SQLite: the transaction took the database's write lock at BEGIN (IMMEDIATE), so the
+        # look-up, the UPDATE and the INSERT are not interleaved with any other writer.
+        if _existing_entry(tenant, budget, movement.kind, entry.reference) is not None:
+            return False
         updated = (
             Budget.objects.for_tenant(tenant)
             .filter(pk=budget.pk, status__in=movement.statuses)
@@ -489,34 +503,64 @@ def _apply(tenant, budget: Budget, movement: _Movement, amount: Decimal) -> bool
                 updated_at=now,
             )
         )
-        if updated == 1:
-            budget.refresh_from_db(fields=["amount", "reserved", "spent", "status"])
-        return updated == 1
+        if updated != 1:
+            return False
+        entry.save(force_insert=True)
+        budget.refresh_from_db(fields=["amount", "reserved", "spent", "status"])
+        return True
+    quote = connection.ops.quote_name
+    budgets, entries = quote(Budget._meta.db_table), quote(BudgetEntry._meta.db_table)
+    columns, placeholders, values = _insert_columns(entry)
+    unique = ", ".join(
+        quote(BudgetEntry._meta.get_field(name).column)
+        for name in ("tenant", "budget", "kind", "reference")
+    )
     statuses = ", ".join(["%s"] * len(movement.statuses))
     with connection.cursor() as cursor:
         cursor.execute(
-            # Table and column names from the model; every value is bound.
-            f"UPDATE {Budget._meta.db_table}"
-            " SET reserved = reserved + %s, spent = spent + %s, updated_at = %s"
+            # Table and column names from the models; every value is bound.
+            f"WITH fits AS (SELECT id FROM {budgets}"
             f" WHERE id = %s AND tenant_id = %s AND status IN ({statuses})"
-            f" AND {_CONDITION_SQL[movement.room]}"
-            " RETURNING amount, reserved, spent, status",
+            f" AND {_CONDITION_SQL[movement.room]} FOR NO KEY UPDATE),"
+            f" recorded AS (INSERT INTO {entries} ({columns}) SELECT {placeholders} FROM fits"
+            f" ON CONFLICT ({unique}) DO NOTHING RETURNING id)"
+            f" UPDATE {budgets} SET reserved = reserved + %s, spent = spent + %s, updated_at = %s"
+            f" FROM recorded WHERE {budgets}.id = %s"
+            f" RETURNING recorded.id, amount, reserved, spent, status",
             [
-                amount * movement.reserved_delta,
-                amount * movement.spent_delta,
-                now,
                 budget.pk,
                 getattr(tenant, "pk", tenant),
                 *movement.statuses,
                 amount,
+                *values,
+                amount * movement.reserved_delta,
+                amount * movement.spent_delta,
+                now,
+                budget.pk,
             ],
         )
         row = cursor.fetchone()
     if row is None:
         return False
-    budget.amount, budget.reserved, budget.spent, budget.status = row
+    entry_pk, budget.amount, budget.reserved, budget.spent, budget.status = row
     budget.updated_at = now
+    _saved(entry, entry_pk)
     return True
+
+
+def _refusal_of(tenant, budget: Budget, movement: _Movement):
+    status = (
+        Budget.objects.for_tenant(tenant)
+        .filter(pk=budget.pk)
+        .values_list("status", flat=True)
+        .first()
+    )
+    if status not in movement.statuses:
+        return ConflictError(
+            _("Money moves only on an approved budget."),
+            code=BudgetErrorCode.BUDGET_NOT_ACTIVE,
+        )
+    return _refusal(movement)
 
 
 def _money_move(
@@ -549,36 +593,26 @@ def _money_move(
         actor_label=actor.label,
         note=note,
     )
-    refusal = None
+    existing = refusal = None
     # One transaction (the caller's, if any) without a savepoint: a savepoint and its release
     # would be two more round trips, the release while the budget's row is locked. Errors are
     # raised only once out of the block, so the caller's transaction stays usable.
     with transaction.atomic(savepoint=False):
-        # The entry goes first: its unique reference is the claim, so a retry (or two
-        # concurrent calls) can't move the money twice; the loser waits for the winner,
-        # then inserts nothing and finds the winner's entry.
-        if not insert_unless_exists(entry, unique=("tenant", "budget", "kind", "reference")):
-            entry = None
-        elif not _apply(tenant, budget, movement, amount):
-            # Refused: the entry goes again (never committed, as a rolled-back savepoint).
-            BudgetEntry.objects.for_tenant(tenant).filter(pk=entry.pk).delete()
-            status = (
-                Budget.objects.for_tenant(tenant)
-                .filter(pk=budget.pk)
-                .values_list("status", flat=True)
-                .first()
-            )
-            if status not in movement.statuses:
-                refusal = ConflictError(
-                    _("Money moves only on an approved budget."),
-                    code=BudgetErrorCode.BUDGET_NOT_ACTIVE,
-                )
-            else:
-                refusal = _refusal(movement)
-    if entry is None:
-        return _existing_entry(tenant, budget, movement.kind, reference, amount)  # a retry
+        # The check comes before the entry is written: a refused movement writes nothing, and
+        # the entry table is append-only (no entry to take back).
+        if not _move_and_record(tenant, budget, movement, amount, entry):
+            existing = _existing_entry(tenant, budget, movement.kind, reference)
+            if existing is None:
+                refusal = _refusal_of(tenant, budget, movement)
     if refusal is not None:
         raise refusal
+    if existing is not None:  # a retry: the money moved with the first call
+        if existing.amount != amount:
+            raise ConflictError(
+                _("This reference was already used with another amount."),
+                code=BudgetErrorCode.REFERENCE_REUSED,
+            )
+        return existing
     return entry
 
 

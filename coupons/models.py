@@ -226,7 +226,7 @@ class Coupon(TenantScoped):
                 name="coupon_code_unique",
             ),
             models.UniqueConstraint(
-                fields=["batch", "customer", "seq"],
+                fields=["tenant", "batch", "customer", "seq"],
                 condition=Q(customer__isnull=False),
                 name="coupon_holder_seq_unique",
             ),
@@ -254,7 +254,7 @@ class CouponHolding(TenantScoped):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["batch", "customer"], name="holding_unique"),
+            models.UniqueConstraint(fields=["tenant", "batch", "customer"], name="holding_unique"),
         ]
 
 
@@ -348,7 +348,9 @@ class IssuanceChunk(TenantScoped):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["job", "chunk_no"], name="issuance_chunk_unique")
+            models.UniqueConstraint(
+                fields=["tenant", "job", "chunk_no"], name="issuance_chunk_unique"
+            )
         ]
 
 
@@ -406,7 +408,7 @@ class CouponRedemption(TenantScoped):
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["coupon"],
+                fields=["tenant", "coupon"],
                 condition=Q(rolled_back_at__isnull=True),
                 name="redemption_one_live_per_coupon",
             ),

@@ -100,7 +100,7 @@ def test_concurrent_retries_of_a_refused_reference_move_nothing_and_leave_no_ent
     budget = approved_budget(world, amount="100.00")
 
     def work(i):
-        # Each waits for the one before on the reference, which is refused and gone again.
+        # Each is refused before it writes anything, so none holds the reference.
         return services.budget_reserve(
             tenant=world.tenant, budget=budget, amount="150.00", reference="too-much"
         )

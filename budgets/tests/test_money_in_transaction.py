@@ -31,7 +31,7 @@ def test_a_caught_refusal_leaves_no_entry_and_the_transaction_usable(world):
                 tenant=world.tenant, budget=budget, amount="150.00", reference="too-much"
             )
         assert refused.value.code == BudgetErrorCode.BUDGET_EXCEEDED
-        # The same transaction goes on: the refused entry is gone, a fitting one moves money.
+        # The same transaction goes on: the refusal wrote no entry, a fitting one moves money.
         assert not _entries(world, budget).filter(reference="too-much").exists()
         services.budget_reserve(tenant=world.tenant, budget=budget, amount="60.00", reference="ok")
     budget.refresh_from_db()

@@ -360,6 +360,19 @@ class TestMoney:
             services.budget_reserve(tenant=t, budget=budget, amount="11", reference="r")
         assert exc.value.code == BudgetErrorCode.REFERENCE_REUSED
 
+    def test_a_retry_is_a_no_op_even_once_nothing_is_left(self, world):
+        budget = approved_budget(world, amount="100.00")
+        t = world.tenant
+        first = services.budget_reserve(tenant=t, budget=budget, amount="100", reference="all")
+        again = services.budget_reserve(tenant=t, budget=budget, amount="100", reference="all")
+        assert again.pk == first.pk
+        services.budget_close(tenant=t, actor=world.actor(Role.FINANCE), budget=budget)
+        again = services.budget_reserve(tenant=t, budget=budget, amount="100", reference="all")
+        assert again.pk == first.pk
+        with pytest.raises(ConflictError) as exc:
+            services.budget_reserve(tenant=t, budget=budget, amount="1", reference="new")
+        assert exc.value.code == BudgetErrorCode.BUDGET_NOT_ACTIVE
+
     def test_the_database_refuses_reserved_plus_spent_above_amount(self, world):
         budget = approved_budget(world)
         with pytest.raises(IntegrityError), transaction.atomic():
