@@ -69,6 +69,7 @@ def _prepare(count: int):
     from budgets.models import Budget, BudgetStatus
     from campaigns.models import Campaign, CampaignStatus
     from coupons import services
+    from coupons.services import jobs as coupon_jobs
 
     slug = f"bench-{uuid.uuid4().hex[:8]}"
     tenant = Tenant.objects.create(slug=slug, name=slug)
@@ -108,7 +109,7 @@ def _prepare(count: int):
         valid_days=30,
     )
     batch = services.batch_activate(tenant=tenant, actor=actor, batch=batch)
-    services._enqueue = lambda job: None  # the child process runs it, not a worker
+    coupon_jobs._enqueue = lambda job: None  # the child process runs it, not a worker
     with transaction.atomic():
         job = services.generation_job_create(tenant=tenant, actor=actor, batch=batch, count=count)
     return tenant, batch, job

@@ -136,7 +136,10 @@ def order_complete(*, tenant, actor: Actor, order: Order) -> Order:
     order.status = OrderStatus.COMPLETED
     order.completed_at = timezone.now()
     order.save(update_fields=["status", "completed_at", "updated_at"])
-    points_services.points_on_order_completed(tenant=tenant, order=order)
+    completed = Order.objects.for_tenant(tenant).filter(status=OrderStatus.COMPLETED)
+    points_services.points_on_order_completed(
+        tenant=tenant, order=order, completed_orders=completed
+    )
     audit_record(tenant=tenant, actor=actor, action="order.complete", obj=order)
     return order
 

@@ -13,7 +13,7 @@ from accounts.demo import PORTAL_MERCHANT
 from accounts.models import Merchant, MerchantStaff, Region
 from campaigns.models import Campaign
 from core.demo import DemoContext, demo_step
-from orders.models import Order
+from orders.selectors import order_list
 from orders.services import OrderFacts, order_close, order_complete, order_place
 
 from . import services
@@ -98,7 +98,7 @@ def seed_points(ctx: DemoContext) -> str:
         )
         for n, placed_at in enumerate(moments)
     ]
-    existing = set(Order.objects.for_tenant(tenant).values_list("external_id", flat=True))
+    existing = set(order_list(tenant=tenant, actor=ctx.actor).values_list("external_id", flat=True))
     created = completed = closed = 0
     todo = [row for row in plan if row[0] not in existing]
     for start in range(0, len(todo), CHUNK):
@@ -189,7 +189,7 @@ def seed_portal_orders(ctx: DemoContext) -> str:
                 )
             )
     existing = set(
-        Order.objects.for_tenant(tenant)
+        order_list(tenant=tenant, actor=ctx.actor)
         .filter(external_id__in=[row[0] for row in plan])
         .values_list("external_id", flat=True)
     )

@@ -99,6 +99,13 @@ class PointsProgram(TenantScoped):
     def __str__(self):
         return self.name
 
+    @property
+    def holder_field(self) -> str:
+        """The column of an account (and of an order) that names this program's holder."""
+        return {Holder.STAFF: "staff", Holder.MERCHANT: "merchant", Holder.CUSTOMER: "customer"}[
+            self.holder
+        ]
+
 
 class PointsAccount(TenantScoped):
     """A holder's account in one program, created on first use."""

@@ -1,0 +1,172 @@
+"""Points programs: create, change, switch on and off (SPEC §3.1)."""
+
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext as _
+
+from accounts.permissions import Actor
+from accounts.roles import Action
+from core.errors import ConflictError, PermissionDeniedError, ValidationFailed
+from core.services import audit_record, snapshot
+
+from .. import locks
+from ..errors import PointsErrorCode
+from ..models import ExpiryPolicy, LedgerEntry, PendingPolicy, PointsProgram, PointsRule
+from ._common import invalid, switch_active
+
+PROGRAM_FIELDS = [
+    "name",
+    "holder",
+    "point_value",
+    "point_value_band",
+    "expiry_policy",
+    "expiry_days",
+    "expiry_period",
+    "pending_policy",
+    "pending_days",
+    "weekly_cap",
+    "monthly_cap",
+    "allow_negative",
+    "transferable",
+    "transfer_per_transfer",
+    "transfer_per_month",
+    "tiers",
+    "tier_basis",
+    "is_active",
+]
+
+
+def _clean_program(data: dict) -> None:
+    if Decimal(data["point_value"]) <= 0:
+        raise invalid("point_value", _("A point must be worth something."))
+    if data.get("expiry_policy") == ExpiryPolicy.DAYS and not data.get("expiry_days"):
+        raise invalid("expiry", _("Say after how many days points expire."))
+    if data.get("expiry_policy") == ExpiryPolicy.PERIOD_END and not data.get("expiry_period"):
+        raise invalid("expiry", _("Say at the end of which period points expire."))
+    if data.get("pending_policy") == PendingPolicy.DAYS and data.get("pending_days") is None:
+        raise invalid("pending_days", _("Say for how many days points stay pending."))
+    tiers = data.get("tiers") or []
+    thresholds = [t["threshold"] for t in tiers]
+    if thresholds != sorted(thresholds) or len(set(thresholds)) != len(thresholds):
+        raise invalid("tiers", _("Tier thresholds must rise."))
+    if any(Decimal(str(t["multiplier"])) <= 0 for t in tiers):
+        raise invalid("tiers", _("A multiplier must be positive."))
+
+
+@transaction.atomic
+def program_create(*, tenant, actor: Actor, **data) -> PointsProgram:
+    actor.require(Action.CAMPAIGNS_MANAGE)
+    unknown = set(data) - set(PROGRAM_FIELDS)
+    if unknown:
+        raise ValidationFailed(_("Unknown fields: %s.") % ", ".join(sorted(unknown)))
+    _clean_program(data)
+    if PointsProgram.objects.for_tenant(tenant).filter(name=data["name"]).exists():
+        raise invalid("name", _("A program of this name exists."))
+    program = PointsProgram.objects.create(tenant=tenant, **data)
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="points_program.create",
+        obj=program,
+        after=snapshot(program, fields=PROGRAM_FIELDS),
+    )
+    return program
+
+
+# A program's point value and pending policy are part of the meaning of points already earned:
+# lots carry the money they reserved and a reversal refunds at the point value, and pending lots
+# wait either for their order's completion or for a date, by the policy they were earned under.
+# Once the program has a ledger entry these two are refused (409 program_in_use); make a new
+# program instead. Every other field (expiry, pending days, caps, transfers, tiers, negative
+# balances) is read when points are earned, spent or closed, so a change applies from then on
+# (lots keep the expiry and activation dates they were given).
+# Earning reads the program without a lock, so an order placed in the very instant of the change
+# may still earn under the old values; deactivate the program first to rule that out.
+LOCKED_ONCE_EARNED = ("point_value", "pending_policy")
+
+
+def _require_program_in_scope(tenant, actor: Actor, program: PointsProgram) -> None:
+    """A program serves every rule naming it, so a regional operator or a business-unit admin
+    changes it only when every such rule is theirs (SPEC §7: changeable only when all are)."""
+    if actor.region_ids is None and actor.business_unit_id is None:
+        return
+    rules = PointsRule.objects.for_tenant(tenant).filter(program=program)
+    if not rules.exists():  # nothing ties it to a scope: a tenant-wide role changes it
+        raise PermissionDeniedError(
+            _("No rule uses this program yet; a tenant-wide role changes it."),
+            code=PointsErrorCode.OUT_OF_SCOPE,
+        )
+    outside = Q(pk__in=[])
+    if actor.region_ids is not None:
+        regions = PointsRule.regions.through.objects.filter(pointsrule_id=OuterRef("pk"))
+        outside |= ~Exists(regions) | Exists(regions.exclude(region_id__in=actor.region_ids))
+    if actor.business_unit_id is not None:
+        outside |= ~Q(campaign__business_unit_id=actor.business_unit_id)
+    if rules.filter(outside).exists():
+        raise PermissionDeniedError(
+            _("Rules outside your scope use this program."), code=PointsErrorCode.OUT_OF_SCOPE
+        )
+
+
+@transaction.atomic
+def program_update(*, tenant, actor: Actor, program: PointsProgram, **changes) -> PointsProgram:
+    actor.require(Action.CAMPAIGNS_MANAGE)
+    _require_program_in_scope(tenant, actor, program)
+    program = locks.lock_program(tenant, program)
+    unknown = set(changes) - set(PROGRAM_FIELDS) | ({"holder"} & set(changes))
+    if unknown:
+        message = _("These fields cannot be changed: %s.") % ", ".join(sorted(unknown))
+        raise ValidationFailed(message, fields={name: [message] for name in unknown})
+    before = snapshot(program, fields=PROGRAM_FIELDS)
+    changed = {name for name, value in changes.items() if before[name] != value}
+    locked = sorted(changed & set(LOCKED_ONCE_EARNED))
+    if locked and LedgerEntry.objects.for_tenant(tenant).filter(account__program=program).exists():
+        message = _("Points were earned in this program; this would change what they mean.")
+        raise ConflictError(
+            message, code=PointsErrorCode.PROGRAM_IN_USE, fields={n: [message] for n in locked}
+        )
+    for name, value in changes.items():
+        setattr(program, name, value)
+    _clean_program(snapshot(program, fields=PROGRAM_FIELDS))
+    if (
+        "name" in changed
+        and PointsProgram.objects.for_tenant(tenant)
+        .filter(name=program.name)
+        .exclude(pk=program.pk)
+        .exists()
+    ):
+        raise invalid("name", _("A program of this name exists."))
+    program.save()
+    program.refresh_from_db()  # decimals as stored, for the answer and the audit
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="points_program.update",
+        obj=program,
+        before=before,
+        after=snapshot(program, fields=PROGRAM_FIELDS),
+    )
+    return program
+
+
+def _program_set_active(tenant, actor: Actor, program, is_active: bool, note: str):
+    actor.require(Action.CAMPAIGNS_MANAGE)
+    _require_program_in_scope(tenant, actor, program)
+    program = locks.lock_program(tenant, program)
+    return switch_active(
+        tenant, actor, program, is_active, note, noun="points_program", label=_("points program")
+    )
+
+
+@transaction.atomic
+def program_deactivate(*, tenant, actor: Actor, program: PointsProgram, note: str = ""):
+    """No rule of the program earns any more; points already earned stay and keep their life
+    cycle (pending points still activate, usable ones can be spent, transferred, expire)."""
+    return _program_set_active(tenant, actor, program, False, note)
+
+
+@transaction.atomic
+def program_activate(*, tenant, actor: Actor, program: PointsProgram, note: str = ""):
+    return _program_set_active(tenant, actor, program, True, note)
