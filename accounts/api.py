@@ -5,13 +5,14 @@ from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from core.api.permissions import ANY_API_KEY
-from core.api.views import TenantAPIView
 from core.errors import AuthenticationError
+from web.api.permissions import ANY_API_KEY
+from web.api.views import TenantAPIView
 
 from . import lockout, selectors, services
 from . import serializers as s
 from .models import ApiKeyScope
+from .roles import Action
 
 
 class TokenView(TenantAPIView):
@@ -195,6 +196,7 @@ class _MasterDataDetailView(TenantAPIView):
     output = None
 
     def get(self, request, code):
+        self.actor.require(Action.MASTER_DATA_READ)  # staff_get alone lets a member see themself
         row = self.getter(tenant=self.tenant, actor=self.actor, code=code)
         return Response(self.output(row).data)
 

@@ -13,6 +13,7 @@ from datetime import timedelta
 from django.db import transaction
 
 from core.demo import DemoContext, DemoLogin, demo_step
+from core.fingerprints import fingerprint  # the API's own, so demo rows match integrator rows
 from core.services import audit_record
 
 from .models import (
@@ -26,7 +27,6 @@ from .models import (
     User,
 )
 from .roles import PORTAL_ROLES, Role
-from .serializers import fingerprint  # the API's own, so demo rows match integrator rows
 from .services import tenant_create, user_create
 
 DEMO_SLUG = "demo"

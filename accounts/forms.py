@@ -5,11 +5,10 @@ from django.contrib.auth import forms as auth_forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from core.errors import DomainError, NotFoundError
+from web.forms import BootstrapMixin, ConsoleForm
 
 from .lockout import LockoutMessageMixin
 from .models import ApiKeyScope, MerchantStaff
-from .permissions import Actor
 from .roles import Role
 from .selectors import (
     business_unit_list,
@@ -21,71 +20,6 @@ from .selectors import (
     region_list,
     staff_get,
 )
-
-
-class BootstrapMixin:
-    """Bootstrap classes on every widget, and `is-invalid` on the fields that failed."""
-
-    def _style(self):
-        for field in self.fields.values():
-            widget = field.widget
-            if isinstance(widget, forms.CheckboxSelectMultiple | forms.RadioSelect):
-                continue
-            if isinstance(widget, forms.CheckboxInput):
-                css = "form-check-input"
-            elif isinstance(widget, forms.Select | forms.SelectMultiple):
-                css = "form-select"
-            else:
-                css = "form-control"
-            widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
-
-    def full_clean(self):
-        super().full_clean()
-        for name in self.errors:
-            self._mark_invalid(name)
-
-    def _mark_invalid(self, name):
-        if name in self.fields:
-            widget = self.fields[name].widget
-            if "is-invalid" not in widget.attrs.get("class", ""):
-                widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
-            widget.attrs["aria-invalid"] = "true"
-
-    def add_domain_error(self, exc: DomainError) -> None:
-        """A service's refusal on the form: per field where it names one, else at the top."""
-        placed = False
-        for name, messages in exc.fields.items():
-            target = name if name in self.fields else None
-            for message in messages:
-                self.add_error(target, message)
-                placed = True
-            self._mark_invalid(name)
-        if not placed or not set(exc.fields) <= set(self.fields):
-            self.add_error(None, exc.detail)
-
-
-class ConsoleForm(BootstrapMixin, forms.Form):
-    """A form that knows the tenant and the actor, so choices stay inside the actor's scope."""
-
-    def __init__(self, *args, actor: Actor, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.actor = actor
-        self.tenant = actor.tenant
-        self.setup()
-        self._style()
-
-    def setup(self):
-        """Subclasses narrow their choices here."""
-
-    def _lookup(self, name: str, getter, message):
-        code = (self.cleaned_data.get(name) or "").strip()
-        if not code:
-            return None
-        try:
-            return getter(tenant=self.tenant, actor=self.actor, code=code)
-        except NotFoundError:
-            raise ValidationError(message, code="not_found") from None
-
 
 # --- auth ----------------------------------------------------------------------------------------
 

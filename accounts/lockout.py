@@ -24,8 +24,8 @@ from django.dispatch import receiver
 from django.http import HttpResponse, JsonResponse
 from django.utils.translation import ngettext
 
-from core.api.errors import error_body
 from core.services import audit_record
+from web.api.errors import error_body
 
 from .errors import AccountsErrorCode
 from .models import Membership

@@ -5,8 +5,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import get_objects_for_user
 
-from core.errors import NotFoundError, PermissionDeniedError
+from core.errors import PermissionDeniedError
 from core.models import AuditEntry
+from core.selectors import get_visible
 
 from .models import (
     ApiKey,
@@ -21,18 +22,6 @@ from .models import (
 from .permissions import REGION_PERMISSION, Actor
 from .regions import region_subtree_ids
 from .roles import Action
-
-
-def _not_found() -> NotFoundError:
-    return NotFoundError(_("Not found."))
-
-
-def _get(queryset: QuerySet, **lookup):
-    """One row the actor may see; missing and out of scope answer alike (the Zulip rule)."""
-    row = queryset.filter(**lookup).first()
-    if row is None:
-        raise _not_found()
-    return row
 
 
 def _search(queryset: QuerySet, search: str, *fields: str) -> QuerySet:
@@ -70,7 +59,7 @@ def membership_list(*, tenant, actor: Actor, search: str = "", role: str = "") -
 
 
 def membership_get(*, tenant, actor: Actor, id: int) -> Membership:
-    return _get(membership_list(tenant=tenant, actor=actor), pk=id)
+    return get_visible(membership_list(tenant=tenant, actor=actor), pk=id)
 
 
 def business_unit_list(*, tenant, actor: Actor) -> QuerySet:
@@ -82,7 +71,7 @@ def business_unit_list(*, tenant, actor: Actor) -> QuerySet:
 
 
 def business_unit_get(*, tenant, actor: Actor, code: str) -> BusinessUnit:
-    return _get(business_unit_list(tenant=tenant, actor=actor), code=code)
+    return get_visible(business_unit_list(tenant=tenant, actor=actor), code=code)
 
 
 # --- master data ---------------------------------------------------------------------------------
@@ -97,7 +86,7 @@ def region_list(*, tenant, actor: Actor, search: str = "") -> QuerySet:
 
 
 def region_get(*, tenant, actor: Actor, code: str) -> Region:
-    return _get(region_list(tenant=tenant, actor=actor), code=code)
+    return get_visible(region_list(tenant=tenant, actor=actor), code=code)
 
 
 def merchant_list(*, tenant, actor: Actor, search: str = "", region: str = "") -> QuerySet:
@@ -113,23 +102,33 @@ def merchant_list(*, tenant, actor: Actor, search: str = "", region: str = "") -
 
 
 def merchant_get(*, tenant, actor: Actor, code: str) -> Merchant:
-    return _get(merchant_list(tenant=tenant, actor=actor), code=code)
+    return get_visible(merchant_list(tenant=tenant, actor=actor), code=code)
 
 
-def staff_list(*, tenant, actor: Actor, search: str = "", merchant: str = "") -> QuerySet:
-    actor.require(Action.MASTER_DATA_READ)
+def _staff_in_scope(tenant, actor: Actor) -> QuerySet:
     qs = MerchantStaff.objects.for_tenant(tenant).select_related("merchant", "user")
     if actor.region_ids is not None:
         qs = qs.filter(merchant__region_id__in=actor.region_ids)
     if actor.merchant_id is not None:
         qs = qs.filter(merchant_id=actor.merchant_id)
+    return qs
+
+
+def staff_list(*, tenant, actor: Actor, search: str = "", merchant: str = "") -> QuerySet:
+    actor.require(Action.MASTER_DATA_READ)
+    qs = _staff_in_scope(tenant, actor)
     if merchant:
         qs = qs.filter(merchant__code=merchant)
     return _search(qs, search, "code", "name", "phone")
 
 
 def staff_get(*, tenant, actor: Actor, code: str) -> MerchantStaff:
-    return _get(staff_list(tenant=tenant, actor=actor), code=code)
+    """A staff member the actor may see: within their regions and merchant, and for a merchant
+    staff member (who reads neither master data nor others' points) only themself."""
+    qs = _staff_in_scope(tenant, actor)
+    if not (actor.can(Action.MASTER_DATA_READ) or actor.can(Action.POINTS_READ)):
+        qs = qs.filter(user=actor.user) if actor.user is not None else qs.none()
+    return get_visible(qs, code=code)
 
 
 def customer_list(*, tenant, actor: Actor, search: str = "", region: str = "") -> QuerySet:
@@ -145,7 +144,7 @@ def customer_list(*, tenant, actor: Actor, search: str = "", region: str = "") -
 
 
 def customer_get(*, tenant, actor: Actor, code: str) -> Customer:
-    return _get(customer_list(tenant=tenant, actor=actor), code=code)
+    return get_visible(customer_list(tenant=tenant, actor=actor), code=code)
 
 
 # --- API keys and the audit log ---------------------------------------------------------------------
@@ -159,7 +158,7 @@ def api_key_list(*, tenant, actor: Actor) -> QuerySet:
 
 
 def api_key_get(*, tenant, actor: Actor, id: int) -> ApiKey:
-    return _get(api_key_list(tenant=tenant, actor=actor), pk=id)
+    return get_visible(api_key_list(tenant=tenant, actor=actor), pk=id)
 
 
 def audit_entry_list(
@@ -218,7 +217,7 @@ def personal_token_get(*, tenant, actor: Actor, id: int) -> PersonalToken:
     mine = Q(membership=actor.membership)
     if actor.can(Action.USERS_READ):
         mine |= Q(membership__in=membership_list(tenant=tenant, actor=actor))
-    return _get(_live_tokens(tenant).filter(mine), pk=id)
+    return get_visible(_live_tokens(tenant).filter(mine), pk=id)
 
 
 def membership_token_list(*, tenant, actor: Actor, membership: Membership) -> QuerySet:

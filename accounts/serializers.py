@@ -1,18 +1,10 @@
-import hashlib
-
 from rest_framework import serializers
 
-from core.api.fields import TenantCodeField
+from core.fingerprints import fingerprint
+from web.api.fields import TenantCodeField
 
 from .models import ApiKeyScope, BusinessUnit, Merchant, MerchantStaff, Region
 from .roles import Role
-
-
-def fingerprint(value: str) -> str:
-    """Phones and devices are kept only as fingerprints: enough to count, not to call."""
-    value = (value or "").strip()
-    return hashlib.sha256(value.encode()).hexdigest()[:40] if value else ""
-
 
 # --- auth ---------------------------------------------------------------------------------------
 

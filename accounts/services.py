@@ -10,7 +10,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 
-from campaigns.services import channels_create_defaults
 from core.errors import (
     AuthenticationError,
     NotFoundError,
@@ -18,6 +17,7 @@ from core.errors import (
     ValidationFailed,
 )
 from core.services import audit_record, snapshot
+from core.tenant_setup import tenant_setup_run
 
 from .errors import AccountsErrorCode
 from .models import (
@@ -50,7 +50,7 @@ def tenant_create(
     time_zone: str = "",
     currency: str = "",
 ) -> Tenant:
-    """A new tenant with its default channels and a first tenant admin who logs in by e-mail."""
+    """A new tenant with what the apps set up for it (default channels …) and a first tenant admin who logs in by e-mail."""
     if Tenant.objects.filter(slug=slug).exists():
         raise ValidationFailed(_("Tenant “%s” already exists.") % slug, fields={"slug": ["taken"]})
     tenant = Tenant(slug=slug, name=name)
@@ -60,7 +60,7 @@ def tenant_create(
         tenant.currency = currency
     tenant.full_clean()
     tenant.save()
-    channels_create_defaults(tenant=tenant)
+    tenant_setup_run(tenant=tenant)  # default channels and whatever else apps register
     system = Actor.for_system(tenant)
     audit_record(tenant=tenant, actor=system, action="tenant.create", obj=tenant)
     user_create(

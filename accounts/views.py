@@ -1,102 +1,21 @@
-"""Console (/console/) and portal (/portal/) pages: parse, call a service or selector, render.
-
-Every page goes through `console_view(action)` or `portal_view(action)`: logged in, a tenant
-chosen, the role allowed. A service's PermissionDeniedError becomes the 403 page and its
-NotFoundError the 404 page, so out-of-scope and missing look the same here as in the API.
-"""
-
-from functools import wraps
-from urllib.parse import urlencode
+"""Console and portal pages of accounts: login, tenant choice, users, business units,
+regions, merchants and staff, customers, API keys, the audit log, the portal's home."""
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from core.errors import DomainError, NotFoundError, PermissionDeniedError
+from core.errors import DomainError, NotFoundError
+from web.pages import console_view, filtered_list, portal_view, role_home, safe_next
 
 from . import filters, forms, selectors, services
 from .authentication import SESSION_TENANT_KEY
-from .roles import CONSOLE_ROLES, PORTAL_ROLES, Action
-
-PAGE_SIZE = 25
-
-
-# --- access -----------------------------------------------------------------------------------------
-
-
-def _role_home(role: str) -> str:
-    return reverse("portal:home") if role in PORTAL_ROLES else reverse("accounts:home")
-
-
-def safe_next(request, fallback: str) -> str:
-    """The `next` the form carries when it stays on this site; the fallback otherwise."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return fallback
-
-
-def _guarded(view, *, action: Action | None, roles: frozenset, elsewhere: str):
-    @wraps(view)
-    @login_required
-    def wrapped(request, *args, **kwargs):
-        actor = request.actor
-        if actor is None:  # no tenant chosen yet (or the chosen membership was deactivated)
-            query = urlencode({"next": request.get_full_path()})
-            return redirect(f"{reverse('accounts:tenant_pick')}?{query}")
-        if actor.role not in roles:
-            return redirect(elsewhere)
-        try:
-            if action is not None:
-                actor.require(action)
-            return view(request, *args, **kwargs)
-        except PermissionDeniedError as exc:
-            raise PermissionDenied(exc.detail) from exc
-        except NotFoundError as exc:
-            raise Http404(exc.detail) from exc
-
-    return wrapped
-
-
-def console_view(action: Action | None = None):
-    """Console page: login, chosen tenant, a console role, and `action` if given."""
-
-    def decorator(view):
-        return _guarded(view, action=action, roles=CONSOLE_ROLES, elsewhere="portal:home")
-
-    return decorator
-
-
-def portal_view(action: Action | None = None):
-    """Portal page: login, chosen tenant, a merchant role, and `action` if given."""
-
-    def decorator(view):
-        return _guarded(view, action=action, roles=PORTAL_ROLES, elsewhere="accounts:home")
-
-    return decorator
-
-
-def _paginate(request, queryset):
-    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
-
-
-def _list(request, template: str, filterset, **context):
-    return render(
-        request,
-        template,
-        {"filter": filterset, "page": _paginate(request, filterset.qs), **context},
-    )
-
+from .roles import PORTAL_ROLES, Action
 
 # --- login, logout, password, tenant ------------------------------------------------------------------
 
@@ -131,7 +50,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
     def get_success_url(self):
         membership = self.request.membership
-        return _role_home(membership.role) if membership else reverse("accounts:tenant_pick")
+        return role_home(membership.role) if membership else reverse("accounts:tenant_pick")
 
     def form_valid(self, form):
         messages.success(self.request, _("Your password was changed."))
@@ -148,7 +67,7 @@ def tenant_pick(request):
         messages.success(
             request, _("You are working in %(tenant)s.") % {"tenant": membership.tenant}
         )
-        home = _role_home(membership.role)
+        home = role_home(membership.role)
         if membership.role in PORTAL_ROLES:
             return redirect(home)
         return redirect(safe_next(request, home))
@@ -181,7 +100,7 @@ def home(request):
 def user_list(request):
     actor = request.actor
     qs = selectors.membership_list(tenant=actor.tenant, actor=actor)
-    return _list(
+    return filtered_list(
         request,
         "accounts/user_list.html",
         filters.MembershipFilter(request.GET, queryset=qs, request=request),
@@ -261,7 +180,7 @@ def business_unit_list(request):
     elif request.method == "POST":
         raise PermissionDenied
     units = selectors.business_unit_list(tenant=actor.tenant, actor=actor)
-    return _list(
+    return filtered_list(
         request,
         "accounts/business_unit_list.html",
         filters.BusinessUnitFilter(request.GET, queryset=units, request=request),
@@ -281,7 +200,7 @@ def _may_edit_regions(actor) -> bool:
 def region_list(request):
     actor = request.actor
     qs = selectors.region_list(tenant=actor.tenant, actor=actor)
-    return _list(
+    return filtered_list(
         request,
         "accounts/region_list.html",
         filters.RegionFilter(request.GET, queryset=qs, request=request),
@@ -369,7 +288,7 @@ def _form_page(request, form, obj, title, list_url, list_label):
 def merchant_list(request):
     actor = request.actor
     qs = selectors.merchant_list(tenant=actor.tenant, actor=actor)
-    return _list(
+    return filtered_list(
         request,
         "accounts/merchant_list.html",
         filters.MerchantFilter(request.GET, queryset=qs, request=request),
@@ -381,7 +300,7 @@ def merchant_detail(request, code: str):
     actor = request.actor
     merchant = selectors.merchant_get(tenant=actor.tenant, actor=actor, code=code)
     staff = selectors.staff_list(tenant=actor.tenant, actor=actor, merchant=merchant.code)
-    return _list(
+    return filtered_list(
         request,
         "accounts/merchant_detail.html",
         filters.StaffFilter(request.GET, queryset=staff, request=request),
@@ -460,7 +379,7 @@ def staff_form(request, code: str | None = None, merchant_code: str | None = Non
 def customer_list(request):
     actor = request.actor
     qs = selectors.customer_list(tenant=actor.tenant, actor=actor)
-    return _list(
+    return filtered_list(
         request,
         "accounts/customer_list.html",
         filters.CustomerFilter(request.GET, queryset=qs, request=request),
@@ -505,7 +424,7 @@ def customer_edit(request, code: str):
 def api_key_list(request):
     actor = request.actor
     qs = selectors.api_key_list(tenant=actor.tenant, actor=actor)
-    return _list(
+    return filtered_list(
         request,
         "accounts/api_key_list.html",
         filters.ApiKeyFilter(request.GET, queryset=qs, request=request),
@@ -558,7 +477,7 @@ def audit_list(request):
     qs = selectors.audit_entry_list(tenant=actor.tenant, actor=actor).select_related(
         "actor_user", "actor_api_key"
     )
-    return _list(
+    return filtered_list(
         request,
         "accounts/audit_list.html",
         filters.AuditFilter(request.GET, queryset=qs, request=request),
@@ -584,7 +503,7 @@ def portal_staff_list(request):
     merchant = selectors.merchant_get(
         tenant=actor.tenant, actor=actor, code=actor.membership.merchant.code
     )
-    return _list(
+    return filtered_list(
         request,
         "portal/staff_list.html",
         filters.StaffFilter(request.GET, queryset=qs, request=request),

@@ -4,7 +4,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
-from core.api.views import TenantAPIView, object_action_view
+from web.api.views import TenantAPIView, object_action_view
 
 from . import selectors, services
 from . import serializers as s

@@ -3,8 +3,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from accounts.forms import BootstrapMixin
 from accounts.selectors import business_unit_list
+from web.forms import BootstrapMixin
 
 from .models import BudgetPurpose
 

@@ -5,8 +5,9 @@ from django.utils.translation import gettext as _
 
 from accounts.permissions import Actor
 from accounts.roles import Action
-from core.errors import NotFoundError, ValidationFailed
+from core.errors import ValidationFailed
 from core.models import AuditEntry
+from core.selectors import get_visible
 
 from .filters import BudgetFilter
 from .models import AdjustmentStatus, Budget, BudgetAdjustment, BudgetEntry, BudgetStatus
@@ -41,10 +42,7 @@ def budget_list(*, tenant, actor: Actor, filters: dict | None = None) -> QuerySe
 
 
 def budget_get(*, tenant, actor: Actor, id: int) -> Budget:
-    budget = budget_list(tenant=tenant, actor=actor).filter(pk=id).first()
-    if budget is None:
-        raise NotFoundError(_("Not found."))
-    return budget
+    return get_visible(budget_list(tenant=tenant, actor=actor), pk=id)
 
 
 def budget_approval_queue(*, tenant, actor: Actor) -> QuerySet:
@@ -95,10 +93,7 @@ def budget_adjustment_list(
 
 
 def budget_adjustment_get(*, tenant, actor: Actor, id: int) -> BudgetAdjustment:
-    adjustment = budget_adjustment_list(tenant=tenant, actor=actor).filter(pk=id).first()
-    if adjustment is None:
-        raise NotFoundError(_("Not found."))
-    return adjustment
+    return get_visible(budget_adjustment_list(tenant=tenant, actor=actor), pk=id)
 
 
 def budget_adjustment_queue(*, tenant, actor: Actor) -> QuerySet:

@@ -3,7 +3,7 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from accounts.models import BusinessUnit
-from core.api.fields import TenantCodeField
+from web.api.fields import TenantCodeField
 
 from .models import BudgetPurpose
 

@@ -1,7 +1,6 @@
 """Console pages of budgets: list, approval queue, budget page, forms and life-cycle posts."""
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -9,12 +8,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.roles import Action
-from accounts.views import console_view, safe_next
 from core.errors import DomainError
+from web.pages import console_view, paginate, safe_next
 
 from . import filters, forms, selectors, services
-
-PAGE_SIZE = 25
 
 ACTIONS = {
     "submit": (services.budget_submit, gettext_lazy("Budget submitted for approval.")),
@@ -40,7 +37,7 @@ def budget_list(request):
         queryset=selectors.budget_list(tenant=actor.tenant, actor=actor),
         request=request,
     )
-    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paginate(request, filterset.qs)
     return render(request, "budgets/budget_list.html", {"filter": filterset, "page": page})
 
 
@@ -64,7 +61,7 @@ def budget_detail(request, pk: int):
     actor = request.actor
     budget = selectors.budget_get(tenant=actor.tenant, actor=actor, id=pk)
     entries = selectors.budget_entry_list(tenant=actor.tenant, actor=actor, budget=budget)
-    page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paginate(request, entries)
     return render(
         request,
         "budgets/budget_detail.html",

@@ -5,10 +5,13 @@ from django.utils.translation import gettext_lazy as _
 class CampaignsConfig(AppConfig):
     name = "campaigns"
 
+    def ready(self):
+        from . import services  # noqa: F401  registers the tenant setup step (default channels)
+
     @property
     def console_nav(self):
-        from accounts.context_processors import NavItem
         from accounts.roles import Action
+        from web.context_processors import NavItem
 
         return [
             NavItem(_("Campaigns"), "campaigns:list", Action.CAMPAIGNS_READ, "operations"),

@@ -3,10 +3,10 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from accounts.forms import BootstrapMixin
 from accounts.selectors import region_list
 from budgets.models import BudgetStatus
 from budgets.selectors import budget_list
+from web.forms import BootstrapMixin
 
 from .models import Channel
 

@@ -6,7 +6,8 @@ from django.utils.translation import gettext as _
 from accounts.permissions import Actor
 from accounts.regions import region_ancestor_ids
 from accounts.roles import Action
-from core.errors import NotFoundError, ValidationFailed
+from core.errors import ValidationFailed
+from core.selectors import get_visible
 
 from .filters import CampaignFilter
 from .models import Campaign, Channel
@@ -39,10 +40,7 @@ def campaign_list(*, tenant, actor: Actor, filters: dict | None = None) -> Query
 
 
 def campaign_get(*, tenant, actor: Actor, id: int) -> Campaign:
-    campaign = campaign_list(tenant=tenant, actor=actor).filter(pk=id).first()
-    if campaign is None:
-        raise NotFoundError(_("Not found."))
-    return campaign
+    return get_visible(campaign_list(tenant=tenant, actor=actor), pk=id)
 
 
 def channel_list(*, tenant, actor: Actor, active_only: bool = False) -> QuerySet:
@@ -52,10 +50,7 @@ def channel_list(*, tenant, actor: Actor, active_only: bool = False) -> QuerySet
 
 
 def channel_get(*, tenant, actor: Actor, code: str) -> Channel:
-    channel = channel_list(tenant=tenant, actor=actor).filter(code=code).first()
-    if channel is None:
-        raise NotFoundError(_("Not found."))
-    return channel
+    return get_visible(channel_list(tenant=tenant, actor=actor), code=code)
 
 
 def campaign_changeable(*, actor: Actor, campaign: Campaign) -> bool:

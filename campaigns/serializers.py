@@ -3,8 +3,8 @@ from rest_framework import serializers
 
 from accounts.models import Membership, Region
 from budgets.selectors import budget_get
-from core.api.fields import TenantCodeField
 from core.errors import NotFoundError
+from web.api.fields import TenantCodeField
 
 from .models import Channel
 

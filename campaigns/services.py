@@ -23,6 +23,7 @@ from core.errors import (
 )
 from core.models import AuditEntry
 from core.services import audit_record, snapshot
+from core.tenant_setup import tenant_setup_step
 from coupons.services import coupons_on_campaign_ended
 
 from .checks import campaign_check_run
@@ -34,6 +35,7 @@ logger = logging.getLogger("pointsops.campaigns")
 # --- channels -------------------------------------------------------------------------------
 
 
+@tenant_setup_step
 def channels_create_defaults(*, tenant) -> None:
     """Give a new tenant the default channel list of SPEC §2.2 (safe to run again)."""
     existing = set(Channel.objects.for_tenant(tenant).values_list("code", flat=True))

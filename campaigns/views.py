@@ -1,20 +1,18 @@
 """Console pages of campaigns: list, form, detail with life cycle and the check panel."""
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.roles import Action
-from accounts.views import console_view
 from core.errors import DomainError, PermissionDeniedError
+from web.pages import console_view, paginate
 
 from . import filters, forms, selectors, services
 from .models import CAMPAIGN_MOVES, CampaignStatus
 
-PAGE_SIZE = 25
 ACTIONS = {
     "schedule": (services.campaign_schedule, gettext_lazy("Campaign scheduled.")),
     "pause": (services.campaign_pause, gettext_lazy("Campaign paused.")),
@@ -38,7 +36,7 @@ def campaign_list(request):
         queryset=selectors.campaign_list(tenant=actor.tenant, actor=actor),
         request=request,
     )
-    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paginate(request, filterset.qs)
     return render(request, "campaigns/campaign_list.html", {"filter": filterset, "page": page})
 
 

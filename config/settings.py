@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "points",
     "redemption",
     "reports",
+    "web",
 ]
 
 MIDDLEWARE = [
@@ -97,7 +98,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
-                "accounts.context_processors.console",
+                "web.context_processors.console",
             ],
         },
     },
@@ -235,10 +236,10 @@ REST_FRAMEWORK = {
         "accounts.authentication.PersonalTokenAuthentication",
         "accounts.authentication.TenantSessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["core.api.permissions.IsTenantMember"],
+    "DEFAULT_PERMISSION_CLASSES": ["web.api.permissions.IsTenantMember"],
     "DEFAULT_THROTTLE_CLASSES": [
-        "core.api.throttling.ApiKeyThrottle",
-        "core.api.throttling.UserThrottle",
+        "web.api.throttling.ApiKeyThrottle",
+        "web.api.throttling.UserThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "api_key": os.environ.get("THROTTLE_API_KEY", "6000/min"),
@@ -249,10 +250,10 @@ REST_FRAMEWORK = {
     # address is the one the outermost of them saw. 0: none, REMOTE_ADDR is the client and the
     # header is ignored, since anyone can send it.
     "NUM_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
-    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "web.api.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "web.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "COERCE_DECIMAL_TO_STRING": True,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -279,10 +280,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    # The error shape on every operation, every error code listed (core/api/schema.py).
+    # The error shape on every operation, every error code listed (web/api/schema.py).
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "core.api.schema.postprocess_error_responses",
+        "web.api.schema.postprocess_error_responses",
     ],
     # Choice sets that share a field name across apps get names of their own.
     "ENUM_NAME_OVERRIDES": {

@@ -2,7 +2,7 @@
 
 from django.views import defaults
 
-from core.api.errors import json_not_found, json_server_error
+from web.api.errors import json_not_found, json_server_error
 
 
 def not_found(request, exception=None):

@@ -1,6 +1,6 @@
 """Test helpers every app shares.
 
-Throttling: `throttle_rates(...)` below.
+Throttling: `throttle_rates(...)` below. Races: `run_at_once(works)` below.
 
 The tenant-isolation test (tests/test_tenant_isolation.py) walks every API route and fills each
 path parameter with an identifier of the *other* tenant. An app tells it where such identifiers
@@ -15,14 +15,19 @@ identifier the other tenant doesn't share; `field` is the model field the parame
 (`pk` for ids, `code`, …).
 """
 
+import threading
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.db import connections
 from django.test import override_settings
+
+from core.errors import DomainError
 
 
 @dataclass(frozen=True)
@@ -54,3 +59,36 @@ def throttle_rates(**rates: str):
     default = {**settings.CACHES["default"], "KEY_PREFIX": f"test-throttle-{uuid.uuid4().hex}"}
     with override_settings(REST_FRAMEWORK=rest, CACHES={**settings.CACHES, "default": default}):
         yield
+
+
+def run_at_once(works: Sequence[Callable[[], Any]], *, delays: Sequence[float] = ()) -> list:
+    """Run every work in its own thread, all released at the same moment (real threads against
+    PostgreSQL: each opens its own connection), and return their outcomes in order.
+
+    An outcome is the work's return value, the code of a DomainError it raised, or
+    "error:<Type>:<message>" for anything else (a deadlock, say), so a test can assert on the
+    lot instead of losing an exception in a thread. `delays[i]` holds work i back after the
+    start, to land it during or after the others.
+    """
+    start = threading.Barrier(len(works))
+    outcomes: list = [None] * len(works)
+
+    def run(i: int, work: Callable[[], Any]) -> None:
+        try:
+            start.wait()
+            if i < len(delays) and delays[i]:
+                time.sleep(delays[i])
+            outcomes[i] = work()
+        except DomainError as exc:
+            outcomes[i] = exc.code
+        except Exception as exc:
+            outcomes[i] = f"error:{type(exc).__name__}:{exc}"
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i, w)) for i, w in enumerate(works)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes

@@ -11,10 +11,10 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from accounts.roles import Action
-from accounts.serializers import fingerprint
-from core.api.views import TenantAPIView, object_action_view
 from core.errors import NotFoundError
 from core.exports import csv_response
+from core.fingerprints import fingerprint
+from web.api.views import TenantAPIView, object_action_view
 
 from . import selectors, services
 from . import serializers as s

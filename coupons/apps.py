@@ -7,8 +7,8 @@ class CouponsConfig(AppConfig):
 
     @property
     def console_nav(self):
-        from accounts.context_processors import NavItem
         from accounts.roles import Action
+        from web.context_processors import NavItem
 
         return [
             NavItem(_("Coupon batches"), "coupons:list", Action.CAMPAIGNS_READ, "operations"),

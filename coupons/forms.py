@@ -3,9 +3,9 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from accounts.forms import ConsoleForm
 from campaigns.selectors import campaign_list
 from core.errors import DomainError
+from web.forms import ConsoleForm
 
 from . import codes
 from .models import BatchKind, CodeMode

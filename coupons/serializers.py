@@ -8,8 +8,8 @@ from rest_framework import serializers
 
 from accounts.models import Customer, Merchant, Region
 from campaigns.selectors import campaign_get
-from core.api.fields import INT_MAX, TenantCodeField
 from core.errors import NotFoundError
+from web.api.fields import INT_MAX, TenantCodeField
 
 from .errors import CouponReason
 from .models import BatchKind, CodeMode, EventType

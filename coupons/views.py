@@ -5,7 +5,6 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.dateparse import parse_date
@@ -16,14 +15,13 @@ from django.views.decorators.http import require_POST
 
 from accounts.roles import Action
 from accounts.selectors import customer_get
-from accounts.views import console_view
 from campaigns.selectors import campaign_list
 from core.errors import DomainError, NotFoundError
+from web.pages import console_view, paginate
 
 from . import forms, selectors, services
 from .models import BATCH_MOVES, BatchStatus, EventType, JobStatus
 
-PAGE_SIZE = 25
 ACTIONS = {
     "activate": (services.batch_activate, BatchStatus.ACTIVE, gettext_lazy("Batch activated.")),
     "pause": (services.batch_pause, BatchStatus.PAUSED, gettext_lazy("Batch paused.")),
@@ -36,7 +34,7 @@ ACTIONS = {
 def batch_list(request):
     actor = request.actor
     qs = selectors.batch_list(tenant=actor.tenant, actor=actor)
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paginate(request, qs)
     return render(request, "coupons/batch_list.html", {"page": page})
 
 
@@ -160,7 +158,7 @@ def batch_issue(request, pk: int, mode: str):
 def job_list(request):
     actor = request.actor
     qs = selectors.job_list(tenant=actor.tenant, actor=actor)
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paginate(request, qs)
     return render(request, "coupons/job_list.html", {"page": page})
 
 
@@ -305,7 +303,7 @@ def redemption_list(request):
         since=since,
         until=until + timedelta(days=1) if until else None,
     )
-    page = Paginator(qs, PAGE_SIZE).get_page(f.get("page"))
+    page = paginate(request, qs)
     filtered = any(f.get(k) for k in ("batch", "merchant", "order", "since", "until"))
     return render(
         request,
@@ -446,9 +444,7 @@ def blocklist(request):
             )
             messages.success(request, _("Customer blocked."))
         return redirect("coupons:blocklist")
-    page = Paginator(
-        selectors.blocked_customer_list(tenant=actor.tenant, actor=actor), PAGE_SIZE
-    ).get_page(request.GET.get("page"))
+    page = paginate(request, selectors.blocked_customer_list(tenant=actor.tenant, actor=actor))
     may_change_limits = services.fraud_settings_changeable(actor)
     limits = selectors.campaign_limit_list(tenant=actor.tenant, actor=actor)
     return render(

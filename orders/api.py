@@ -3,7 +3,7 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from accounts.models import ApiKeyScope
-from core.api.views import TenantAPIView
+from web.api.views import TenantAPIView
 
 from . import selectors, services
 from .serializers import OrderPlaceSerializer, OrderSerializer, OrderStatusSerializer

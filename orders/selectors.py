@@ -1,10 +1,9 @@
 from django.db.models import QuerySet
-from django.utils.translation import gettext as _
 
 from accounts.permissions import Actor
 from accounts.regions import region_subtree_ids
 from accounts.roles import Action
-from core.errors import NotFoundError
+from core.selectors import get_visible
 
 from .models import Order
 
@@ -42,7 +41,4 @@ def order_list(
 
 
 def order_get(*, tenant, actor: Actor, external_id: str) -> Order:
-    order = order_list(tenant=tenant, actor=actor).filter(external_id=external_id).first()
-    if order is None:
-        raise NotFoundError(_("Not found."))
-    return order
+    return get_visible(order_list(tenant=tenant, actor=actor), external_id=external_id)

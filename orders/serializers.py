@@ -2,10 +2,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Customer, Merchant, MerchantStaff, Region
-from accounts.serializers import fingerprint
 from campaigns.models import Channel
-from core.api.fields import TenantCodeField
+from core.fingerprints import fingerprint
 from points.models import AwardStatus, LotStatus
+from web.api.fields import TenantCodeField
 
 from .services import OrderFacts
 

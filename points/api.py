@@ -6,8 +6,9 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from accounts.models import ApiKeyScope
+from accounts.selectors import staff_get
 from campaigns.selectors import campaign_get
-from core.api.views import TenantAPIView, object_action_view
+from web.api.views import TenantAPIView, object_action_view
 
 from . import selectors, services
 from . import serializers as s
@@ -108,7 +109,8 @@ ProgramDeactivateView = _action(
     services.program_deactivate,
     "program",
     s.ProgramSerializer,
-    "No rule of the program earns any more; points already earned keep their life cycle.",
+    "No rule of the program earns any more; points already earned keep their life cycle. "
+    "409 invalid_transition: it is already inactive.",
 )
 ProgramActivateView = _action(
     "ProgramActivateView",
@@ -116,7 +118,7 @@ ProgramActivateView = _action(
     services.program_activate,
     "program",
     s.ProgramSerializer,
-    "The program's active rules earn again.",
+    "The program's active rules earn again. 409 invalid_transition: it is already active.",
 )
 
 
@@ -199,7 +201,8 @@ RuleDeactivateView = _action(
     _read_back(services.rule_deactivate),
     "rule",
     s.RuleSerializer,
-    "The rule awards nothing on later orders; its awards stay.",
+    "The rule awards nothing on later orders; its awards stay. 409 invalid_transition: it "
+    "is already inactive.",
 )
 RuleActivateView = _action(
     "RuleActivateView",
@@ -207,7 +210,8 @@ RuleActivateView = _action(
     _read_back(services.rule_activate),
     "rule",
     s.RuleSerializer,
-    "The rule awards again from the next order (409 invalid_rule: the campaign has ended).",
+    "The rule awards again from the next order (409 invalid_rule: the campaign has ended; "
+    "409 invalid_transition: it is already active).",
 )
 
 
@@ -329,9 +333,7 @@ class TransferView(TenantAPIView):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         program = selectors.program_get(tenant=self.tenant, actor=self.actor, id=values["program"])
-        sender = selectors.staff_get(
-            tenant=self.tenant, actor=self.actor, code=values["from_staff"].code
-        )
+        sender = staff_get(tenant=self.tenant, actor=self.actor, code=values["from_staff"].code)
         transfer = services.points_transfer(
             tenant=self.tenant,
             actor=self.actor,

@@ -7,8 +7,8 @@ class PointsConfig(AppConfig):
 
     @property
     def console_nav(self):
-        from accounts.context_processors import NavItem
         from accounts.roles import Action
+        from web.context_processors import NavItem
 
         return [
             NavItem(_("Points programs"), "points:program_list", Action.POINTS_READ),

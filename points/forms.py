@@ -7,9 +7,9 @@ from django.core.exceptions import ValidationError
 from django.forms.models import model_to_dict
 from django.utils.translation import gettext_lazy as _
 
-from accounts.forms import BootstrapMixin, ConsoleForm
 from accounts.models import Region
 from campaigns.selectors import campaign_list
+from web.forms import BootstrapMixin, ConsoleForm
 
 from .models import ExpiryPeriod, ExpiryPolicy, Holder, PendingPolicy, RuleKind, TierBasis
 

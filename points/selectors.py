@@ -7,9 +7,9 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import MerchantStaff
 from accounts.permissions import Actor
 from accounts.roles import Action
+from accounts.selectors import staff_get
 from core.errors import NotFoundError
 
 from .models import (
@@ -23,7 +23,7 @@ from .models import (
     PointsProgram,
     PointsRule,
 )
-from .services import EXPIRING_SOON_DAYS
+from .periods import EXPIRING_SOON_DAYS
 
 
 def _not_found():
@@ -141,25 +141,6 @@ def account_get(*, tenant, actor: Actor, id) -> PointsAccount:
     if account is None:
         raise _not_found()
     return account
-
-
-def staff_get(*, tenant, actor: Actor, code: str) -> MerchantStaff:
-    """A staff member whose points the actor may read (the same 404 for missing and hidden)."""
-    staff = (
-        MerchantStaff.objects.for_tenant(tenant)
-        .select_related("merchant")
-        .filter(code=code)
-        .first()
-    )
-    if staff is None:
-        raise _not_found()
-    if actor.region_ids is not None and staff.merchant.region_id not in actor.region_ids:
-        raise _not_found()
-    if actor.merchant_id is not None and staff.merchant_id != actor.merchant_id:
-        raise _not_found()
-    if not actor.can(Action.POINTS_READ) and staff.user_id != getattr(actor.user, "pk", None):
-        raise _not_found()
-    return staff
 
 
 def staff_accounts(*, tenant, actor: Actor, code: str) -> QuerySet:

@@ -2,7 +2,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from accounts.models import MerchantStaff, Region
-from core.api.fields import INT_MAX, TenantCodeField, WholeEvenInPatch
+from web.api.fields import INT_MAX, TenantCodeField, WholeEvenInPatch
 
 from .models import (
     ExpiryPeriod,

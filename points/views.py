@@ -2,7 +2,6 @@
 accounts with search, an account's ledger with what caused each entry, adjustments."""
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -10,25 +9,19 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.roles import Action
-from accounts.views import console_view, safe_next
 from campaigns.selectors import campaign_get
 from core.errors import DomainError
+from web.pages import console_view, paginate, safe_next
 
 from . import forms, selectors, services
 from .models import AdjustmentRequestStatus, PointsAdjustmentRequest
-
-PAGE_SIZE = 25
-
-
-def _page(request, queryset):
-    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
 
 
 @console_view(Action.POINTS_READ)
 def program_list(request):
     actor = request.actor
     programs = selectors.program_list(tenant=actor.tenant, actor=actor)
-    return render(request, "points/program_list.html", {"page": _page(request, programs)})
+    return render(request, "points/program_list.html", {"page": paginate(request, programs)})
 
 
 @console_view(Action.CAMPAIGNS_MANAGE)
@@ -201,7 +194,7 @@ def account_list(request):
         request,
         "points/account_list.html",
         {
-            "page": _page(request, accounts),
+            "page": paginate(request, accounts),
             "programs": selectors.program_list(tenant=actor.tenant, actor=actor),
             "q": request.GET.get("q", ""),
             "program": program,
@@ -242,7 +235,7 @@ def account_detail(request, pk: int):
         "points/account_detail.html",
         {
             "account": account,
-            "page": _page(request, entries),
+            "page": paginate(request, entries),
             "form": form,
             "requests": requests,
             "bound": actor.tenant.max_points_adjustment,
@@ -261,7 +254,7 @@ def adjustment_requests(request):
     return render(
         request,
         "points/adjustment_requests.html",
-        {"page": _page(request, qs), "status": status, "statuses": AdjustmentRequestStatus},
+        {"page": paginate(request, qs), "status": status, "statuses": AdjustmentRequestStatus},
     )
 
 

@@ -6,9 +6,10 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from accounts.models import ApiKeyScope
-from core.api.views import TenantAPIView, object_action_view
+from accounts.selectors import staff_get
 from coupons.selectors import batch_get
-from points.selectors import program_get, staff_get
+from points.selectors import program_get
+from web.api.views import TenantAPIView, object_action_view
 
 from . import selectors, services
 from . import serializers as s

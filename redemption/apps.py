@@ -7,8 +7,8 @@ class RedemptionConfig(AppConfig):
 
     @property
     def console_nav(self):
-        from accounts.context_processors import NavItem
         from accounts.roles import Action
+        from web.context_processors import NavItem
 
         return [
             NavItem(_("Prizes"), "redemption:prize_list", Action.CAMPAIGNS_READ),

@@ -1,11 +1,10 @@
 """Reads of prizes and redemptions."""
 
 from django.db.models import QuerySet
-from django.utils.translation import gettext as _
 
 from accounts.permissions import Actor
 from accounts.roles import Action
-from core.errors import NotFoundError
+from core.selectors import get_visible
 from points.selectors import account_list
 
 from .models import Lottery, LotteryDraw, Prize, PrizeRedemption
@@ -21,10 +20,7 @@ def prize_list(*, tenant, actor: Actor) -> QuerySet:
 
 
 def prize_get(*, tenant, actor: Actor, id) -> Prize:
-    prize = prize_list(tenant=tenant, actor=actor).filter(pk=id).first()
-    if prize is None:
-        raise NotFoundError(_("Not found."))
-    return prize
+    return get_visible(prize_list(tenant=tenant, actor=actor), pk=id)
 
 
 def redemption_list(*, tenant, actor: Actor) -> QuerySet:
@@ -38,10 +34,7 @@ def redemption_list(*, tenant, actor: Actor) -> QuerySet:
 
 
 def redemption_get(*, tenant, actor: Actor, id) -> PrizeRedemption:
-    redemption = redemption_list(tenant=tenant, actor=actor).filter(pk=id).first()
-    if redemption is None:
-        raise NotFoundError(_("Not found."))
-    return redemption
+    return get_visible(redemption_list(tenant=tenant, actor=actor), pk=id)
 
 
 def lottery_list(*, tenant, actor: Actor) -> QuerySet:
@@ -56,10 +49,7 @@ def lottery_list(*, tenant, actor: Actor) -> QuerySet:
 
 
 def lottery_get(*, tenant, actor: Actor, id) -> Lottery:
-    lottery = lottery_list(tenant=tenant, actor=actor).filter(pk=id).first()
-    if lottery is None:
-        raise NotFoundError(_("Not found."))
-    return lottery
+    return get_visible(lottery_list(tenant=tenant, actor=actor), pk=id)
 
 
 def draw_list(*, tenant, actor: Actor, lottery: Lottery) -> QuerySet:

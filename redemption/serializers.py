@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from accounts.models import MerchantStaff
-from core.api.fields import INT_MAX, TenantCodeField
+from web.api.fields import INT_MAX, TenantCodeField
 
 from .models import OutcomeKind, PrizeKind
 

@@ -1,32 +1,25 @@
 """Console pages of prizes and lotteries (/console/prizes/), read-only: the catalog with its
 stock and the lotteries with their prize tables and the points a draw returns on average."""
 
-from django.core.paginator import Paginator
 from django.shortcuts import render
 
 from accounts.roles import Action
-from accounts.views import console_view
+from web.pages import console_view, paginate
 
 from . import selectors
 from .services import expected_points
-
-PAGE_SIZE = 25
-
-
-def _page(request, queryset):
-    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
 
 
 @console_view(Action.CAMPAIGNS_READ)
 def prize_list(request):
     actor = request.actor
     prizes = selectors.prize_list(tenant=actor.tenant, actor=actor)
-    return render(request, "redemption/prize_list.html", {"page": _page(request, prizes)})
+    return render(request, "redemption/prize_list.html", {"page": paginate(request, prizes)})
 
 
 @console_view(Action.CAMPAIGNS_READ)
 def lottery_list(request):
     actor = request.actor
-    page = _page(request, selectors.lottery_list(tenant=actor.tenant, actor=actor))
+    page = paginate(request, selectors.lottery_list(tenant=actor.tenant, actor=actor))
     rows = [(lottery, expected_points(lottery)) for lottery in page]
     return render(request, "redemption/lottery_list.html", {"page": page, "rows": rows})

@@ -32,8 +32,8 @@ from accounts.roles import Role
 from campaigns.models import DEFAULT_CHANNELS, Channel
 from config.celery import beat_schedule
 from core.demo import SIZES
-from core.management.commands.run_periodic import PeriodicRunner
 from core.models import AuditEntry
+from web.management.commands.run_periodic import PeriodicRunner
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[1]

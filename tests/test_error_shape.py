@@ -8,8 +8,8 @@ from rest_framework.test import APIClient
 
 from accounts import api as accounts_api
 from accounts.roles import Role
-from core.api.views import TenantAPIView
 from core.testing import throttle_rates
+from web.api.views import TenantAPIView
 
 pytestmark = pytest.mark.django_db
 
@@ -171,7 +171,7 @@ def test_500_in_a_real_view(world, monkeypatch):
 
 
 def test_error_codes_are_listed_in_the_schema(db):
-    from core.api.schema import FRAMEWORK_CODES, domain_error_codes
+    from web.api.schema import FRAMEWORK_CODES, domain_error_codes
 
     schema = APIClient().get("/api/schema/?format=json").json()
     error = schema["components"]["schemas"]["Error"]

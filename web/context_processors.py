@@ -7,7 +7,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy as _
 
-from .roles import Action
+from accounts.roles import Action
+from accounts.selectors import membership_list_for_user
 
 
 @dataclass(frozen=True)
@@ -78,8 +79,6 @@ def console(request):
     user = getattr(request, "user", None)
 
     def tenant_count() -> int:
-        from .selectors import membership_list_for_user
-
         if user is None or not user.is_authenticated:
             return 0
         return membership_list_for_user(user=user).count()

@@ -4,8 +4,8 @@ import pytest
 
 from accounts.models import Customer, Membership
 from accounts.roles import Role
-from accounts.serializers import fingerprint
 from accounts.tests.factories import RegionFactory
+from core.fingerprints import fingerprint
 from core.models import AuditEntry
 
 pytestmark = pytest.mark.django_db

@@ -19,10 +19,10 @@ from accounts.models import (
 from accounts.permissions import MERCHANT_PERMISSION, REGION_PERMISSION
 from accounts.roles import Role
 from accounts.selectors import membership_regions
-from accounts.serializers import fingerprint
 from accounts.tests.factories import StaffFactory
 from campaigns.models import Channel
 from core.errors import NotFoundError, PermissionDeniedError, ValidationFailed
+from core.fingerprints import fingerprint
 from core.models import AuditEntry
 
 pytestmark = pytest.mark.django_db

@@ -1,55 +1,22 @@
 """Ending a campaign while its coupons are redeemed and claimed, with real threads on PostgreSQL:
 no deadlock, and the budget agrees with what happened to every coupon."""
 
-import threading
-import time
 from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connection
 
 from accounts.roles import Role
 from budgets.models import Budget
 from campaigns import services
-from core.errors import DomainError
+from core.testing import run_at_once
 from coupons import services as coupon_services
 from coupons.models import BatchStatus, Coupon, CouponBatch, CouponRedemption, CouponStatus
 from coupons.tests.factories import active_batch, customers, running_campaign
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("concurrency")]
 D = Decimal
-
-
-def _race(jobs: list, step: float) -> list[str]:
-    """Run the jobs at once, the i-th after (i % 16) x `step` seconds, so that they fall before,
-    during and after the first."""
-    start = threading.Barrier(len(jobs))
-    results: list[str] = []
-    lock = threading.Lock()
-
-    def run(job, delay):
-        try:
-            start.wait()
-            time.sleep(delay)
-            outcome = job()
-        except DomainError as exc:
-            outcome = exc.code
-        except Exception as exc:  # a deadlock or anything unexpected fails the test below
-            outcome = f"error:{type(exc).__name__}:{exc}"
-        finally:
-            connections.close_all()
-        with lock:
-            results.append(outcome)
-
-    threads = [
-        threading.Thread(target=run, args=(job, (i % 16) * step)) for i, job in enumerate(jobs)
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
 
 
 # 5 ms: the end mostly waits for the coupons the others hold; 15 ms: it mostly goes first.
@@ -99,7 +66,7 @@ def test_end_racing_redemptions_and_claims(world, step):
     jobs = [redeem(c, f"O-{i}") for i, c in enumerate(closed + kept)]
     jobs += [claim(c) for c in people[10:25]]
     jobs.insert(0, end)  # no delay: the others fall before, during and after it
-    results = _race(jobs, step)
+    results = run_at_once(jobs, delays=[(i % 16) * step for i in range(len(jobs))])
 
     assert not [r for r in results if r.startswith("error")], results
     assert results.count("ended") == 1

@@ -4,47 +4,21 @@ One campaign budget pays both the order's points and its coupon, so the close (p
 budget rows) and a support rollback of the coupon (coupon row, batch, budget) lock the same rows;
 they must take them in the same order or PostgreSQL aborts one as a deadlock."""
 
-import threading
 from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from django.db import connections
 from django.utils import timezone
 
 from accounts.roles import Role
 from accounts.tests.factories import CustomerFactory
-from core.errors import DomainError
+from core.testing import run_at_once
 from coupons import services as coupons
 from coupons.tests.factories import active_batch, running_campaign
 from orders import services as orders
 from points.tests.factories import place, program, rule
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("concurrency")]
-
-
-def _race(*works) -> list[str]:
-    start = threading.Barrier(len(works))
-    results: list[str] = []
-
-    def run(work):
-        try:
-            start.wait()
-            work()
-            results.append("ok")
-        except DomainError as exc:
-            results.append(exc.code)
-        except Exception as exc:  # a deadlock: the test's failure, reported with its type
-            results.append(type(exc).__name__)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(work,)) for work in works]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def test_closing_orders_while_support_rolls_back_their_coupons_never_deadlocks(world):
@@ -70,11 +44,13 @@ def test_closing_orders_while_support_rolls_back_their_coupons_never_deadlocks(w
 
         def close(order=order):
             orders.order_close(tenant=world.tenant, actor=world.system, order=order)
+            return "ok"
 
         def rollback(coupon=coupon):
             coupons.coupon_rollback(tenant=world.tenant, actor=operator, code=coupon.code)
+            return "ok"
 
-        results = _race(close, rollback)
+        results = run_at_once([close, rollback])
         # Whoever comes second finds the coupon already back: 409, never a deadlock.
         assert sorted(results) in (["invalid_transition", "ok"], ["ok", "ok"]), results
     call_command("check_budgets")

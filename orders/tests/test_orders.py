@@ -1,11 +1,8 @@
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
-from django.db import connection
 
 from accounts.roles import Role
 from accounts.tests.factories import MerchantFactory, RegionFactory, StaffFactory
+from core.testing import run_at_once
 from orders.models import Order, OrderStatus
 
 
@@ -151,17 +148,11 @@ class TestOrderEvents:
 @pytest.mark.xdist_group("concurrency")
 def test_same_order_sent_twenty_times_at_once_is_recorded_once(world):
     client_key = world.key_client()
-    barrier = threading.Barrier(20)
 
-    def send(_):
-        barrier.wait()
-        try:
-            return client_key.post("/api/v1/orders", order_body(world), format="json").status_code
-        finally:
-            connection.close()
+    def send():
+        return client_key.post("/api/v1/orders", order_body(world), format="json").status_code
 
-    with ThreadPoolExecutor(max_workers=20) as pool:
-        codes = list(pool.map(send, range(20)))
+    codes = run_at_once([send] * 20)
     assert sorted(codes) == [200] * 19 + [201]
     assert Order.objects.for_tenant(world.tenant).count() == 1
     assert Order.objects.for_tenant(world.tenant).get().status == OrderStatus.OPEN

@@ -158,8 +158,9 @@ class TestProgramActivation:
         assert awards_of(world, place(world)) == []
         (award,) = awards_of(world, earned)
         assert (award.status, award.points) == (AwardStatus.ACTIVE, 5)
-        # a repeat is harmless and writes no second audit row
-        assert client.post(f"/api/v1/points-programs/{prog.pk}/deactivate").status_code == 200
+        # a repeat is a conflict, as in every life cycle, and writes no second audit row
+        repeat = client.post(f"/api/v1/points-programs/{prog.pk}/deactivate")
+        assert repeat.status_code == 409 and repeat.json()["code"] == "invalid_transition"
         (entry,) = audits(world, "points_program.deactivate")
         assert (entry.before, entry.after, entry.note) == (
             {"is_active": True}, {"is_active": False}, "season over",

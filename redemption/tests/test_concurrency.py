@@ -1,16 +1,14 @@
 """Real threads against PostgreSQL: stock, inventories and points stay exact under concurrent
 redemptions and draws."""
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
+from functools import partial
 from unittest import mock
 
 import pytest
-from django.db import connection
 
 from accounts.tests.factories import StaffFactory
-from core.errors import DomainError
+from core.testing import run_at_once
 from points.services import ledger_mismatches
 from redemption import services
 from redemption.models import LotteryDraw, LotteryOutcome, Prize, PrizeRedemption
@@ -18,20 +16,6 @@ from redemption.models import LotteryDraw, LotteryOutcome, Prize, PrizeRedemptio
 from .factories import give_points, lottery, prize
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("concurrency")]
-
-
-def _run_at_once(count: int, work):
-    barrier = threading.Barrier(count)
-
-    def run(n):
-        barrier.wait()
-        try:
-            return work(n)
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(run, range(count)))
 
 
 def test_twenty_redemptions_of_five_in_stock(world):
@@ -43,15 +27,12 @@ def test_twenty_redemptions_of_five_in_stock(world):
     staff.append(world.staff)
 
     def redeem(n):
-        try:
-            services.prize_redeem(
-                tenant=world.tenant, actor=world.system, staff=staff[n % len(staff)], prize=p
-            )
-            return "ok"
-        except DomainError as exc:
-            return exc.code
+        services.prize_redeem(
+            tenant=world.tenant, actor=world.system, staff=staff[n % len(staff)], prize=p
+        )
+        return "ok"
 
-    results = _run_at_once(20, redeem)
+    results = run_at_once([partial(redeem, n) for n in range(20)])
     assert results.count("ok") == 5, results
     assert set(results) <= {"ok", "out_of_stock", "insufficient_points"}
     p = Prize.objects.for_tenant(world.tenant).get(pk=p.pk)
@@ -82,15 +63,12 @@ def test_concurrent_draws_never_overdraw_an_inventory(world):
     accounts = [give_points(world, lot.program, member, 300) for member in staff]
 
     def draw(n):
-        try:
-            return services.lottery_draw(
-                tenant=world.tenant, actor=world.system, lottery=lot, staff=staff[n % 4]
-            ).outcome.kind
-        except DomainError as exc:
-            return exc.code
+        return services.lottery_draw(
+            tenant=world.tenant, actor=world.system, lottery=lot, staff=staff[n % 4]
+        ).outcome.kind
 
     with mock.patch("secrets.SystemRandom.randrange", return_value=0):  # once: patching is global
-        results = _run_at_once(12, draw)
+        results = run_at_once([partial(draw, n) for n in range(12)])
     assert results.count("points") == 3, results
     assert results.count("nothing") == 9, results
     assert LotteryOutcome.objects.for_tenant(world.tenant).get(kind="points").won == 3

@@ -53,7 +53,7 @@ class TenantSessionScheme(OpenApiAuthenticationExtension):
 
 
 class TenantCodeFieldSchema(OpenApiSerializerFieldExtension):
-    target_class = "core.api.fields.TenantCodeField"
+    target_class = "web.api.fields.TenantCodeField"
     match_subclasses = True  # e.g. an order's merchant, taken from its staff member's row
 
     def map_serializer_field(self, auto_schema, direction):
