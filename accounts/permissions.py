@@ -1,5 +1,6 @@
 """Who is acting, and the one permission check every service calls (SPEC §7)."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -8,6 +9,7 @@ from guardian.shortcuts import get_objects_for_user
 
 from core.errors import PermissionDeniedError
 
+from .errors import AccountsErrorCode
 from .models import ApiKey, ApiKeyScope, Membership, Region, Tenant
 from .regions import region_descendant_ids
 from .roles import Action, Role, role_can
@@ -99,18 +101,22 @@ class Actor:
     @property
     def business_unit_id(self) -> int | None:
         """The unit a business-unit admin is limited to; None means no such limit."""
-        return self.membership.business_unit_id if self.role == Role.BU_ADMIN else None
+        membership = self.membership
+        return (
+            membership.business_unit_id if membership and membership.role == Role.BU_ADMIN else None
+        )
 
     @property
     def merchant_id(self) -> int | None:
-        if self.role in (Role.MERCHANT_ADMIN, Role.MERCHANT_STAFF):
-            return self.membership.merchant_id
+        membership = self.membership
+        if membership and membership.role in (Role.MERCHANT_ADMIN, Role.MERCHANT_STAFF):
+            return membership.merchant_id
         return None
 
     @cached_property
     def region_ids(self) -> frozenset[int] | None:
         """Regions a regional operator may touch (granted ones and all below them); None = all."""
-        if not self.is_regional:
+        if self.membership is None or not self.is_regional:
             return None
         granted = get_objects_for_user(
             self.membership.user,
@@ -119,3 +125,34 @@ class Actor:
             accept_global_perms=False,
         ).values_list("id", flat=True)
         return frozenset(region_descendant_ids(tenant=self.tenant, region_ids=set(granted)))
+
+    def owns_wholly(
+        self, *, region_ids: Iterable[int] | None = None, business_unit_id: int | None = None
+    ) -> bool:
+        """Whether what a write changes is wholly this actor's: the one write-scope rule.
+
+        A regional operator is bounded by regions: every region given must be theirs, and there
+        must be at least one (what names no region reaches everywhere). A business-unit admin is
+        bounded by their unit: the unit given must be theirs. Pass what the noun is tied to; a
+        bound left out (None) is not at stake, so a BU admin's merchant upsert passes regions
+        only. Everyone else (tenant-wide roles, API keys, the system) owns everything here; a
+        merchant user's bound is their merchant, which `accounts.scope` checks.
+        """
+        if self.region_ids is not None and region_ids is not None:
+            wanted = set(region_ids)
+            if not wanted or not wanted <= self.region_ids:
+                return False
+        if self.business_unit_id is not None and business_unit_id is not None:
+            return business_unit_id == self.business_unit_id
+        return True
+
+    def require_owns_wholly(
+        self,
+        *,
+        message: str,
+        region_ids: Iterable[int] | None = None,
+        business_unit_id: int | None = None,
+    ) -> None:
+        """`owns_wholly`, or 403 out_of_scope with `message` (visible, but not all theirs)."""
+        if not self.owns_wholly(region_ids=region_ids, business_unit_id=business_unit_id):
+            raise PermissionDeniedError(message, code=AccountsErrorCode.OUT_OF_SCOPE)

@@ -85,7 +85,7 @@ def _membership_snapshot(membership: Membership) -> dict:
 
 
 def _check_role_fields(
-    *, tenant, actor: Actor, role: str, business_unit, regions, merchant, staff
+    *, tenant: Tenant, actor: Actor, role: str, business_unit, regions, merchant, staff
 ) -> None:
     errors: dict[str, list[str]] = {}
     if role not in Role.values:
@@ -130,7 +130,9 @@ def _set_region_grants(*, membership: Membership, regions: Iterable[Region]) -> 
         assign_perm(REGION_PERMISSION, membership.user, wanted[pk])
 
 
-def _set_merchant_grant(*, user: User, tenant, merchant: Merchant | None, role: str) -> None:
+def _set_merchant_grant(
+    *, user: User, tenant: Tenant, merchant: Merchant | None, role: str
+) -> None:
     # Revoke by the grants themselves: the membership already points at the new merchant.
     granted = get_objects_for_user(
         user,
@@ -148,7 +150,7 @@ def _set_merchant_grant(*, user: User, tenant, merchant: Merchant | None, role: 
 @transaction.atomic
 def user_create(
     *,
-    tenant,
+    tenant: Tenant,
     actor: Actor,
     username: str,
     password: str,
@@ -236,7 +238,7 @@ def _apply_grants(*, membership: Membership, regions: list[Region], staff) -> No
 @transaction.atomic
 def membership_update(
     *,
-    tenant,
+    tenant: Tenant,
     actor: Actor,
     membership: Membership,
     role: str,
@@ -296,7 +298,7 @@ def membership_update(
 
 
 @transaction.atomic
-def business_unit_create(*, tenant, actor: Actor, code: str, name: str) -> BusinessUnit:
+def business_unit_create(*, tenant: Tenant, actor: Actor, code: str, name: str) -> BusinessUnit:
     actor.require(Action.USERS_MANAGE)
     if actor.business_unit_id is not None:
         raise PermissionDeniedError(_("Only tenant admins create business units."))
@@ -316,17 +318,21 @@ def business_unit_create(*, tenant, actor: Actor, code: str, name: str) -> Busin
 # --- master data (integrator upserts, SPEC §8) --------------------------------------------------
 
 
+def _region_ids(region: Region | None) -> list[int]:
+    """A row's region as `Actor.owns_wholly` takes it: a row in no region is in none of theirs."""
+    return [region.pk] if region is not None else []
+
+
 def _require_region_scope(actor: Actor, region: Region | None) -> None:
     """A regional operator writes only inside their regions."""
-    if actor.region_ids is not None and (region is None or region.pk not in actor.region_ids):
-        raise PermissionDeniedError(
-            _("This is outside your regions."), code=AccountsErrorCode.OUT_OF_SCOPE
-        )
+    actor.require_owns_wholly(
+        region_ids=_region_ids(region), message=_("This is outside your regions.")
+    )
 
 
 def _upsert(
     *,
-    tenant,
+    tenant: Tenant,
     actor: Actor,
     model,
     code: str,
@@ -356,12 +362,16 @@ def _upsert(
             if row is None:  # another constraint failed, not the code's
                 raise
             created = False
-    if not created and region_of is not None and actor.region_ids is not None:
-        # An existing row outside the operator's regions is invisible to them (like on GET),
-        # so they can neither change it nor move it into their regions.
-        region = region_of(row)
-        if region is None or region.pk not in actor.region_ids:
-            raise NotFoundError(_("Not found."))
+    # An existing row outside the operator's regions is invisible to them (like on GET), so
+    # they can neither change it nor move it into their regions.
+    hidden = (
+        not created
+        and region_of is not None
+        and actor.is_regional  # the only ones bounded by regions: nobody else reads the region
+        and not actor.owns_wholly(region_ids=_region_ids(region_of(row)))
+    )
+    if hidden:
+        raise NotFoundError(_("Not found."))
     before = None if created else snapshot(row, fields=audit_fields)
     if not created:
         for field, value in values.items():
@@ -382,12 +392,12 @@ def _upsert(
 
 @transaction.atomic
 def region_upsert(
-    *, tenant, actor: Actor, code: str, name: str, parent: Region | None = None
+    *, tenant: Tenant, actor: Actor, code: str, name: str, parent: Region | None = None
 ) -> tuple[Region, bool]:
     if actor.region_ids is not None:
         raise PermissionDeniedError(_("Regional operators cannot change the region tree."))
     if parent is not None:
-        node = parent
+        node: Region | None = parent
         while node is not None:  # a region may not end up below itself
             if node.code == code:
                 raise ValidationFailed(
@@ -407,7 +417,7 @@ def region_upsert(
 @transaction.atomic
 def merchant_upsert(
     *,
-    tenant,
+    tenant: Tenant,
     actor: Actor,
     code: str,
     name: str,
@@ -429,7 +439,7 @@ def merchant_upsert(
 @transaction.atomic
 def staff_upsert(
     *,
-    tenant,
+    tenant: Tenant,
     actor: Actor,
     code: str,
     name: str,
@@ -452,7 +462,7 @@ def staff_upsert(
 @transaction.atomic
 def customer_upsert(
     *,
-    tenant,
+    tenant: Tenant,
     actor: Actor,
     code: str,
     name: str = "",
@@ -494,7 +504,7 @@ def _require_tenant_wide(actor: Actor) -> None:
 
 @transaction.atomic
 def api_key_create(
-    *, tenant, actor: Actor, name: str, scopes: Iterable[str] | None = None
+    *, tenant: Tenant, actor: Actor, name: str, scopes: Iterable[str] | None = None
 ) -> tuple[ApiKey, str]:
     """A new integrator key. Returns (row, key): the key is shown once and stored only hashed."""
     actor.require(Action.USERS_MANAGE)
@@ -525,7 +535,7 @@ def api_key_create(
 
 
 @transaction.atomic
-def api_key_revoke(*, tenant, actor: Actor, api_key: ApiKey) -> ApiKey:
+def api_key_revoke(*, tenant: Tenant, actor: Actor, api_key: ApiKey) -> ApiKey:
     actor.require(Action.USERS_MANAGE)
     _require_tenant_wide(actor)
     if api_key.revoked_at is None:
@@ -562,7 +572,7 @@ def _token_snapshot(token: PersonalToken) -> dict:
     return data
 
 
-def _tokens_revoke(*, tenant, actor: Actor, tokens, reason: str) -> int:
+def _tokens_revoke(*, tenant: Tenant, actor: Actor, tokens, reason: str) -> int:
     """Delete these tokens of the tenant, one audit entry each. A revoked token is gone: it only
     ever stood for a login, and nothing may bring it back."""
     tokens = list(tokens.select_related("membership__user"))
@@ -588,7 +598,7 @@ def _require_token_manager(actor: Actor, membership: Membership) -> None:
 
 
 @transaction.atomic
-def personal_token_revoke(*, tenant, actor: Actor, token: PersonalToken) -> None:
+def personal_token_revoke(*, tenant: Tenant, actor: Actor, token: PersonalToken) -> None:
     """DELETE /auth/tokens/{id}: one's own token, or a member's as their user manager."""
     _require_token_manager(actor, token.membership)
     _tokens_revoke(
@@ -600,7 +610,7 @@ def personal_token_revoke(*, tenant, actor: Actor, token: PersonalToken) -> None
 
 
 @transaction.atomic
-def membership_tokens_revoke(*, tenant, actor: Actor, membership: Membership) -> int:
+def membership_tokens_revoke(*, tenant: Tenant, actor: Actor, membership: Membership) -> int:
     """DELETE /users/{id}/tokens: every token of one member (a lost laptop, a leaked script)."""
     _require_token_manager(actor, membership)
     return _tokens_revoke(

@@ -3,6 +3,7 @@
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
+from accounts.models import Tenant
 from accounts.permissions import Actor
 from accounts.regions import region_ancestor_ids
 from accounts.roles import Action
@@ -13,7 +14,7 @@ from .filters import CampaignFilter
 from .models import Campaign, Channel
 
 
-def campaign_list(*, tenant, actor: Actor, filters: dict | None = None) -> QuerySet:
+def campaign_list(*, tenant: Tenant, actor: Actor, filters: dict | None = None) -> QuerySet:
     """Campaigns the actor may read.
 
     A regional operator sees a campaign when any of its target regions is theirs or lies above
@@ -39,25 +40,15 @@ def campaign_list(*, tenant, actor: Actor, filters: dict | None = None) -> Query
     return qs.prefetch_related("channels", "regions")
 
 
-def campaign_get(*, tenant, actor: Actor, id: int) -> Campaign:
+def campaign_get(*, tenant: Tenant, actor: Actor, id: int) -> Campaign:
     return get_visible(campaign_list(tenant=tenant, actor=actor), pk=id)
 
 
-def channel_list(*, tenant, actor: Actor, active_only: bool = False) -> QuerySet:
+def channel_list(*, tenant: Tenant, actor: Actor, active_only: bool = False) -> QuerySet:
     actor.require(Action.CAMPAIGNS_READ)
     qs = Channel.objects.for_tenant(tenant)
     return qs.filter(is_active=True) if active_only else qs
 
 
-def channel_get(*, tenant, actor: Actor, code: str) -> Channel:
+def channel_get(*, tenant: Tenant, actor: Actor, code: str) -> Channel:
     return get_visible(channel_list(tenant=tenant, actor=actor), code=code)
-
-
-def campaign_changeable(*, actor: Actor, campaign: Campaign) -> bool:
-    """Whether the actor may change the campaign: the right role and, for a regional operator,
-    every target region theirs (the services refuse otherwise; pages hide the buttons)."""
-    if not actor.can(Action.CAMPAIGNS_MANAGE):
-        return False
-    if actor.region_ids is None:
-        return True
-    return {r.pk for r in campaign.regions.all()} <= actor.region_ids

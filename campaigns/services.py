@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Region, User
+from accounts.models import Region, Tenant, User
 from accounts.permissions import Actor
 from accounts.roles import Action
 from budgets.models import Budget, BudgetStatus
@@ -29,6 +29,7 @@ from coupons.services import coupons_on_campaign_ended
 from .checks import campaign_check_run
 from .errors import CampaignErrorCode
 from .models import CAMPAIGN_MOVES, DEFAULT_CHANNELS, Campaign, CampaignStatus, Channel
+from .scope import campaign_require_change, campaign_require_regions
 
 logger = logging.getLogger("pointsops.campaigns")
 
@@ -36,7 +37,7 @@ logger = logging.getLogger("pointsops.campaigns")
 
 
 @tenant_setup_step
-def channels_create_defaults(*, tenant) -> None:
+def channels_create_defaults(*, tenant: Tenant) -> None:
     """Give a new tenant the default channel list of SPEC §2.2 (safe to run again)."""
     existing = set(Channel.objects.for_tenant(tenant).values_list("code", flat=True))
     Channel.objects.bulk_create(
@@ -54,7 +55,7 @@ def _require_channel_admin(actor: Actor) -> None:
 
 
 @transaction.atomic
-def channel_create(*, tenant, actor: Actor, code: str, name: str) -> Channel:
+def channel_create(*, tenant: Tenant, actor: Actor, code: str, name: str) -> Channel:
     _require_channel_admin(actor)
     if Channel.objects.for_tenant(tenant).filter(code=code).exists():
         raise ValidationFailed(
@@ -74,7 +75,7 @@ def channel_create(*, tenant, actor: Actor, code: str, name: str) -> Channel:
 @transaction.atomic
 def channel_update(
     *,
-    tenant,
+    tenant: Tenant,
     actor: Actor,
     channel: Channel,
     name: str | None = None,
@@ -113,20 +114,6 @@ def _campaign_snapshot(campaign: Campaign) -> dict:
     return data
 
 
-def _require_regions_in_scope(actor: Actor, region_ids: Iterable[int]) -> None:
-    """A regional operator changes a campaign only when every target region is theirs."""
-    if actor.region_ids is not None and not set(region_ids) <= actor.region_ids:
-        raise PermissionDeniedError(
-            _("Some of the campaign's regions are not yours."),
-            code=CampaignErrorCode.OUT_OF_SCOPE,
-        )
-
-
-def _require_change(actor: Actor, campaign: Campaign) -> None:
-    actor.require(Action.CAMPAIGNS_MANAGE)
-    _require_regions_in_scope(actor, campaign.regions.values_list("pk", flat=True))
-
-
 def _check_budget_choice(actor: Actor, budget: Budget) -> None:
     if actor.business_unit_id is not None and budget.business_unit_id != actor.business_unit_id:
         raise ValidationFailed(
@@ -149,7 +136,7 @@ def _check_fields(*, starts_at: datetime, ends_at: datetime, regions: list[Regio
         raise ValidationFailed(_("Check the campaign's fields."), fields=errors)
 
 
-def _lock(tenant, campaign: Campaign) -> Campaign:
+def _lock(tenant: Tenant, campaign: Campaign) -> Campaign:
     # NO KEY: a plain FOR UPDATE would block the KEY SHARE locks that budget entries naming the
     # campaign take at commit, while ending it goes on to the budget those orders hold.
     return (
@@ -163,7 +150,7 @@ def _lock(tenant, campaign: Campaign) -> Campaign:
 @transaction.atomic
 def campaign_create(
     *,
-    tenant,
+    tenant: Tenant,
     actor: Actor,
     name: str,
     budget: Budget,
@@ -178,7 +165,7 @@ def campaign_create(
     regions, channels = list(regions), list(channels)
     _check_fields(starts_at=starts_at, ends_at=ends_at, regions=regions)
     _check_budget_choice(actor, budget)
-    _require_regions_in_scope(actor, (r.pk for r in regions))
+    campaign_require_regions(actor=actor, region_ids=(r.pk for r in regions))
     campaign = Campaign.objects.create(
         tenant=tenant,
         name=name,
@@ -214,7 +201,13 @@ CAMPAIGN_EDITABLE = (
 
 
 @transaction.atomic
-def campaign_update(*, tenant, actor: Actor, campaign: Campaign, **changes) -> Campaign:
+def campaign_update(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    campaign: Campaign,
+    **changes,  # a partial update: only the fields sent (of CAMPAIGN_EDITABLE) change
+) -> Campaign:
     """Change a campaign that has not ended. Once scheduled, its budget stays, and a change that
     the check refuses (dates outside the budget …) is refused with the check's errors."""
     unknown = set(changes) - set(CAMPAIGN_EDITABLE)
@@ -222,7 +215,7 @@ def campaign_update(*, tenant, actor: Actor, campaign: Campaign, **changes) -> C
         raise ValidationFailed(
             _("These fields cannot be changed: %s.") % ", ".join(sorted(unknown))
         )
-    _require_change(actor, campaign)
+    campaign_require_change(actor=actor, campaign=campaign)
     campaign = _lock(tenant, campaign)
     if campaign.status == CampaignStatus.ENDED:
         raise ConflictError(
@@ -250,7 +243,7 @@ def campaign_update(*, tenant, actor: Actor, campaign: Campaign, **changes) -> C
     regions = list(changes["regions"]) if "regions" in changes else list(campaign.regions.all())
     _check_fields(starts_at=campaign.starts_at, ends_at=campaign.ends_at, regions=regions)
     if "regions" in changes:
-        _require_regions_in_scope(actor, (r.pk for r in regions))
+        campaign_require_regions(actor=actor, region_ids=(r.pk for r in regions))
         campaign.regions.set(regions)
     if "channels" in changes:
         campaign.channels.set(changes["channels"])
@@ -268,12 +261,14 @@ def campaign_update(*, tenant, actor: Actor, campaign: Campaign, **changes) -> C
     return campaign
 
 
-def campaign_check(*, tenant, campaign: Campaign) -> dict:
+def campaign_check(*, tenant: Tenant, campaign: Campaign) -> dict:
     """`{errors: [{code, detail}], warnings: [...], simulation: {...}}` (SPEC §8)."""
     return campaign_check_run(tenant=tenant, campaign=campaign).as_dict()
 
 
-def _refuse_on_errors(tenant, campaign: Campaign, *, acknowledge_warnings: bool = True) -> None:
+def _refuse_on_errors(
+    tenant: Tenant, campaign: Campaign, *, acknowledge_warnings: bool = True
+) -> None:
     report = campaign_check_run(tenant=tenant, campaign=campaign)
     if report.errors:
         raise RuleRefusal(
@@ -290,7 +285,7 @@ def _refuse_on_errors(tenant, campaign: Campaign, *, acknowledge_warnings: bool 
 
 
 def _transition(
-    tenant, actor: Actor, campaign: Campaign, target: str, verb: str, note: str = ""
+    tenant: Tenant, actor: Actor, campaign: Campaign, target: str, verb: str, note: str = ""
 ) -> Campaign:
     if target not in CAMPAIGN_MOVES[campaign.status]:
         raise invalid_transition(_("campaign"), campaign.status, target)
@@ -315,10 +310,10 @@ def _transition(
 
 @transaction.atomic
 def campaign_schedule(
-    *, tenant, actor: Actor, campaign: Campaign, acknowledge_warnings: bool = False
+    *, tenant: Tenant, actor: Actor, campaign: Campaign, acknowledge_warnings: bool = False
 ) -> Campaign:
     """draft → scheduled after the check; at once → running when its start time has come."""
-    _require_change(actor, campaign)
+    campaign_require_change(actor=actor, campaign=campaign)
     campaign = _lock(tenant, campaign)
     if CampaignStatus.SCHEDULED not in CAMPAIGN_MOVES[campaign.status]:
         raise invalid_transition(_("campaign"), campaign.status, CampaignStatus.SCHEDULED)
@@ -330,16 +325,18 @@ def campaign_schedule(
 
 
 @transaction.atomic
-def campaign_pause(*, tenant, actor: Actor, campaign: Campaign, note: str = "") -> Campaign:
-    _require_change(actor, campaign)
+def campaign_pause(*, tenant: Tenant, actor: Actor, campaign: Campaign, note: str = "") -> Campaign:
+    campaign_require_change(actor=actor, campaign=campaign)
     campaign = _lock(tenant, campaign)
     return _transition(tenant, actor, campaign, CampaignStatus.PAUSED, "pause", note)
 
 
 @transaction.atomic
-def campaign_resume(*, tenant, actor: Actor, campaign: Campaign, note: str = "") -> Campaign:
+def campaign_resume(
+    *, tenant: Tenant, actor: Actor, campaign: Campaign, note: str = ""
+) -> Campaign:
     """paused → running, unless the check now finds an error (the budget was closed …)."""
-    _require_change(actor, campaign)
+    campaign_require_change(actor=actor, campaign=campaign)
     campaign = _lock(tenant, campaign)
     if CampaignStatus.RUNNING not in CAMPAIGN_MOVES[campaign.status] or (
         campaign.status != CampaignStatus.PAUSED
@@ -349,7 +346,7 @@ def campaign_resume(*, tenant, actor: Actor, campaign: Campaign, note: str = "")
     return _transition(tenant, actor, campaign, CampaignStatus.RUNNING, "resume", note)
 
 
-def _end(tenant, actor: Actor, campaign: Campaign, note: str = "") -> Campaign:
+def _end(tenant: Tenant, actor: Actor, campaign: Campaign, note: str = "") -> Campaign:
     """The one rule of ending, by hand or on time, on a campaign whose row the caller locked:
     its batches end and what they no longer need is released (see coupons_on_campaign_ended)."""
     campaign = _transition(tenant, actor, campaign, CampaignStatus.ENDED, "end", note)
@@ -358,10 +355,10 @@ def _end(tenant, actor: Actor, campaign: Campaign, note: str = "") -> Campaign:
 
 
 @transaction.atomic
-def campaign_end(*, tenant, actor: Actor, campaign: Campaign, note: str = "") -> Campaign:
+def campaign_end(*, tenant: Tenant, actor: Actor, campaign: Campaign, note: str = "") -> Campaign:
     """scheduled | running | paused → ended. Its active and paused coupon batches end, giving
     back the stock never issued; coupons of batches without extend_past_campaign expire now."""
-    _require_change(actor, campaign)
+    campaign_require_change(actor=actor, campaign=campaign)
     campaign = _lock(tenant, campaign)
     return _end(tenant, actor, campaign, note)
 
@@ -422,7 +419,7 @@ def _end_due(now: datetime) -> int:
         status__in=[CampaignStatus.SCHEDULED, CampaignStatus.RUNNING, CampaignStatus.PAUSED],
         ends_at__lte=now,
     )
-    ended, failed = 0, set()
+    ended, failed = 0, set[int]()
     while True:
         with transaction.atomic():
             campaign = (

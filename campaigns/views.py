@@ -7,13 +7,14 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.roles import Action
-from core.errors import DomainError, PermissionDeniedError
-from web.pages import console_view, paginate
+from core.errors import DomainError
+from web.pages import LifeCycleActions, console_view, paginate
 
 from . import filters, forms, selectors, services
 from .models import CAMPAIGN_MOVES, CampaignStatus
+from .scope import campaign_changeable, campaign_require_change
 
-ACTIONS = {
+ACTIONS: LifeCycleActions = {
     "schedule": (services.campaign_schedule, gettext_lazy("Campaign scheduled.")),
     "pause": (services.campaign_pause, gettext_lazy("Campaign paused.")),
     "resume": (services.campaign_resume, gettext_lazy("Campaign running again.")),
@@ -44,7 +45,7 @@ def campaign_list(request):
 def campaign_detail(request, pk: int):
     actor = request.actor
     campaign = selectors.campaign_get(tenant=actor.tenant, actor=actor, id=pk)
-    may_change = selectors.campaign_changeable(actor=actor, campaign=campaign)
+    may_change = campaign_changeable(actor=actor, campaign=campaign)
     allowed = CAMPAIGN_MOVES[campaign.status]
     moves = [
         verb
@@ -67,8 +68,8 @@ def campaign_detail(request, pk: int):
 def campaign_form(request, pk: int | None = None):
     actor = request.actor
     campaign = selectors.campaign_get(tenant=actor.tenant, actor=actor, id=pk) if pk else None
-    if campaign is not None and not selectors.campaign_changeable(actor=actor, campaign=campaign):
-        raise PermissionDeniedError(_("Some of the campaign's regions are not yours."))
+    if campaign is not None:
+        campaign_require_change(actor=actor, campaign=campaign)
     initial = forms.CampaignForm.initial_for(campaign) if campaign else None
     form = forms.CampaignForm(request.POST or None, actor=actor, initial=initial)
     if request.method == "POST" and form.is_valid():

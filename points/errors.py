@@ -12,7 +12,7 @@ class PointsErrorCode(StrEnum):
     INVALID_RULE = "invalid_rule"
     INVALID_PROGRAM = "invalid_program"
     PROGRAM_IN_USE = "program_in_use"  # a change that would alter points already earned
-    OUT_OF_SCOPE = "out_of_scope"  # a program or rule reaching beyond the actor's regions or BU
+    OUT_OF_SCOPE = "out_of_scope"  # a program no rule ties to a scope
 
 
 class BudgetRefused(Exception):

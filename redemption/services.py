@@ -7,6 +7,7 @@ stock and per-holder limits are exact under concurrency.
 
 import secrets
 import uuid
+from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
@@ -15,23 +16,23 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import scope as data_scope
-from accounts.models import ApiKeyScope
+from accounts.models import ApiKeyScope, Tenant
 from accounts.permissions import Actor
 from accounts.roles import Action
-from campaigns.errors import CampaignErrorCode
-from campaigns.selectors import campaign_changeable, campaign_get
+from campaigns.scope import campaign_require_change
+from campaigns.selectors import campaign_get
 from core.errors import (
     ConflictError,
     NotFoundError,
-    PermissionDeniedError,
     RuleRefusal,
     ValidationFailed,
     invalid_transition,
 )
 from core.numbers import plain_number
 from core.services import audit_record, snapshot
+from coupons.models import CouponBatch
 from points.errors import PointsErrorCode
-from points.models import Holder
+from points.models import Holder, PointsProgram
 from points.services import account_for_holder, points_credit, points_refund, points_spend
 
 from .errors import RedemptionErrorCode
@@ -68,7 +69,7 @@ def _invalid(field_name: str, message: str):
     )
 
 
-def _clean_prize(tenant, program, data: dict) -> None:
+def _clean_prize(tenant: Tenant, program, data: dict) -> None:
     if data["points_cost"] < 1:
         raise _invalid("points_cost", _("At least 1 point."))
     if data["value"] < 0:
@@ -95,17 +96,39 @@ def _clean_prize(tenant, program, data: dict) -> None:
 
 
 @transaction.atomic
-def prize_create(*, tenant, actor: Actor, program, **data) -> Prize:
+def prize_create(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    program: PointsProgram,
+    name: str,
+    kind: str,
+    points_cost: int,
+    value: Decimal = Decimal("0.00"),
+    stock: int = 0,
+    per_holder_limit: int | None = None,
+    available_from: datetime | None = None,
+    available_until: datetime | None = None,
+    coupon_batch: CouponBatch | None = None,
+    is_active: bool = True,
+) -> Prize:
     actor.require(Action.CAMPAIGNS_MANAGE)
-    unknown = set(data) - set(PRIZE_FIELDS)
-    if unknown:
-        raise ValidationFailed(_("Unknown fields: %s") % ", ".join(sorted(unknown)))
-    data.setdefault("value", 0)
-    data.setdefault("stock", 0)
+    data = {
+        "name": name,
+        "kind": kind,
+        "points_cost": points_cost,
+        "value": value,
+        "stock": stock,
+        "per_holder_limit": per_holder_limit,
+        "available_from": available_from,
+        "available_until": available_until,
+        "coupon_batch": coupon_batch,
+        "is_active": is_active,
+    }
     if program.tenant_id != tenant.pk:
         raise NotFoundError(_("Not found."))
     _clean_prize(tenant, program, data)
-    _require_batch_usable(tenant, actor, data.get("coupon_batch"))
+    _require_batch_usable(tenant, actor, coupon_batch)
     prize = Prize.objects.create(tenant=tenant, program=program, **data)
     audit_record(
         tenant=tenant,
@@ -117,7 +140,7 @@ def prize_create(*, tenant, actor: Actor, program, **data) -> Prize:
     return prize
 
 
-def _lock_prize(tenant, prize_id: int) -> Prize:
+def _lock_prize(tenant: Tenant, prize_id: int) -> Prize:
     return (
         Prize.objects.for_tenant(tenant)
         .select_for_update(of=("self",), no_key=True)
@@ -127,7 +150,13 @@ def _lock_prize(tenant, prize_id: int) -> Prize:
 
 
 @transaction.atomic
-def prize_update(*, tenant, actor: Actor, prize: Prize, **changes) -> Prize:
+def prize_update(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    prize: Prize,
+    **changes,  # a partial update: only the fields sent (of PRIZE_FIELDS) change
+) -> Prize:
     """Only the fields sent change; the program and the redeemed count never do."""
     actor.require(Action.CAMPAIGNS_MANAGE)
     unknown = set(changes) - set(PRIZE_FIELDS)
@@ -163,17 +192,13 @@ def _require_redeemer(actor: Actor, staff) -> None:
         raise NotFoundError(_("Not found."))
 
 
-def _require_batch_usable(tenant, actor: Actor, batch) -> None:
+def _require_batch_usable(tenant: Tenant, actor: Actor, batch: CouponBatch | None) -> None:
     """A coupon prize or outcome hands out the batch's coupons, so the actor must be able to
     issue from it: its campaign visible (else not found) and changeable (SPEC §7)."""
-    if batch is None or (actor.region_ids is None and actor.business_unit_id is None):
+    if batch is None:
         return
     campaign = campaign_get(tenant=tenant, actor=actor, id=batch.campaign_id)
-    if not campaign_changeable(actor=actor, campaign=campaign):
-        raise PermissionDeniedError(
-            _("Some of the campaign's regions are not yours."),
-            code=CampaignErrorCode.OUT_OF_SCOPE,
-        )
+    campaign_require_change(actor=actor, campaign=campaign)
 
 
 def _require_staff_program(program) -> None:
@@ -197,7 +222,13 @@ def _check_available(prize: Prize, now) -> None:
 
 @transaction.atomic
 def prize_redeem(
-    *, tenant, actor: Actor, staff, prize: Prize, quantity: int = 1, shipping_address: str = ""
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    staff,
+    prize: Prize,
+    quantity: int = 1,
+    shipping_address: str = "",
 ) -> PrizeRedemption:
     """Spend the holder's points on `quantity` of a prize and take the stock, in one transaction.
 
@@ -273,7 +304,7 @@ def prize_redeem(
 
 @transaction.atomic
 def redemption_cancel(
-    *, tenant, actor: Actor, redemption: PrizeRedemption, note: str = ""
+    *, tenant: Tenant, actor: Actor, redemption: PrizeRedemption, note: str = ""
 ) -> PrizeRedemption:
     """Refund the points and return the stock, once (409 invalid_transition after)."""
     redemption = (
@@ -322,7 +353,7 @@ def _lottery_invalid(field_name: str, message: str):
     )
 
 
-def _clean_outcome(tenant, program, outcome: dict) -> None:
+def _clean_outcome(tenant: Tenant, program, outcome: dict) -> None:
     kind = outcome["kind"]
     needs = {OutcomeKind.POINTS: "points", OutcomeKind.PRIZE: "prize", OutcomeKind.COUPON: "batch"}
     for name in ("points", "prize", "batch"):
@@ -344,7 +375,7 @@ def _clean_outcome(tenant, program, outcome: dict) -> None:
 
 @transaction.atomic
 def lottery_create(
-    *, tenant, actor: Actor, program, name: str, cost_points: int, outcomes: list[dict]
+    *, tenant: Tenant, actor: Actor, program, name: str, cost_points: int, outcomes: list[dict]
 ) -> Lottery:
     """A draft lottery with its prize table; the probabilities add up to exactly 1."""
     actor.require(Action.CAMPAIGNS_MANAGE)
@@ -407,7 +438,7 @@ def expected_points(lottery: Lottery) -> Decimal:
     return total
 
 
-def _lock_lottery(tenant, lottery_id: int) -> Lottery:
+def _lock_lottery(tenant: Tenant, lottery_id: int) -> Lottery:
     return (
         Lottery.objects.for_tenant(tenant)
         .select_for_update(of=("self",), no_key=True)
@@ -416,7 +447,7 @@ def _lock_lottery(tenant, lottery_id: int) -> Lottery:
     )
 
 
-def _lottery_move(tenant, actor: Actor, lottery, allowed: tuple, target: str, note: str):
+def _lottery_move(tenant: Tenant, actor: Actor, lottery, allowed: tuple, target: str, note: str):
     actor.require(Action.CAMPAIGNS_MANAGE)
     lottery = _lock_lottery(tenant, lottery.pk)
     if lottery.status not in allowed:
@@ -437,7 +468,7 @@ def _lottery_move(tenant, actor: Actor, lottery, allowed: tuple, target: str, no
 
 
 @transaction.atomic
-def lottery_activate(*, tenant, actor: Actor, lottery: Lottery, note: str = "") -> Lottery:
+def lottery_activate(*, tenant: Tenant, actor: Actor, lottery: Lottery, note: str = "") -> Lottery:
     """Live only when a draw costs at least the points it returns on average (SPEC §4):
     422 lottery_inflationary otherwise."""
     expected = expected_points(lottery)
@@ -451,7 +482,7 @@ def lottery_activate(*, tenant, actor: Actor, lottery: Lottery, note: str = "") 
 
 
 @transaction.atomic
-def lottery_end(*, tenant, actor: Actor, lottery: Lottery, note: str = "") -> Lottery:
+def lottery_end(*, tenant: Tenant, actor: Actor, lottery: Lottery, note: str = "") -> Lottery:
     return _lottery_move(
         tenant, actor, lottery, (LotteryStatus.DRAFT, LotteryStatus.ACTIVE), LotteryStatus.ENDED,
         note,
@@ -462,7 +493,7 @@ class _Exhausted(Exception):
     pass
 
 
-def _take_outcome(tenant, outcome: LotteryOutcome) -> bool:
+def _take_outcome(tenant: Tenant, outcome: LotteryOutcome) -> bool:
     """Count the win against the outcome's inventory (and a prize's stock), or nothing at all."""
     try:
         with transaction.atomic():  # a savepoint: a prize out of stock gives the ticket back
@@ -496,7 +527,7 @@ def _pick(outcomes: list[LotteryOutcome]) -> LotteryOutcome:
 
 
 @transaction.atomic
-def lottery_draw(*, tenant, actor: Actor, lottery: Lottery, staff) -> LotteryDraw:
+def lottery_draw(*, tenant: Tenant, actor: Actor, lottery: Lottery, staff) -> LotteryDraw:
     """Spend a draw's cost and draw with a cryptographic random source. An outcome whose
     inventory (or prize stock) is gone yields nothing instead: its probability goes to nothing.
 
@@ -509,8 +540,9 @@ def lottery_draw(*, tenant, actor: Actor, lottery: Lottery, staff) -> LotteryDra
     if lottery.status != LotteryStatus.ACTIVE:
         raise RuleRefusal(_("This lottery is not open."), code=RedemptionErrorCode.NOT_AVAILABLE)
     outcomes = list(LotteryOutcome.objects.for_tenant(tenant).filter(lottery=lottery))
-    won = _pick(outcomes)
-    if won.kind == OutcomeKind.NOTHING or not _take_outcome(tenant, won):
+    picked = _pick(outcomes)
+    won: LotteryOutcome | None = picked  # None: neither it nor "nothing" had stock left
+    if picked.kind == OutcomeKind.NOTHING or not _take_outcome(tenant, picked):
         nothing = next((o for o in outcomes if o.kind == OutcomeKind.NOTHING), None)
         won = nothing if nothing is not None and _take_outcome(tenant, nothing) else None
     account = account_for_holder(tenant=tenant, program=lottery.program, holder=staff)
@@ -525,6 +557,7 @@ def lottery_draw(*, tenant, actor: Actor, lottery: Lottery, staff) -> LotteryDra
     )
     award = None
     if won is not None and won.kind == OutcomeKind.POINTS:
+        assert won.points is not None, "a points outcome names its points (_clean_outcome)"
         award = points_credit(
             tenant=tenant,
             actor=actor,

@@ -9,11 +9,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import scope as data_scope
-from accounts.models import Merchant, Region
+from accounts.models import Merchant, Region, Tenant
 from accounts.permissions import Actor
-from accounts.roles import Action
 from budgets.services import budget_release, budget_reserve
 from campaigns.models import Campaign, CampaignStatus
+from campaigns.scope import campaign_require_change
 from core.errors import ConflictError, CoreErrorCode, ValidationFailed, invalid_transition
 from core.services import audit_record, snapshot
 
@@ -21,7 +21,7 @@ from .. import codes as code_gen
 from .. import locks
 from ..errors import CouponErrorCode
 from ..models import BATCH_MOVES, ZERO, BatchKind, BatchStatus, CodeMode, Coupon, CouponBatch
-from ._common import CENT, _require_campaign_change
+from ._common import CENT
 
 PREFIX_RE = re.compile(r"^[A-Z0-9-]{0,16}$")
 SHARED_CODE_RE = re.compile(r"^[A-Z0-9-]{4,32}$")
@@ -146,7 +146,7 @@ def _check_limits(campaign: Campaign, data: dict, fail: _Fail) -> None:
     cap_count, cap_days = data.get("frequency_cap_count"), data.get("frequency_cap_days")
     if (cap_count is None) != (cap_days is None):
         fail("frequency_cap", _("Give both count and days."))
-    elif cap_count is not None and (cap_count < 1 or cap_days < 1):
+    elif cap_count is not None and cap_days is not None and (cap_count < 1 or cap_days < 1):
         fail("frequency_cap", _("Count and days must be at least 1."))
 
 
@@ -220,7 +220,7 @@ def _normalise(data: dict) -> dict:
     return data
 
 
-def _check_scope_rows(tenant, actor: Actor, merchants, regions) -> None:
+def _check_scope_rows(tenant: Tenant, actor: Actor, merchants, regions) -> None:
     wrong = [m for m in merchants if m.tenant_id != tenant.pk] + [
         r for r in regions if r.tenant_id != tenant.pk
     ]
@@ -236,7 +236,7 @@ def _check_scope_rows(tenant, actor: Actor, merchants, regions) -> None:
 @transaction.atomic
 def batch_create(
     *,
-    tenant,
+    tenant: Tenant,
     actor: Actor,
     campaign: Campaign,
     name: str,
@@ -248,7 +248,7 @@ def batch_create(
     **fields,
 ) -> CouponBatch:
     """A draft batch in a campaign (SPEC §8 POST /coupon-batches)."""
-    _require_campaign_change(actor, campaign, Action.CAMPAIGNS_MANAGE)
+    campaign_require_change(actor=actor, campaign=campaign)
     unknown = set(fields) - set(BATCH_FIELDS)
     if unknown:
         raise ValidationFailed(_("Unknown fields: %s.") % ", ".join(sorted(unknown)))
@@ -274,9 +274,15 @@ def batch_create(
 
 
 @transaction.atomic
-def batch_update(*, tenant, actor: Actor, batch: CouponBatch, **changes) -> CouponBatch:
+def batch_update(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    batch: CouponBatch,
+    **changes,  # a partial update: only the fields sent change
+) -> CouponBatch:
     """Change a draft batch's design; once active its terms are what customers were given."""
-    _require_campaign_change(actor, batch.campaign, Action.CAMPAIGNS_MANAGE)
+    campaign_require_change(actor=actor, campaign=batch.campaign)
     scope_merchants = changes.pop("scope_merchants", None)
     scope_regions = changes.pop("scope_regions", None)
     unknown = set(changes) - set(BATCH_FIELDS)
@@ -322,7 +328,7 @@ def _move(batch: CouponBatch, target: str, *, source: str | None = None) -> dict
     return before
 
 
-def _save_move(tenant, actor, batch: CouponBatch, before: dict, verb: str, note: str = ""):
+def _save_move(tenant: Tenant, actor, batch: CouponBatch, before: dict, verb: str, note: str = ""):
     batch.save()
     audit_record(
         tenant=tenant,
@@ -342,9 +348,11 @@ def _require_campaign_open(campaign: Campaign) -> None:
 
 
 @transaction.atomic
-def batch_activate(*, tenant, actor: Actor, batch: CouponBatch, note: str = "") -> CouponBatch:
+def batch_activate(
+    *, tenant: Tenant, actor: Actor, batch: CouponBatch, note: str = ""
+) -> CouponBatch:
     """draft → active: reserve quantity x the most one coupon can cost (409 budget_exceeded)."""
-    _require_campaign_change(actor, batch.campaign, Action.CAMPAIGNS_MANAGE)
+    campaign_require_change(actor=actor, campaign=batch.campaign)
     batch = locks.lock_batch(tenant, batch)
     before = _move(batch, BatchStatus.ACTIVE, source=BatchStatus.DRAFT)
     _require_campaign_open(batch.campaign)
@@ -365,16 +373,18 @@ def batch_activate(*, tenant, actor: Actor, batch: CouponBatch, note: str = "") 
 
 
 @transaction.atomic
-def batch_pause(*, tenant, actor: Actor, batch: CouponBatch, note: str = "") -> CouponBatch:
-    _require_campaign_change(actor, batch.campaign, Action.CAMPAIGNS_MANAGE)
+def batch_pause(*, tenant: Tenant, actor: Actor, batch: CouponBatch, note: str = "") -> CouponBatch:
+    campaign_require_change(actor=actor, campaign=batch.campaign)
     batch = locks.lock_batch(tenant, batch)
     before = _move(batch, BatchStatus.PAUSED)
     return _save_move(tenant, actor, batch, before, "pause", note)
 
 
 @transaction.atomic
-def batch_resume(*, tenant, actor: Actor, batch: CouponBatch, note: str = "") -> CouponBatch:
-    _require_campaign_change(actor, batch.campaign, Action.CAMPAIGNS_MANAGE)
+def batch_resume(
+    *, tenant: Tenant, actor: Actor, batch: CouponBatch, note: str = ""
+) -> CouponBatch:
+    campaign_require_change(actor=actor, campaign=batch.campaign)
     batch = locks.lock_batch(tenant, batch)
     before = _move(batch, BatchStatus.ACTIVE, source=BatchStatus.PAUSED)
     _require_campaign_open(batch.campaign)
@@ -382,10 +392,10 @@ def batch_resume(*, tenant, actor: Actor, batch: CouponBatch, note: str = "") ->
 
 
 @transaction.atomic
-def batch_end(*, tenant, actor: Actor, batch: CouponBatch, note: str = "") -> CouponBatch:
+def batch_end(*, tenant: Tenant, actor: Actor, batch: CouponBatch, note: str = "") -> CouponBatch:
     """active | paused → ended: the stock never issued gives its reservation back. Coupons already
     issued keep theirs until they are redeemed, expire or are voided (SPEC §2.1)."""
-    _require_campaign_change(actor, batch.campaign, Action.CAMPAIGNS_MANAGE)
+    campaign_require_change(actor=actor, campaign=batch.campaign)
     batch = locks.lock_batch(tenant, batch)
     before = _move(batch, BatchStatus.ENDED)
     unused = (batch.unit_cost * batch.stock).quantize(CENT)

@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import Tenant
 from accounts.permissions import Actor
 from budgets.services import budget_release
 from campaigns.models import Campaign
@@ -97,7 +98,9 @@ def coupons_expire_due(*, now=None, chunk: int = EXPIRE_CHUNK) -> int:
 CAMPAIGN_END_CHUNK = 5000
 
 
-def _expire_with_campaign(tenant, batch_ids: list[int], now, *, late: bool) -> dict[int, list[int]]:
+def _expire_with_campaign(
+    tenant: Tenant, batch_ids: list[int], now, *, late: bool
+) -> dict[int, list[int]]:
     """The coupons of batches that don't extend past their campaign lose their validity now
     (`valid_until` becomes the end): issued ones expire; printed codes never bound stay
     `unassigned` (only a holder's coupon can be expired) but can no longer be used; redeemed
@@ -138,7 +141,7 @@ def _expire_with_campaign(tenant, batch_ids: list[int], now, *, late: bool) -> d
                 released.setdefault(batch_id, []).append(pk)
 
 
-def coupons_on_campaign_ended(*, tenant, actor: Actor, campaign: Campaign) -> int:
+def coupons_on_campaign_ended(*, tenant: Tenant, actor: Actor, campaign: Campaign) -> int:
     """A campaign ended (by hand or on time): its active and paused batches end as `batch_end`
     ends one (the stock never issued is released), and the coupons of batches without
     `extend_past_campaign` end with it (see _expire_with_campaign), their reservation released.

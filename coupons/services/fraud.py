@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import scope as data_scope
-from accounts.models import Customer
+from accounts.models import Customer, Tenant
 from accounts.permissions import Actor
 from accounts.roles import Action
 from campaigns.models import Campaign
@@ -35,14 +35,14 @@ def fraud_limit_text(limit: str) -> str:
         FraudLimit.CAMPAIGN: _("Limit reached: the customer's redemptions in this campaign."),
         FraudLimit.BATCH_PER_CUSTOMER: _("Limit reached: the batch's coupons per customer."),
         FraudLimit.BATCH_FREQUENCY_CAP: _("Limit reached: the batch's frequency cap."),
-    }[limit]
+    }[FraudLimit(limit)]
 
 
-def customer_blocked(*, tenant, customer: Customer) -> bool:
+def customer_blocked(*, tenant: Tenant, customer: Customer) -> bool:
     return BlockedCustomer.objects.for_tenant(tenant).filter(customer=customer).exists()
 
 
-def _fingerprint_customers(model, tenant, field: str, value: str, since) -> set[int]:
+def _fingerprint_customers(model, tenant: Tenant, field: str, value: str, since) -> set[int]:
     return set(
         model.objects.for_tenant(tenant)
         .filter(**{field: value, "created_at__gte": since})
@@ -52,7 +52,7 @@ def _fingerprint_customers(model, tenant, field: str, value: str, since) -> set[
 
 
 def _fraud_limit_hit(
-    tenant,
+    tenant: Tenant,
     customer: Customer,
     device: str,
     phone: str,
@@ -100,7 +100,7 @@ def _fraud_limit_hit(
 FRAUD_FIELDS = ("customer_daily", "fingerprint_customers")
 
 
-def _fraud_snapshot(tenant) -> dict:
+def _fraud_snapshot(tenant: Tenant) -> dict:
     row = tenant_fraud_settings(tenant)
     limits = CampaignRedemptionLimit.objects.for_tenant(tenant).order_by("campaign_id")
     return {
@@ -122,7 +122,7 @@ def fraud_settings_changeable(actor: Actor) -> bool:
 @transaction.atomic
 def fraud_settings_update(
     *,
-    tenant,
+    tenant: Tenant,
     actor: Actor,
     customer_daily: int,
     fingerprint_customers: int,
@@ -172,7 +172,7 @@ def fraud_settings_update(
 
 
 @transaction.atomic
-def customer_block(*, tenant, actor: Actor, customer: Customer, reason: str = "") -> None:
+def customer_block(*, tenant: Tenant, actor: Actor, customer: Customer, reason: str = "") -> None:
     actor.require(Action.COUPONS_SUPPORT)
     data_scope.require_customer(actor, customer)
     _, created = BlockedCustomer.objects.get_or_create(
@@ -189,7 +189,7 @@ def customer_block(*, tenant, actor: Actor, customer: Customer, reason: str = ""
 
 
 @transaction.atomic
-def customer_unblock(*, tenant, actor: Actor, customer: Customer) -> bool:
+def customer_unblock(*, tenant: Tenant, actor: Actor, customer: Customer) -> bool:
     """Take the customer off the blocklist; False when they were not on it."""
     actor.require(Action.COUPONS_SUPPORT)
     data_scope.require_customer(actor, customer)

@@ -7,17 +7,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import scope as data_scope
-from accounts.models import Customer
+from accounts.models import Customer, Tenant
 from accounts.permissions import Actor
 from accounts.roles import Action
-from campaigns.models import Campaign
+from campaigns.scope import campaign_changeable, campaign_require_change
 from core.errors import ConflictError, RuleRefusal, ValidationFailed, invalid_transition
 from core.services import audit_record, snapshot
 
 from .. import locks
 from ..errors import CouponErrorCode, CouponReason
 from ..models import BatchStatus, CouponBatch, Event, EventIssue, EventType, IssuanceRule
-from ._common import _require_campaign_change
 from .fraud import _fraud_limit_hit, customer_blocked
 from .issuing import coupon_issue
 
@@ -25,7 +24,9 @@ RULE_AUDIT_FIELDS = ["batch", "event", "frequency_cap_count", "frequency_cap_day
 
 
 def _rule_cap_errors(count: int | None, days: int | None) -> dict:
-    if (count is None) != (days is None) or (count is not None and (count < 1 or days < 1)):
+    if (count is None) != (days is None) or (
+        count is not None and days is not None and (count < 1 or days < 1)
+    ):
         return {"frequency_cap": [_("Give count and days, each at least 1.")]}
     return {}
 
@@ -33,14 +34,14 @@ def _rule_cap_errors(count: int | None, days: int | None) -> dict:
 @transaction.atomic
 def issuance_rule_create(
     *,
-    tenant,
+    tenant: Tenant,
     actor: Actor,
     batch: CouponBatch,
     event: str,
     frequency_cap_count: int | None = None,
     frequency_cap_days: int | None = None,
 ) -> IssuanceRule:
-    _require_campaign_change(actor, batch.campaign, Action.CAMPAIGNS_MANAGE)
+    campaign_require_change(actor=actor, campaign=batch.campaign)
     errors = _rule_cap_errors(frequency_cap_count, frequency_cap_days)
     if event not in EventType.values:
         errors["event"] = [_("Unknown event type.")]
@@ -64,13 +65,15 @@ def issuance_rule_create(
     return rule
 
 
-def _rule_to_change(tenant, actor: Actor, rule: IssuanceRule) -> IssuanceRule:
+def _rule_to_change(tenant: Tenant, actor: Actor, rule: IssuanceRule) -> IssuanceRule:
     """The rule, locked, once the actor may change its campaign."""
-    _require_campaign_change(actor, rule.batch.campaign, Action.CAMPAIGNS_MANAGE)
+    campaign_require_change(actor=actor, campaign=rule.batch.campaign)
     return locks.lock_rule(tenant, rule)
 
 
-def _save_rule(tenant, actor: Actor, rule: IssuanceRule, before: dict, verb: str, note: str = ""):
+def _save_rule(
+    tenant: Tenant, actor: Actor, rule: IssuanceRule, before: dict, verb: str, note: str = ""
+):
     rule.save()
     audit_record(
         tenant=tenant,
@@ -87,7 +90,7 @@ def _save_rule(tenant, actor: Actor, rule: IssuanceRule, before: dict, verb: str
 @transaction.atomic
 def issuance_rule_update(
     *,
-    tenant,
+    tenant: Tenant,
     actor: Actor,
     rule: IssuanceRule,
     frequency_cap_count: int | None,
@@ -103,7 +106,7 @@ def issuance_rule_update(
     return _save_rule(tenant, actor, rule, before, "update")
 
 
-def _set_rule_active(tenant, actor: Actor, rule: IssuanceRule, active: bool, note: str):
+def _set_rule_active(tenant: Tenant, actor: Actor, rule: IssuanceRule, active: bool, note: str):
     rule = _rule_to_change(tenant, actor, rule)
     if rule.active == active:
         states = {True: "active", False: "inactive"}
@@ -114,18 +117,18 @@ def _set_rule_active(tenant, actor: Actor, rule: IssuanceRule, active: bool, not
 
 
 @transaction.atomic
-def issuance_rule_activate(*, tenant, actor: Actor, rule: IssuanceRule, note: str = ""):
+def issuance_rule_activate(*, tenant: Tenant, actor: Actor, rule: IssuanceRule, note: str = ""):
     """inactive → active: events issue the rule's batch again."""
     return _set_rule_active(tenant, actor, rule, True, note)
 
 
 @transaction.atomic
-def issuance_rule_deactivate(*, tenant, actor: Actor, rule: IssuanceRule, note: str = ""):
+def issuance_rule_deactivate(*, tenant: Tenant, actor: Actor, rule: IssuanceRule, note: str = ""):
     """active → inactive: events no longer issue the rule's batch."""
     return _set_rule_active(tenant, actor, rule, False, note)
 
 
-def _rule_issue(tenant, actor: Actor, event: Event, rule: IssuanceRule, customer: Customer):
+def _rule_issue(tenant: Tenant, actor: Actor, event: Event, rule: IssuanceRule, customer: Customer):
     """One rule for one customer of an event: the coupon, or the reason there is none."""
     if customer_blocked(tenant=tenant, customer=customer):
         return None, CouponReason.BLOCKED
@@ -135,6 +138,7 @@ def _rule_issue(tenant, actor: Actor, event: Event, rule: IssuanceRule, customer
     # against a concurrent event for the same customer.
     locks.lock_holdings(tenant, rule.batch, {customer.pk})
     if rule.frequency_cap_count:
+        assert rule.frequency_cap_days is not None, "a rule's cap has a count and days"
         since = timezone.now() - timedelta(days=rule.frequency_cap_days)
         recent = (
             EventIssue.objects.for_tenant(tenant)
@@ -151,19 +155,10 @@ def _rule_issue(tenant, actor: Actor, event: Event, rule: IssuanceRule, customer
     return coupon, "issued"
 
 
-def _may_issue(actor: Actor, campaign: Campaign) -> bool:
-    """The scope half of _require_campaign_change: the actor's unit, all regions theirs."""
-    if actor.business_unit_id is not None and campaign.business_unit_id != actor.business_unit_id:
-        return False
-    if actor.region_ids is None:
-        return True
-    return set(campaign.regions.values_list("pk", flat=True)) <= actor.region_ids
-
-
 @transaction.atomic
 def event_receive(
     *,
-    tenant,
+    tenant: Tenant,
     actor: Actor,
     event_id: str,
     type: str,
@@ -207,7 +202,13 @@ def event_receive(
     if actor.region_ids is not None or actor.business_unit_id is not None:
         # A scoped user's event fires only the rules of campaigns they may issue from: it must
         # not hand out another unit's or region's coupons (SPEC §7). Keys fire every rule.
-        rules = [rule for rule in rules if _may_issue(actor, rule.batch.campaign)]
+        rules = [
+            rule
+            for rule in rules
+            if campaign_changeable(
+                actor=actor, campaign=rule.batch.campaign, action=Action.COUPONS_ISSUE
+            )
+        ]
     if rules:
         # Before any check, so racing events count caps and fraud limits one after the other.
         locks.lock_event_parties(

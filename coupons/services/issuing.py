@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import scope as data_scope
-from accounts.models import Customer
+from accounts.models import Customer, Tenant
 from accounts.permissions import Actor
 from accounts.roles import Action
 from campaigns.models import CampaignStatus
@@ -53,7 +53,7 @@ def _validity(batch: CouponBatch, now: datetime) -> tuple[datetime | None, datet
     return batch.valid_from or campaign.starts_at, batch.valid_until
 
 
-def _take_stock(tenant, batch: CouponBatch, wanted: int, *, claims: int = 0) -> int:
+def _take_stock(tenant: Tenant, batch: CouponBatch, wanted: int, *, claims: int = 0) -> int:
     """Draw up to `wanted` coupons from the batch's stock; returns how many were drawn.
 
     The common case is one conditional UPDATE (`issued + n <= quantity`); when fewer are left the
@@ -82,7 +82,7 @@ def _take_stock(tenant, batch: CouponBatch, wanted: int, *, claims: int = 0) -> 
 
 def _issue(
     *,
-    tenant,
+    tenant: Tenant,
     batch: CouponBatch,
     customer_ids: list[int],
     now: datetime,
@@ -98,6 +98,7 @@ def _issue(
     held_before = {c: h.count for c, h in holdings.items()}
     recent: dict[int, int] = {}
     if batch.frequency_cap_count:
+        assert batch.frequency_cap_days is not None, "a batch's cap has a count and days"
         since = now - timedelta(days=batch.frequency_cap_days)
         recent = dict(
             Coupon.objects.for_tenant(tenant)
@@ -171,6 +172,7 @@ def _insert_coupons(
     if holders is None:
         constants = {**constants, "customer_id": None, "seq": None}
     if batch.code_mode == CodeMode.SHARED:
+        assert holders is not None, "a shared-code batch generates no unassigned codes"
         insert_rows(Coupon, ("customer_id", "seq"), holders, constants={**constants, "code": None})
         return
     for attempt in range(CODE_RETRIES):
@@ -189,7 +191,7 @@ def _insert_coupons(
 
 
 @transaction.atomic
-def coupon_claim(*, tenant, actor: Actor, batch: CouponBatch, customer: Customer) -> Coupon:
+def coupon_claim(*, tenant: Tenant, actor: Actor, batch: CouponBatch, customer: Customer) -> Coupon:
     """A customer claims a coupon of a public batch (SPEC §2.4 Claim).
 
     The stock moves by a conditional UPDATE, so exactly `quantity` claims succeed however many
@@ -212,7 +214,7 @@ def coupon_claim(*, tenant, actor: Actor, batch: CouponBatch, customer: Customer
 
 
 @transaction.atomic
-def coupon_issue(*, tenant, actor: Actor, batch: CouponBatch, customer: Customer) -> Coupon:
+def coupon_issue(*, tenant: Tenant, actor: Actor, batch: CouponBatch, customer: Customer) -> Coupon:
     """Give one coupon of an active batch to a customer (automatic rules, prizes, lotteries):
     the same limits as every other mode; 409 batch_exhausted, 422 limit_reached."""
     actor.require(Action.COUPONS_ISSUE)
@@ -225,7 +227,7 @@ def coupon_issue(*, tenant, actor: Actor, batch: CouponBatch, customer: Customer
     return _issue_one(tenant, batch, customer, claim=False)
 
 
-def _issue_one(tenant, batch: CouponBatch, customer: Customer, *, claim: bool) -> Coupon:
+def _issue_one(tenant: Tenant, batch: CouponBatch, customer: Customer, *, claim: bool) -> Coupon:
     outcome = _issue(
         tenant=tenant, batch=batch, customer_ids=[customer.pk], now=timezone.now(), claim=claim
     )

@@ -13,9 +13,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Customer
+from accounts.models import Customer, Tenant
 from accounts.permissions import Actor
 from accounts.roles import Action
+from campaigns.scope import campaign_require_change
 from core.errors import ConflictError, ValidationFailed
 from core.services import audit_record
 
@@ -33,7 +34,7 @@ from ..models import (
     JobStatus,
     Segment,
 )
-from ._common import _require_campaign_change, logger
+from ._common import logger
 from .issuing import _insert_coupons, _issue, _take_stock, _validity
 
 
@@ -88,7 +89,7 @@ def parse_customer_file(*, name: str, content: bytes) -> list[str]:
 
 
 def _require_issuable(actor: Actor, batch: CouponBatch) -> None:
-    _require_campaign_change(actor, batch.campaign, Action.COUPONS_ISSUE)
+    campaign_require_change(actor=actor, campaign=batch.campaign, action=Action.COUPONS_ISSUE)
     if batch.status != BatchStatus.ACTIVE:
         raise ConflictError(
             _("Activate the batch before issuing."), code=CouponErrorCode.BATCH_NOT_ACTIVE
@@ -105,7 +106,7 @@ def _enqueue(job: IssuanceJob) -> None:
 @transaction.atomic
 def issuance_job_create(
     *,
-    tenant,
+    tenant: Tenant,
     actor: Actor,
     batch: CouponBatch,
     customers: list[str] | None = None,
@@ -144,6 +145,7 @@ def issuance_job_create(
             )
     else:
         source = JobSource.FILE
+        assert file_content is not None, "exactly one of the three is given"
         codes = parse_customer_file(name=file_name, content=file_content)
     job = IssuanceJob.objects.create(
         tenant=tenant,
@@ -173,7 +175,9 @@ MAX_GENERATE = 10_000_000
 
 
 @transaction.atomic
-def generation_job_create(*, tenant, actor: Actor, batch: CouponBatch, count: int) -> IssuanceJob:
+def generation_job_create(
+    *, tenant: Tenant, actor: Actor, batch: CouponBatch, count: int
+) -> IssuanceJob:
     """Generate `count` unassigned codes (for print or a partner) as a background job (202)."""
     _require_issuable(actor, batch)
     if batch.code_mode != CodeMode.UNIQUE:
@@ -210,7 +214,9 @@ def generation_job_create(*, tenant, actor: Actor, batch: CouponBatch, count: in
     return job
 
 
-def _chunk_issue(tenant, job: IssuanceJob, batch: CouponBatch, start: int, now) -> tuple[int, list]:
+def _chunk_issue(
+    tenant: Tenant, job: IssuanceJob, batch: CouponBatch, start: int, now
+) -> tuple[int, list]:
     """One chunk of an issue job: (coupons issued, error rows)."""
     rows = job.customer_codes[start : start + job.chunk_size]
     customers = Customer.objects.for_tenant(tenant).filter(code__in=set(rows))
@@ -251,7 +257,7 @@ def _chunk_issue(tenant, job: IssuanceJob, batch: CouponBatch, start: int, now) 
 
 
 def _chunk_generate(
-    tenant, job: IssuanceJob, batch: CouponBatch, start: int, now
+    tenant: Tenant, job: IssuanceJob, batch: CouponBatch, start: int, now
 ) -> tuple[int, list]:
     wanted = min(job.chunk_size, job.total - start)
     taken = _take_stock(tenant, batch, wanted)
@@ -283,7 +289,7 @@ def _chunk_generate(
     return taken, errors
 
 
-def _run_chunk(tenant, job: IssuanceJob, chunk_no: int) -> bool:
+def _run_chunk(tenant: Tenant, job: IssuanceJob, chunk_no: int) -> bool:
     """One chunk in its own transaction with its marker; False when another run did it."""
     start = chunk_no * job.chunk_size
     rows = min(job.chunk_size, job.total - start)
@@ -319,7 +325,7 @@ def _run_chunk(tenant, job: IssuanceJob, chunk_no: int) -> bool:
     return True
 
 
-def issuance_job_run(*, tenant, job_id: int) -> IssuanceJob:
+def issuance_job_run(*, tenant: Tenant, job_id: int) -> IssuanceJob:
     """Work through a job chunk by chunk, skipping chunks already done (a re-run after a crash,
     or a second delivery of the task): never a duplicate, never a gap."""
     jobs = IssuanceJob.objects.for_tenant(tenant)

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import scope as data_scope
-from accounts.models import Customer, Merchant, Region
+from accounts.models import Customer, Merchant, Region, Tenant
 from accounts.permissions import Actor
 from accounts.roles import Action
 from budgets.services import budget_release, budget_spend
@@ -39,7 +39,7 @@ def normalise_code(code: str) -> str:
     return (code or "").strip().upper()
 
 
-def _coupon_candidates(tenant, code: str, customer: Customer, *, lock: bool):
+def _coupon_candidates(tenant: Tenant, code: str, customer: Customer, *, lock: bool):
     """(batch, coupons) a code names for this customer: the one coupon of a unique code, or the
     customer's coupons of a shared-code batch. Locked (in pk order) when `lock`."""
     coupons = Coupon.objects.for_tenant(tenant)
@@ -93,7 +93,8 @@ _PREFERENCE = {
 
 def coupon_evaluate(
     *,
-    tenant,
+    tenant: Tenant,
+    actor: Actor,
     code: str,
     customer: Customer,
     amount,
@@ -108,9 +109,12 @@ def coupon_evaluate(
     """Load what the rules need and run them: (coupon or None, batch or None, Check).
 
     For a shared code the customer's usable coupon is preferred (issued, then redeemed …), so
-    the reason given is the one that matters to them. Read-only; `lock` is for redeem.
+    the reason given is the one that matters to them. Read-only; `lock` is for redeem. The
+    actor needs coupons.support_read (every role and key scope that redeems holds it too).
     """
     from ..rules import BatchScope, OrderFacts, coupon_check
+
+    actor.require(Action.COUPONS_SUPPORT_READ)
 
     code = normalise_code(code)
     batch_id, coupons = _coupon_candidates(tenant, code, customer, lock=lock)
@@ -143,7 +147,7 @@ def coupon_evaluate(
         # A public code this customer never received: the code exists, it is not theirs.
         coupon = Coupon(tenant=tenant, batch=batch, customer=None, status=CouponStatus.ISSUED)
     checked, binding_limit = coupon, None
-    if coupon is not None and coupon.status == CouponStatus.UNASSIGNED:
+    if coupon is not None and batch is not None and coupon.status == CouponStatus.UNASSIGNED:
         checked, binding_limit = _printed_terms(tenant, coupon, batch, customer, lock=lock)
     others: list[bool] = []
     if order and coupon is not None:
@@ -193,7 +197,9 @@ def _printed_validity(coupon: Coupon, batch: CouponBatch, now) -> tuple:
     return coupon.valid_from, coupon.valid_until
 
 
-def _printed_terms(tenant, coupon: Coupon, batch: CouponBatch, customer: Customer, *, lock: bool):
+def _printed_terms(
+    tenant: Tenant, coupon: Coupon, batch: CouponBatch, customer: Customer, *, lock: bool
+):
     """An unassigned (printed) code presented by a customer: (the coupon as it reads once issued
     to them now, the batch limit binding it to them would break or None). Under `lock` (redeem)
     the customer's holding row of the batch is locked, so the limit still holds at binding."""
@@ -220,6 +226,7 @@ def _printed_terms(tenant, coupon: Coupon, batch: CouponBatch, customer: Custome
     if held >= batch.per_customer_limit:
         return view, FraudLimit.BATCH_PER_CUSTOMER
     if batch.frequency_cap_count:
+        assert batch.frequency_cap_days is not None, "a batch's cap has a count and days"
         since = now - timedelta(days=batch.frequency_cap_days)
         recent = (
             Coupon.objects.for_tenant(tenant)
@@ -231,7 +238,9 @@ def _printed_terms(tenant, coupon: Coupon, batch: CouponBatch, customer: Custome
     return view, None
 
 
-def _bind_printed(tenant, actor: Actor, coupon: Coupon, batch: CouponBatch, customer: Customer):
+def _bind_printed(
+    tenant: Tenant, actor: Actor, coupon: Coupon, batch: CouponBatch, customer: Customer
+):
     """unassigned → issued to the customer redeeming a printed code, counted like an issue on
     their holding row (locked and checked by coupon_evaluate in this transaction). The batch's
     stock and budget were drawn when the code was generated."""
@@ -266,7 +275,7 @@ def _bind_printed(tenant, actor: Actor, coupon: Coupon, batch: CouponBatch, cust
 @transaction.atomic
 def coupon_redeem(
     *,
-    tenant,
+    tenant: Tenant,
     actor: Actor,
     code: str,
     customer: Customer,
@@ -294,6 +303,7 @@ def coupon_redeem(
         data_scope.require_regions(actor, [region])
     coupon, batch, check = coupon_evaluate(
         tenant=tenant,
+        actor=actor,
         code=code,
         customer=customer,
         amount=amount,

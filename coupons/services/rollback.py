@@ -1,10 +1,13 @@
 """Roll a redemption back (an order cancelled), and the hooks an order's close calls."""
 
+from typing import Any
+
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import Tenant
 from accounts.permissions import Actor
 from accounts.roles import Action
 from budgets.services import budget_refund, budget_reserve
@@ -17,7 +20,7 @@ from ..selectors import coupon_get, redemption_list
 from .redemption import normalise_code
 
 
-def _rollback(tenant, actor: Actor, redemption: CouponRedemption, now) -> Coupon:
+def _rollback(tenant: Tenant, actor: Actor, redemption: CouponRedemption, now) -> Coupon:
     """Undo one live redemption whose coupon row the caller has locked."""
     coupon = redemption.coupon
     batch = redemption.batch
@@ -31,7 +34,7 @@ def _rollback(tenant, actor: Actor, redemption: CouponRedemption, now) -> Coupon
     CouponBatch.objects.for_tenant(tenant).filter(pk=batch.pk).update(
         redeemed=F("redeemed") - 1, updated_at=now
     )
-    labels = {
+    labels: dict[str, Any] = {
         "tenant": tenant,
         "budget": budget,
         "actor": actor,
@@ -69,7 +72,7 @@ def _rollback(tenant, actor: Actor, redemption: CouponRedemption, now) -> Coupon
     return coupon
 
 
-def _live_redemptions(tenant):
+def _live_redemptions(tenant: Tenant):
     return (
         CouponRedemption.objects.for_tenant(tenant)
         .filter(rolled_back_at__isnull=True)
@@ -78,7 +81,7 @@ def _live_redemptions(tenant):
 
 
 @transaction.atomic
-def coupon_rollback(*, tenant, actor: Actor, code: str, order: str | None = None) -> Coupon:
+def coupon_rollback(*, tenant: Tenant, actor: Actor, code: str, order: str | None = None) -> Coupon:
     """The redeemed coupon back (an order cancelled): issued while still valid, else expired;
     its spend goes back to the budget. A shared code needs the order to know which one."""
     actor.require(Action.COUPONS_SUPPORT)
@@ -121,7 +124,7 @@ def coupon_rollback(*, tenant, actor: Actor, code: str, order: str | None = None
     return _rollback(tenant, actor, redemption, timezone.now())
 
 
-def coupons_lock_for_order_close(*, tenant, order_ref: str) -> None:
+def coupons_lock_for_order_close(*, tenant: Tenant, order_ref: str) -> None:
     """Lock the coupon rows redeemed on an order, then their batches, as redeem and rollback
     do. An order close calls this before its points close takes budget rows, so a close never
     holds a budget while it waits for a coupon or a batch (that would deadlock with them)."""
@@ -133,7 +136,7 @@ def coupons_lock_for_order_close(*, tenant, order_ref: str) -> None:
     locks.lock_coupons_then_batches(tenant, coupon_ids)
 
 
-def coupons_on_order_closed(*, tenant, actor: Actor, order_ref: str) -> int:
+def coupons_on_order_closed(*, tenant: Tenant, actor: Actor, order_ref: str) -> int:
     """An order closed: every coupon redeemed on it comes back (called by orders' service, in
     its transaction). Returns how many."""
     count = 0

@@ -4,7 +4,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts import scope as data_scope
-from accounts.models import Region
+from accounts.models import Region, Tenant
 from accounts.permissions import Actor
 from accounts.roles import Action
 from core.errors import ValidationFailed
@@ -23,7 +23,7 @@ SEGMENT_FILTERS = (
 
 
 @transaction.atomic
-def segment_create(*, tenant, actor: Actor, name: str, filters: dict) -> Segment:
+def segment_create(*, tenant: Tenant, actor: Actor, name: str, filters: dict) -> Segment:
     """A saved customer filter. Regions are stored by code, dates as ISO strings."""
     actor.require(Action.COUPONS_ISSUE)
     unknown = set(filters) - set(SEGMENT_FILTERS)
@@ -33,18 +33,15 @@ def segment_create(*, tenant, actor: Actor, name: str, filters: dict) -> Segment
             fields={"filters": [_("Unknown: %s.") % ", ".join(sorted(unknown))]},
         )
     codes = filters.get("regions") or []
-    known = set(
-        Region.objects.for_tenant(tenant).filter(code__in=codes).values_list("code", flat=True)
-    )
+    regions = list(Region.objects.for_tenant(tenant).filter(code__in=codes))
+    known = {region.code for region in regions}
     if set(codes) - known:
         raise ValidationFailed(
             _("Unknown regions."),
             fields={"filters.regions": [_("Unknown: %s.") % ", ".join(sorted(set(codes) - known))]},
         )
     # A regional operator's segment filters on their regions only (SPEC §7).
-    data_scope.require_regions(
-        actor, Region.objects.for_tenant(tenant).filter(code__in=codes).values_list("pk", flat=True)
-    )
+    data_scope.require_regions(actor, regions)
     for low, high in (
         ("registered_after", "registered_before"),
         ("last_order_after", "last_order_before"),

@@ -33,7 +33,12 @@ def _issue(world, batch, customer):
 
 def _check(world, code, customer, amount="150.00", **facts):
     _c, _b, check = services.coupon_evaluate(
-        tenant=world.tenant, code=code, customer=customer, amount=D(amount), **facts
+        tenant=world.tenant,
+        actor=world.actor(Role.OPERATOR),
+        code=code,
+        customer=customer,
+        amount=D(amount),
+        **facts,
     )
     return check
 

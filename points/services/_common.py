@@ -1,5 +1,6 @@
 """Helpers shared by the programs, rules and awards modules; not part of the services' API."""
 
+from accounts.models import Tenant
 from accounts.permissions import Actor
 from core.errors import ValidationFailed, invalid_transition
 from core.services import audit_record
@@ -12,7 +13,9 @@ def invalid(field_name: str, message: str, code=PointsErrorCode.INVALID_PROGRAM)
     return ValidationFailed(message, code=code, fields={field_name: [message]})
 
 
-def switch_active(tenant, actor: Actor, row, is_active: bool, note: str, *, noun: str, label: str):
+def switch_active(
+    tenant: Tenant, actor: Actor, row, is_active: bool, note: str, *, noun: str, label: str
+):
     """Turn a locked program or rule on or off, audited. Turning on what is on is 409
     invalid_transition, as for every other life cycle (batches, issuance rules, campaigns)."""
     if row.is_active == is_active:

@@ -1,11 +1,12 @@
 """Points programs: create, change, switch on and off (SPEC §3.1)."""
 
+from collections.abc import Iterable
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext as _
 
+from accounts.models import Tenant
 from accounts.permissions import Actor
 from accounts.roles import Action
 from core.errors import ConflictError, PermissionDeniedError, ValidationFailed
@@ -13,7 +14,15 @@ from core.services import audit_record, snapshot
 
 from .. import locks
 from ..errors import PointsErrorCode
-from ..models import ExpiryPolicy, LedgerEntry, PendingPolicy, PointsProgram, PointsRule
+from ..models import (
+    ExpiryPolicy,
+    Holder,
+    LedgerEntry,
+    PendingPolicy,
+    PointsProgram,
+    PointsRule,
+    TierBasis,
+)
 from ._common import invalid, switch_active
 
 PROGRAM_FIELDS = [
@@ -56,13 +65,53 @@ def _clean_program(data: dict) -> None:
 
 
 @transaction.atomic
-def program_create(*, tenant, actor: Actor, **data) -> PointsProgram:
+def program_create(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    name: str,
+    point_value: Decimal,
+    holder: str = Holder.STAFF,
+    point_value_band: Decimal = Decimal("0.2"),
+    expiry_policy: str = ExpiryPolicy.NONE,
+    expiry_days: int | None = None,
+    expiry_period: str = "",
+    pending_policy: str = PendingPolicy.UNTIL_COMPLETED,
+    pending_days: int | None = None,
+    weekly_cap: int | None = None,
+    monthly_cap: int | None = None,
+    allow_negative: bool = False,
+    transferable: bool = False,
+    transfer_per_transfer: int | None = None,
+    transfer_per_month: int | None = None,
+    tiers: Iterable[dict] = (),
+    tier_basis: str = TierBasis.LIFETIME,
+    is_active: bool = True,
+) -> PointsProgram:
+    """A new program; the defaults are the model's."""
     actor.require(Action.CAMPAIGNS_MANAGE)
-    unknown = set(data) - set(PROGRAM_FIELDS)
-    if unknown:
-        raise ValidationFailed(_("Unknown fields: %s.") % ", ".join(sorted(unknown)))
+    data = {
+        "name": name,
+        "holder": holder,
+        "point_value": point_value,
+        "point_value_band": point_value_band,
+        "expiry_policy": expiry_policy,
+        "expiry_days": expiry_days,
+        "expiry_period": expiry_period,
+        "pending_policy": pending_policy,
+        "pending_days": pending_days,
+        "weekly_cap": weekly_cap,
+        "monthly_cap": monthly_cap,
+        "allow_negative": allow_negative,
+        "transferable": transferable,
+        "transfer_per_transfer": transfer_per_transfer,
+        "transfer_per_month": transfer_per_month,
+        "tiers": list(tiers),
+        "tier_basis": tier_basis,
+        "is_active": is_active,
+    }
     _clean_program(data)
-    if PointsProgram.objects.for_tenant(tenant).filter(name=data["name"]).exists():
+    if PointsProgram.objects.for_tenant(tenant).filter(name=name).exists():
         raise invalid("name", _("A program of this name exists."))
     program = PointsProgram.objects.create(tenant=tenant, **data)
     audit_record(
@@ -87,31 +136,42 @@ def program_create(*, tenant, actor: Actor, **data) -> PointsProgram:
 LOCKED_ONCE_EARNED = ("point_value", "pending_policy")
 
 
-def _require_program_in_scope(tenant, actor: Actor, program: PointsProgram) -> None:
+def _require_program_in_scope(tenant: Tenant, actor: Actor, program: PointsProgram) -> None:
     """A program serves every rule naming it, so a regional operator or a business-unit admin
-    changes it only when every such rule is theirs (SPEC §7: changeable only when all are)."""
+    changes it only when every such rule is wholly theirs (SPEC §7: changeable only when all
+    are): each rule's regions and its campaign's unit, by `Actor.owns_wholly`."""
     if actor.region_ids is None and actor.business_unit_id is None:
         return
-    rules = PointsRule.objects.for_tenant(tenant).filter(program=program)
-    if not rules.exists():  # nothing ties it to a scope: a tenant-wide role changes it
+    rules = dict(
+        PointsRule.objects.for_tenant(tenant)
+        .filter(program=program)
+        .values_list("pk", "campaign__business_unit_id")
+    )
+    if not rules:  # nothing ties it to a scope: a tenant-wide role changes it
         raise PermissionDeniedError(
             _("No rule uses this program yet; a tenant-wide role changes it."),
             code=PointsErrorCode.OUT_OF_SCOPE,
         )
-    outside = Q(pk__in=[])
-    if actor.region_ids is not None:
-        regions = PointsRule.regions.through.objects.filter(pointsrule_id=OuterRef("pk"))
-        outside |= ~Exists(regions) | Exists(regions.exclude(region_id__in=actor.region_ids))
-    if actor.business_unit_id is not None:
-        outside |= ~Q(campaign__business_unit_id=actor.business_unit_id)
-    if rules.filter(outside).exists():
-        raise PermissionDeniedError(
-            _("Rules outside your scope use this program."), code=PointsErrorCode.OUT_OF_SCOPE
+    regions: dict[int, set[int]] = {pk: set() for pk in rules}
+    links = PointsRule.regions.through.objects.filter(pointsrule_id__in=list(rules))
+    for rule_id, region_id in links.values_list("pointsrule_id", "region_id"):
+        regions[rule_id].add(region_id)
+    for pk, business_unit_id in rules.items():
+        actor.require_owns_wholly(
+            region_ids=regions[pk],
+            business_unit_id=business_unit_id,
+            message=_("Rules outside your scope use this program."),
         )
 
 
 @transaction.atomic
-def program_update(*, tenant, actor: Actor, program: PointsProgram, **changes) -> PointsProgram:
+def program_update(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    program: PointsProgram,
+    **changes,  # a partial update: only the fields sent (of PROGRAM_FIELDS) change
+) -> PointsProgram:
     actor.require(Action.CAMPAIGNS_MANAGE)
     _require_program_in_scope(tenant, actor, program)
     program = locks.lock_program(tenant, program)
@@ -151,7 +211,7 @@ def program_update(*, tenant, actor: Actor, program: PointsProgram, **changes) -
     return program
 
 
-def _program_set_active(tenant, actor: Actor, program, is_active: bool, note: str):
+def _program_set_active(tenant: Tenant, actor: Actor, program, is_active: bool, note: str):
     actor.require(Action.CAMPAIGNS_MANAGE)
     _require_program_in_scope(tenant, actor, program)
     program = locks.lock_program(tenant, program)
@@ -161,12 +221,12 @@ def _program_set_active(tenant, actor: Actor, program, is_active: bool, note: st
 
 
 @transaction.atomic
-def program_deactivate(*, tenant, actor: Actor, program: PointsProgram, note: str = ""):
+def program_deactivate(*, tenant: Tenant, actor: Actor, program: PointsProgram, note: str = ""):
     """No rule of the program earns any more; points already earned stay and keep their life
     cycle (pending points still activate, usable ones can be spent, transferred, expire)."""
     return _program_set_active(tenant, actor, program, False, note)
 
 
 @transaction.atomic
-def program_activate(*, tenant, actor: Actor, program: PointsProgram, note: str = ""):
+def program_activate(*, tenant: Tenant, actor: Actor, program: PointsProgram, note: str = ""):
     return _program_set_active(tenant, actor, program, True, note)

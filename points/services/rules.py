@@ -1,14 +1,19 @@
 """Points rules of campaigns: create, change, switch on and off (SPEC §3.3)."""
 
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
 from django.db import transaction
 from django.db.models import OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
+from accounts.models import Region, Tenant
 from accounts.permissions import Actor
 from accounts.roles import Action
 from campaigns.models import Campaign, CampaignStatus
-from core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed
+from core.errors import ConflictError, NotFoundError, ValidationFailed
 from core.services import audit_record, snapshot
 
 from .. import locks
@@ -73,24 +78,48 @@ def _rule_snapshot(rule: PointsRule) -> dict:
 
 @transaction.atomic
 def rule_create(
-    *, tenant, actor: Actor, campaign: Campaign, program: PointsProgram, regions=(), **data
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    campaign: Campaign,
+    program: PointsProgram,
+    kind: str,
+    regions: Iterable[Region] = (),
+    name: str = "",
+    points: int | None = None,
+    per_amount: Decimal | None = None,
+    min_amount: Decimal | None = None,
+    tiers: Iterable[dict] = (),
+    milestone: dict | None = None,
+    cap_total: int | None = None,
+    cap_per_holder_week: int | None = None,
+    cap_per_region: int | None = None,
+    is_active: bool = True,
 ) -> PointsRule:
+    """A rule of a campaign; the defaults are the model's."""
     actor.require(Action.CAMPAIGNS_MANAGE)
-    # A regional operator's rule names only their regions.
-    if actor.region_ids is not None and (
-        not regions or any(r.pk not in actor.region_ids for r in regions)
-    ):
+    regions = list(regions)
+    # A regional operator's rule names only their regions: another region is not found.
+    if not actor.owns_wholly(region_ids=[r.pk for r in regions]):
         raise NotFoundError(_("Not found."))
-    # A business-unit admin's rule sits in a campaign of their unit; another unit's is hidden.
-    if actor.business_unit_id is not None and campaign.business_unit_id != actor.business_unit_id:
-        raise NotFoundError(_("Not found."))
-    unknown = set(data) - set(RULE_FIELDS)
-    if unknown:
-        raise ValidationFailed(_("Unknown fields: %s.") % ", ".join(sorted(unknown)))
+    _require_campaign_unit(actor, campaign)
     if campaign.status == CampaignStatus.ENDED:
         raise ConflictError(_("The campaign has ended."), code=PointsErrorCode.INVALID_RULE)
-    _clean_rule(data["kind"], data, regions)
-    if data["kind"] == RuleKind.REGION_FIRST_N:
+    data: dict[str, Any] = {
+        "name": name,
+        "kind": kind,
+        "points": points,
+        "per_amount": per_amount,
+        "min_amount": min_amount,
+        "tiers": list(tiers),
+        "milestone": dict(milestone or {}),
+        "cap_total": cap_total,
+        "cap_per_holder_week": cap_per_holder_week,
+        "cap_per_region": cap_per_region,
+        "is_active": is_active,
+    }
+    _clean_rule(kind, data, regions)
+    if kind == RuleKind.REGION_FIRST_N:
         data["tiers"] = sorted(data["tiers"], key=lambda t: t["from"])
     rule = PointsRule.objects.create(tenant=tenant, campaign=campaign, program=program, **data)
     rule.regions.set(regions)
@@ -121,17 +150,21 @@ RULE_UPDATE_FIELDS = [
 ]
 
 
-def _require_rule_in_scope(actor: Actor, rule: PointsRule, region_ids) -> None:
-    """A regional operator changes a rule only when all its regions, before and after, are
-    theirs (a rule naming no region runs everywhere); a business-unit admin only their BU's."""
-    if actor.region_ids is not None and (not region_ids or not set(region_ids) <= actor.region_ids):
-        raise PermissionDeniedError(
-            _("Some of the rule's regions are not yours."), code=PointsErrorCode.OUT_OF_SCOPE
-        )
-    if actor.business_unit_id is not None and (
-        rule.campaign.business_unit_id != actor.business_unit_id
-    ):
+def _require_campaign_unit(actor: Actor, campaign: Campaign) -> None:
+    """A business-unit admin's rule sits in a campaign of their unit; another unit's is hidden."""
+    if not actor.owns_wholly(business_unit_id=campaign.business_unit_id):
         raise NotFoundError(_("Not found."))
+
+
+def _require_rule_in_scope(actor: Actor, rule: PointsRule, region_ids: Iterable[int]) -> None:
+    """A regional operator changes a rule only when all its regions, before and after, are
+    theirs (a rule naming no region runs everywhere); a business-unit admin only their BU's.
+    The rule's own regions decide, not its campaign's: a rule for one region of a campaign
+    spanning several is that region's operator's to change."""
+    actor.require_owns_wholly(
+        region_ids=region_ids, message=_("Some of the rule's regions are not yours.")
+    )
+    _require_campaign_unit(actor, rule.campaign)
 
 
 def _refuse_if_ended(rule: PointsRule) -> None:
@@ -139,7 +172,9 @@ def _refuse_if_ended(rule: PointsRule) -> None:
         raise ConflictError(_("The campaign has ended."), code=PointsErrorCode.INVALID_RULE)
 
 
-def _recount_rule_awards(tenant, rule: PointsRule, *, total: bool, per_region: bool) -> None:
+def _recount_rule_awards(
+    tenant: Tenant, rule: PointsRule, *, total: bool, per_region: bool
+) -> None:
     """Bring a cap's running sum up to date when the cap is set on a rule that had none.
 
     The sums are kept only while a cap needs them (the rule's `awarded` for cap_total, its
@@ -165,7 +200,14 @@ def _recount_rule_awards(tenant, rule: PointsRule, *, total: bool, per_region: b
 
 
 @transaction.atomic
-def rule_update(*, tenant, actor: Actor, rule: PointsRule, regions=None, **changes) -> PointsRule:
+def rule_update(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    rule: PointsRule,
+    regions: Iterable[Region] | None = None,
+    **changes,  # a partial update: only the fields sent (of RULE_UPDATE_FIELDS) change
+) -> PointsRule:
     """Change a rule's points, tiers, caps, minimum, regions or milestone; from the next order.
 
     Awards already made keep their points and ranks. A first-N rule's region counters are never
@@ -181,6 +223,7 @@ def rule_update(*, tenant, actor: Actor, rule: PointsRule, regions=None, **chang
         raise ValidationFailed(message, fields={name: [message] for name in unknown})
     old_regions = list(rule.regions.values_list("pk", flat=True))
     _require_rule_in_scope(actor, rule, old_regions)
+    regions = None if regions is None else list(regions)
     if regions is not None:
         _require_rule_in_scope(actor, rule, [r.pk for r in regions])
     new_cap_per_region = changes.get("cap_per_region", rule.cap_per_region)
@@ -233,7 +276,7 @@ def rule_update(*, tenant, actor: Actor, rule: PointsRule, regions=None, **chang
     return rule
 
 
-def _rule_set_active(tenant, actor: Actor, rule: PointsRule, is_active: bool, note: str):
+def _rule_set_active(tenant: Tenant, actor: Actor, rule: PointsRule, is_active: bool, note: str):
     actor.require(Action.CAMPAIGNS_MANAGE)
     _require_rule_in_scope(actor, rule, rule.regions.values_list("pk", flat=True))
     rule = locks.lock_rule(tenant, rule)
@@ -245,12 +288,14 @@ def _rule_set_active(tenant, actor: Actor, rule: PointsRule, is_active: bool, no
 
 
 @transaction.atomic
-def rule_deactivate(*, tenant, actor: Actor, rule: PointsRule, note: str = "") -> PointsRule:
+def rule_deactivate(
+    *, tenant: Tenant, actor: Actor, rule: PointsRule, note: str = ""
+) -> PointsRule:
     """The rule awards nothing on later orders (`awards._rules_for` skips it); its awards
     stay, and their pending points still activate or are cancelled with their orders."""
     return _rule_set_active(tenant, actor, rule, False, note)
 
 
 @transaction.atomic
-def rule_activate(*, tenant, actor: Actor, rule: PointsRule, note: str = "") -> PointsRule:
+def rule_activate(*, tenant: Tenant, actor: Actor, rule: PointsRule, note: str = "") -> PointsRule:
     return _rule_set_active(tenant, actor, rule, True, note)
