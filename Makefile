@@ -34,7 +34,7 @@ run: setup
 
 # The whole suite on real PostgreSQL and Redis, browser tests in Debian's Chromium,
 # and the newcomer's path (seed_demo and the main API flows) on SQLite.
-test: setup chromium check-services
+test: setup lint chromium check-services
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) SECRET_KEY=test-only-secret \
 	DJANGO_ALLOW_ASYNC_UNSAFE=true CHROMIUM_PATH=$(CHROMIUM) CELERY_QUEUE=test-$$$$ \
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -q $(PYTEST_ARGS)
@@ -46,9 +46,10 @@ chromium:
 check-services:
 	@DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) scripts/check_services.py
 
-lint:
+lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	DEBUG=1 $(PY) -m mypy .
 
 format:
 	$(PY) -m ruff check --fix .

@@ -4,6 +4,8 @@ The admin is a platform-wide tool, so it reads tenant tables with `.unscoped()`;
 manager would refuse a query without a tenant otherwise.
 """
 
+from typing import ClassVar
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from guardian.admin import GuardedModelAdmin
@@ -29,7 +31,7 @@ def _superuser_only(request) -> bool:
 
 # is_staff alone must never open the admin: tenant roles live on memberships, and the admin
 # shows every tenant's rows.
-admin.site.has_permission = _superuser_only
+admin.site.has_permission = _superuser_only  # type: ignore[method-assign]  # on purpose
 # A locked-out admin login says so (accounts/lockout.py), as the console's does.
 admin.site.login_form = AdminLoginForm
 
@@ -60,8 +62,8 @@ class SuperuserOnlyMixin:
 
 
 class TenantScopedAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
-    list_filter = ("tenant",)
-    list_select_related = ("tenant",)
+    list_filter: ClassVar[tuple[str, ...]] = ("tenant",)
+    list_select_related: ClassVar[tuple[str, ...]] = ("tenant",)
 
     def get_queryset(self, request):
         return self.model.objects.unscoped()
@@ -95,7 +97,7 @@ class BusinessUnitAdmin(TenantScopedAdmin):
 
 
 @admin.register(Region)
-class RegionAdmin(SuperuserOnlyMixin, GuardedModelAdmin):
+class RegionAdmin(SuperuserOnlyMixin, GuardedModelAdmin):  # type: ignore[misc]  # guardian vs stubs: change_form_template
     list_display = ("code", "name", "parent", "tenant")
     list_filter = ("tenant",)
     search_fields = ("code", "name")
@@ -106,7 +108,7 @@ class RegionAdmin(SuperuserOnlyMixin, GuardedModelAdmin):
 
 
 @admin.register(Merchant)
-class MerchantAdmin(SuperuserOnlyMixin, GuardedModelAdmin):
+class MerchantAdmin(SuperuserOnlyMixin, GuardedModelAdmin):  # type: ignore[misc]  # guardian vs stubs: change_form_template
     list_display = ("code", "name", "region", "tenant", "is_active")
     list_filter = ("tenant", "is_active")
     search_fields = ("code", "name")

@@ -1,9 +1,13 @@
 """Management and integration API of accounts: tokens, users, business units, master data, keys."""
 
+from collections.abc import Callable
+from typing import Any
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 
 from core.errors import AuthenticationError
 from web.api.permissions import ANY_API_KEY
@@ -171,8 +175,8 @@ class BusinessUnitListView(TenantAPIView):
 
 class _MasterDataListView(TenantAPIView):
     api_key_scope = ApiKeyScope.MASTER_DATA
-    selector = None
-    output = None
+    selector: Callable[..., Any] | None = None
+    output: type[BaseSerializer] | None = None
     filters: tuple[str, ...] = ()
 
     def get(self, request):
@@ -190,10 +194,10 @@ class _MasterDataDetailView(TenantAPIView):
     """GET reads one by code; PUT creates or updates it (201 when created, else 200)."""
 
     api_key_scope = ApiKeyScope.MASTER_DATA
-    getter = None
-    upsert = None
-    input = None
-    output = None
+    getter: Callable[..., Any] | None = None
+    upsert: Callable[..., tuple[Any, bool]] | None = None
+    input: type[BaseSerializer] | None = None
+    output: type[BaseSerializer] | None = None
 
     def get(self, request, code):
         self.actor.require(Action.MASTER_DATA_READ)  # staff_get alone lets a member see themself

@@ -37,7 +37,7 @@ DEMO_ADMIN_EMAIL = f"admin@{DEMO_DOMAIN}"
 CHUNK = 2_000
 
 # (username, role, what it is scoped to) — one login per role of SPEC §7.
-DEMO_USERS: list[tuple[str, str, str]] = [
+DEMO_USERS: list[tuple[str, Role, str]] = [
     (DEMO_ADMIN_EMAIL, Role.TENANT_ADMIN, "the whole tenant"),
     ("demo-bu-admin", Role.BU_ADMIN, "business unit AFTERSALES"),
     ("demo-operator", Role.OPERATOR, "HQ, all regions"),
@@ -239,7 +239,7 @@ def _region_tree() -> tuple[list[tuple], list[tuple], list[tuple]]:
 def seed_regions(ctx: DemoContext) -> str:
     provinces, cities, zones = _region_tree()
     reports = []
-    parents = {}
+    parents: dict[str, int] = {}
     for level, rows in (("provinces", provinces), ("cities", cities), ("zones", zones)):
         objs = [
             Region(

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from web.forms import BootstrapMixin, ConsoleForm
 
 from .lockout import LockoutMessageMixin
-from .models import ApiKeyScope, MerchantStaff
+from .models import ApiKeyScope, BusinessUnit, MerchantStaff, Region
 from .roles import Role
 from .selectors import (
     business_unit_list,
@@ -79,13 +79,13 @@ class RoleScopeFields(ConsoleForm):
     """Role and its scope, shared by the create and edit forms."""
 
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
-    business_unit = forms.ModelChoiceField(
+    business_unit: "forms.ModelChoiceField[BusinessUnit]" = forms.ModelChoiceField(
         label=_("Business unit"),
         queryset=None,
         required=False,
         help_text=_("Required for business-unit admins."),
     )
-    regions = forms.ModelMultipleChoiceField(
+    regions: "forms.ModelMultipleChoiceField[Region]" = forms.ModelMultipleChoiceField(
         label=_("Regions"), queryset=None, required=False, help_text=REGION_HELP
     )
     merchant = forms.CharField(

@@ -63,7 +63,7 @@ def lockout_username(request, credentials=None) -> str | None:
     raw = (credentials or {}).get("username")
     if raw is None:
         data = getattr(request, "data", None)
-        raw = (data if hasattr(data, "get") else request.POST).get("username")
+        raw = (data if data is not None and hasattr(data, "get") else request.POST).get("username")
     if not isinstance(raw, str) or not raw.strip():
         return None
     raw = raw.strip().replace("\x00", "")

@@ -62,8 +62,9 @@ def region_subtree_ids(*, tenant, codes: Iterable[str]) -> set[int]:
 def region_path(*, tenant, region_id: int) -> list[int]:
     """The region, its parent, and so on up to its root: nearest first."""
     parent_of = _walk(tenant, "id = %s", [region_id], down=False)
-    path, node = [], region_id
-    while node in parent_of and node not in path:
+    path: list[int] = []
+    node: int | None = region_id
+    while node is not None and node in parent_of and node not in path:
         path.append(node)
         node = parent_of[node]
     return path

@@ -18,6 +18,7 @@ from .models import (
     MerchantStaff,
     PersonalToken,
     Region,
+    Tenant,
 )
 from .permissions import REGION_PERMISSION, Actor
 from .regions import region_subtree_ids
@@ -48,7 +49,7 @@ def membership_regions(*, membership: Membership) -> list[Region]:
 # --- users and business units -------------------------------------------------------------------
 
 
-def membership_list(*, tenant, actor: Actor, search: str = "", role: str = "") -> QuerySet:
+def membership_list(*, tenant: Tenant, actor: Actor, search: str = "", role: str = "") -> QuerySet:
     actor.require(Action.USERS_READ)
     qs = Membership.objects.for_tenant(tenant).select_related("user", "business_unit", "merchant")
     if actor.business_unit_id is not None:
@@ -58,11 +59,11 @@ def membership_list(*, tenant, actor: Actor, search: str = "", role: str = "") -
     return _search(qs, search, "user__username", "user__email", "user__first_name")
 
 
-def membership_get(*, tenant, actor: Actor, id: int) -> Membership:
+def membership_get(*, tenant: Tenant, actor: Actor, id: int) -> Membership:
     return get_visible(membership_list(tenant=tenant, actor=actor), pk=id)
 
 
-def business_unit_list(*, tenant, actor: Actor) -> QuerySet:
+def business_unit_list(*, tenant: Tenant, actor: Actor) -> QuerySet:
     actor.require(Action.MASTER_DATA_READ)
     qs = BusinessUnit.objects.for_tenant(tenant)
     if actor.business_unit_id is not None:
@@ -70,14 +71,14 @@ def business_unit_list(*, tenant, actor: Actor) -> QuerySet:
     return qs
 
 
-def business_unit_get(*, tenant, actor: Actor, code: str) -> BusinessUnit:
+def business_unit_get(*, tenant: Tenant, actor: Actor, code: str) -> BusinessUnit:
     return get_visible(business_unit_list(tenant=tenant, actor=actor), code=code)
 
 
 # --- master data ---------------------------------------------------------------------------------
 
 
-def region_list(*, tenant, actor: Actor, search: str = "") -> QuerySet:
+def region_list(*, tenant: Tenant, actor: Actor, search: str = "") -> QuerySet:
     actor.require(Action.MASTER_DATA_READ)
     qs = Region.objects.for_tenant(tenant).select_related("parent")
     if actor.region_ids is not None:
@@ -85,11 +86,11 @@ def region_list(*, tenant, actor: Actor, search: str = "") -> QuerySet:
     return _search(qs, search, "code", "name")
 
 
-def region_get(*, tenant, actor: Actor, code: str) -> Region:
+def region_get(*, tenant: Tenant, actor: Actor, code: str) -> Region:
     return get_visible(region_list(tenant=tenant, actor=actor), code=code)
 
 
-def merchant_list(*, tenant, actor: Actor, search: str = "", region: str = "") -> QuerySet:
+def merchant_list(*, tenant: Tenant, actor: Actor, search: str = "", region: str = "") -> QuerySet:
     actor.require(Action.MASTER_DATA_READ)
     qs = Merchant.objects.for_tenant(tenant).select_related("region")
     if actor.region_ids is not None:
@@ -101,11 +102,11 @@ def merchant_list(*, tenant, actor: Actor, search: str = "", region: str = "") -
     return _search(qs, search, "code", "name")
 
 
-def merchant_get(*, tenant, actor: Actor, code: str) -> Merchant:
+def merchant_get(*, tenant: Tenant, actor: Actor, code: str) -> Merchant:
     return get_visible(merchant_list(tenant=tenant, actor=actor), code=code)
 
 
-def _staff_in_scope(tenant, actor: Actor) -> QuerySet:
+def _staff_in_scope(tenant: Tenant, actor: Actor) -> QuerySet:
     qs = MerchantStaff.objects.for_tenant(tenant).select_related("merchant", "user")
     if actor.region_ids is not None:
         qs = qs.filter(merchant__region_id__in=actor.region_ids)
@@ -114,7 +115,7 @@ def _staff_in_scope(tenant, actor: Actor) -> QuerySet:
     return qs
 
 
-def staff_list(*, tenant, actor: Actor, search: str = "", merchant: str = "") -> QuerySet:
+def staff_list(*, tenant: Tenant, actor: Actor, search: str = "", merchant: str = "") -> QuerySet:
     actor.require(Action.MASTER_DATA_READ)
     qs = _staff_in_scope(tenant, actor)
     if merchant:
@@ -122,7 +123,7 @@ def staff_list(*, tenant, actor: Actor, search: str = "", merchant: str = "") ->
     return _search(qs, search, "code", "name", "phone")
 
 
-def staff_get(*, tenant, actor: Actor, code: str) -> MerchantStaff:
+def staff_get(*, tenant: Tenant, actor: Actor, code: str) -> MerchantStaff:
     """A staff member the actor may see: within their regions and merchant, and for a merchant
     staff member (who reads neither master data nor others' points) only themself."""
     qs = _staff_in_scope(tenant, actor)
@@ -131,7 +132,7 @@ def staff_get(*, tenant, actor: Actor, code: str) -> MerchantStaff:
     return get_visible(qs, code=code)
 
 
-def customer_list(*, tenant, actor: Actor, search: str = "", region: str = "") -> QuerySet:
+def customer_list(*, tenant: Tenant, actor: Actor, search: str = "", region: str = "") -> QuerySet:
     actor.require(Action.MASTER_DATA_READ)
     if actor.merchant_id is not None:  # merchant users read their staff, not the customer base
         return Customer.objects.for_tenant(tenant).none()
@@ -143,27 +144,27 @@ def customer_list(*, tenant, actor: Actor, search: str = "", region: str = "") -
     return _search(qs, search, "code", "name")
 
 
-def customer_get(*, tenant, actor: Actor, code: str) -> Customer:
+def customer_get(*, tenant: Tenant, actor: Actor, code: str) -> Customer:
     return get_visible(customer_list(tenant=tenant, actor=actor), code=code)
 
 
 # --- API keys and the audit log ---------------------------------------------------------------------
 
 
-def api_key_list(*, tenant, actor: Actor) -> QuerySet:
+def api_key_list(*, tenant: Tenant, actor: Actor) -> QuerySet:
     actor.require(Action.USERS_READ)
     if actor.business_unit_id is not None:  # keys are tenant-wide; a BU admin has own BU's users
         raise PermissionDeniedError(_("Only tenant admins and auditors see API keys."))
     return ApiKey.objects.for_tenant(tenant).select_related("created_by")
 
 
-def api_key_get(*, tenant, actor: Actor, id: int) -> ApiKey:
+def api_key_get(*, tenant: Tenant, actor: Actor, id: int) -> ApiKey:
     return get_visible(api_key_list(tenant=tenant, actor=actor), pk=id)
 
 
 def audit_entry_list(
     *,
-    tenant,
+    tenant: Tenant,
     actor: Actor,
     action: str = "",
     actor_label: str = "",
@@ -194,7 +195,7 @@ def audit_entry_list(
 # --- personal tokens ---------------------------------------------------------------------------------
 
 
-def _live_tokens(tenant) -> QuerySet:
+def _live_tokens(tenant: Tenant) -> QuerySet:
     # An expired token is no credential any more: it is neither listed nor revoked.
     return (
         PersonalToken.objects.for_tenant(tenant)
@@ -203,14 +204,14 @@ def _live_tokens(tenant) -> QuerySet:
     )
 
 
-def personal_token_list(*, tenant, actor: Actor) -> QuerySet:
+def personal_token_list(*, tenant: Tenant, actor: Actor) -> QuerySet:
     """GET /auth/tokens: the live tokens of the calling member."""
     if actor.membership is None:
         raise PermissionDeniedError(_("Only users have personal tokens."))
     return _live_tokens(tenant).filter(membership=actor.membership)
 
 
-def personal_token_get(*, tenant, actor: Actor, id: int) -> PersonalToken:
+def personal_token_get(*, tenant: Tenant, actor: Actor, id: int) -> PersonalToken:
     """One's own token, or one of a member the actor sees (changing it is the service's call)."""
     if actor.membership is None:
         raise PermissionDeniedError(_("Only users have personal tokens."))
@@ -220,7 +221,7 @@ def personal_token_get(*, tenant, actor: Actor, id: int) -> PersonalToken:
     return get_visible(_live_tokens(tenant).filter(mine), pk=id)
 
 
-def membership_token_list(*, tenant, actor: Actor, membership: Membership) -> QuerySet:
+def membership_token_list(*, tenant: Tenant, actor: Actor, membership: Membership) -> QuerySet:
     """GET /users/{id}/tokens: a member's live tokens, for whoever reads users (membership_get)."""
     actor.require(Action.USERS_READ)
     return _live_tokens(tenant).filter(membership=membership)
@@ -250,13 +251,15 @@ def membership_staff(*, membership: Membership) -> MerchantStaff | None:
     )
 
 
-def staff_own_get(*, tenant, actor: Actor) -> MerchantStaff | None:
+def staff_own_get(*, tenant: Tenant, actor: Actor) -> MerchantStaff | None:
     """The portal's own staff record of a merchant-staff member (None: not linked yet)."""
     actor.require(Action.PORTAL_OWN)
+    if actor.membership is None:  # the system actor is no member: no staff record of its own
+        return None
     return membership_staff(membership=actor.membership)
 
 
-def console_counts(*, tenant, actor: Actor) -> dict[str, int]:
+def console_counts(*, tenant: Tenant, actor: Actor) -> dict[str, int]:
     """The dashboard's figures: only those the actor's role may read, each in its data scope."""
     counts: dict[str, int] = {}
     if actor.can(Action.USERS_READ):

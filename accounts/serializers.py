@@ -104,13 +104,15 @@ class BusinessUnitSerializer(serializers.Serializer):
 
 class RegionUpsertSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
-    parent = TenantCodeField(Region, required=False, allow_null=True, default=None)
+    # A field, not Field.parent: DRF's metaclass takes declared fields off the class.
+    parent = TenantCodeField(Region, required=False, allow_null=True, default=None)  # type: ignore[assignment]
 
 
 class RegionSerializer(serializers.Serializer):
     code = serializers.CharField()
     name = serializers.CharField()
-    parent = serializers.CharField(source="parent.code", default=None)
+    # A field, not Field.parent: DRF's metaclass takes declared fields off the class.
+    parent = serializers.CharField(source="parent.code", default=None)  # type: ignore[assignment]
 
 
 class MerchantUpsertSerializer(serializers.Serializer):

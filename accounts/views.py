@@ -41,7 +41,8 @@ class LoginView(auth_views.LoginView):
 
 
 class LogoutView(auth_views.LogoutView):
-    next_page = reverse_lazy("accounts:login")
+    # resolve_url() takes a lazy URL; the stubs type next_page as a plain str.
+    next_page = reverse_lazy("accounts:login")  # type: ignore[assignment]
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
@@ -348,7 +349,8 @@ def staff_form(request, code: str | None = None, merchant_code: str | None = Non
     merchant = (
         staff.merchant
         if staff
-        else selectors.merchant_get(tenant=actor.tenant, actor=actor, code=merchant_code)
+        # The create route always names the merchant; "" finds none, as None would.
+        else selectors.merchant_get(tenant=actor.tenant, actor=actor, code=merchant_code or "")
     )
     initial = {"merchant": merchant.code, "is_active": True}
     if staff:

@@ -1,8 +1,11 @@
 """Console forms of budgets: they parse input; the services decide and write."""
 
+from typing import cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import BusinessUnit
 from accounts.selectors import business_unit_list
 from web.forms import BootstrapMixin
 
@@ -10,7 +13,9 @@ from .models import BudgetPurpose
 
 
 class BudgetForm(BootstrapMixin, forms.Form):
-    business_unit = forms.ModelChoiceField(label=_("Business unit"), queryset=None)
+    business_unit: "forms.ModelChoiceField[BusinessUnit]" = forms.ModelChoiceField(
+        label=_("Business unit"), queryset=None
+    )
     name = forms.CharField(label=_("Name"), max_length=200)
     purpose = forms.ChoiceField(label=_("Purpose"), choices=BudgetPurpose.choices)
     amount = forms.DecimalField(label=_("Amount"), max_digits=14, decimal_places=2, min_value=0.01)
@@ -27,7 +32,8 @@ class BudgetForm(BootstrapMixin, forms.Form):
 
     def __init__(self, *args, actor, editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["business_unit"].queryset = business_unit_list(tenant=actor.tenant, actor=actor)
+        units = cast(forms.ModelChoiceField, self.fields["business_unit"])
+        units.queryset = business_unit_list(tenant=actor.tenant, actor=actor)
         if not editing:
             del self.fields["note"]
         self._style()

@@ -6,9 +6,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from core.models import TenantScoped
+from core.models import MONEY, TenantScoped
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
 ZERO = Decimal("0.00")
 
 

@@ -3,6 +3,7 @@
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
+from accounts.models import Tenant
 from accounts.permissions import Actor
 from accounts.roles import Action
 from core.errors import ValidationFailed
@@ -22,7 +23,7 @@ def _filtered(filterset) -> QuerySet:
     return filterset.qs
 
 
-def budget_list(*, tenant, actor: Actor, filters: dict | None = None) -> QuerySet:
+def budget_list(*, tenant: Tenant, actor: Actor, filters: dict | None = None) -> QuerySet:
     """Budgets the actor may read: all of the tenant's, or a business-unit admin's own unit's."""
     actor.require(Action.BUDGETS_READ)
     qs = Budget.objects.for_tenant(tenant).select_related(
@@ -41,11 +42,11 @@ def budget_list(*, tenant, actor: Actor, filters: dict | None = None) -> QuerySe
     return qs
 
 
-def budget_get(*, tenant, actor: Actor, id: int) -> Budget:
+def budget_get(*, tenant: Tenant, actor: Actor, id: int) -> Budget:
     return get_visible(budget_list(tenant=tenant, actor=actor), pk=id)
 
 
-def budget_approval_queue(*, tenant, actor: Actor) -> QuerySet:
+def budget_approval_queue(*, tenant: Tenant, actor: Actor) -> QuerySet:
     """What waits for finance: submitted budgets, oldest first."""
     return (
         budget_list(tenant=tenant, actor=actor)
@@ -54,7 +55,7 @@ def budget_approval_queue(*, tenant, actor: Actor) -> QuerySet:
     )
 
 
-def budget_entry_list(*, tenant, actor: Actor, budget: Budget) -> QuerySet:
+def budget_entry_list(*, tenant: Tenant, actor: Actor, budget: Budget) -> QuerySet:
     """The budget's ledger. A regional operator reads every budget but not the campaigns of
     other regions: their entries are left out (the budget's totals still count them)."""
     budget_get(tenant=tenant, actor=actor, id=budget.pk)  # the same scope as the budget
@@ -69,7 +70,7 @@ def budget_entry_list(*, tenant, actor: Actor, budget: Budget) -> QuerySet:
     return qs
 
 
-def budget_campaign_list(*, tenant, actor: Actor, budget: Budget) -> QuerySet:
+def budget_campaign_list(*, tenant: Tenant, actor: Actor, budget: Budget) -> QuerySet:
     """The campaigns under the budget that the actor may read."""
     from campaigns.selectors import campaign_list  # campaigns import budgets
 
@@ -77,7 +78,7 @@ def budget_campaign_list(*, tenant, actor: Actor, budget: Budget) -> QuerySet:
 
 
 def budget_adjustment_list(
-    *, tenant, actor: Actor, budget: Budget | None = None, status: str = ""
+    *, tenant: Tenant, actor: Actor, budget: Budget | None = None, status: str = ""
 ) -> QuerySet:
     budgets = budget_list(tenant=tenant, actor=actor)
     qs = (
@@ -92,17 +93,17 @@ def budget_adjustment_list(
     return qs
 
 
-def budget_adjustment_get(*, tenant, actor: Actor, id: int) -> BudgetAdjustment:
+def budget_adjustment_get(*, tenant: Tenant, actor: Actor, id: int) -> BudgetAdjustment:
     return get_visible(budget_adjustment_list(tenant=tenant, actor=actor), pk=id)
 
 
-def budget_adjustment_queue(*, tenant, actor: Actor) -> QuerySet:
+def budget_adjustment_queue(*, tenant: Tenant, actor: Actor) -> QuerySet:
     return budget_adjustment_list(
         tenant=tenant, actor=actor, status=AdjustmentStatus.PENDING
     ).order_by("created_at", "pk")
 
 
-def budget_history(*, tenant, actor: Actor, budget: Budget) -> QuerySet:
+def budget_history(*, tenant: Tenant, actor: Actor, budget: Budget) -> QuerySet:
     """The budget's audit trail and its adjustments': who did what, when and why.
 
     Whoever may read the budget reads how it came about; the rest of the audit log stays behind

@@ -3,11 +3,10 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from accounts.models import BusinessUnit
+from core.models import MONEY  # the money columns' digits, so the API rounds as they do
 from web.api.fields import TenantCodeField
 
 from .models import BudgetPurpose
-
-MONEY = {"max_digits": 14, "decimal_places": 2}
 
 
 class BudgetCreateSerializer(serializers.Serializer):
@@ -75,7 +74,8 @@ class BudgetEntrySerializer(serializers.Serializer):
     spent_delta = serializers.DecimalField(**MONEY)
     reference = serializers.CharField()
     campaign = serializers.IntegerField(source="campaign_id", allow_null=True)
-    source = serializers.CharField()
+    # A field, not Field.source: DRF's metaclass takes declared fields off the class.
+    source = serializers.CharField()  # type: ignore[assignment]
     actor = serializers.CharField(source="actor_label")
     note = serializers.CharField()
     created_at = serializers.DateTimeField()

@@ -12,13 +12,14 @@ approvals go to the audit log. Row locks: see `budgets.locks`.
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING, cast
 
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Field, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import BusinessUnit
+from accounts.models import BusinessUnit, Tenant
 from accounts.permissions import Actor
 from accounts.roles import Action
 from core.errors import ConflictError, ValidationFailed, invalid_transition
@@ -35,6 +36,9 @@ from .models import (
     BudgetStatus,
     EntryKind,
 )
+
+if TYPE_CHECKING:
+    from campaigns.models import Campaign  # campaigns import budgets: for the types only
 
 CENT = Decimal("0.01")
 BUDGET_AUDIT_FIELDS = [
@@ -87,7 +91,7 @@ def _require_checker(actor: Actor, *made_by_ids) -> None:
         raise MakerChecker()
 
 
-def _audit_budget(tenant, actor, budget: Budget, verb: str, *, before=None, note: str = ""):
+def _audit_budget(tenant: Tenant, actor, budget: Budget, verb: str, *, before=None, note: str = ""):
     audit_record(
         tenant=tenant,
         actor=actor,
@@ -105,7 +109,7 @@ def _audit_budget(tenant, actor, budget: Budget, verb: str, *, before=None, note
 @transaction.atomic
 def budget_create(
     *,
-    tenant,
+    tenant: Tenant,
     actor: Actor,
     business_unit: BusinessUnit,
     name: str,
@@ -136,7 +140,9 @@ EDITABLE_FIELDS = ("business_unit", "name", "purpose", "amount", "starts_on", "e
 
 
 @transaction.atomic
-def budget_update(*, tenant, actor: Actor, budget: Budget, note: str = "", **changes) -> Budget:
+def budget_update(
+    *, tenant: Tenant, actor: Actor, budget: Budget, note: str = "", **changes
+) -> Budget:
     """Edit a draft; editing a rejected budget takes it back to draft (SPEC §10)."""
     actor.require(Action.BUDGETS_DRAFT)
     budget = lock_budget(tenant, budget)
@@ -160,14 +166,16 @@ def budget_update(*, tenant, actor: Actor, budget: Budget, note: str = "", **cha
 
 
 @transaction.atomic
-def budget_reopen(*, tenant, actor: Actor, budget: Budget, note: str = "") -> Budget:
+def budget_reopen(*, tenant: Tenant, actor: Actor, budget: Budget, note: str = "") -> Budget:
     """rejected → draft, without changing anything, so it can be submitted again."""
     actor.require(Action.BUDGETS_DRAFT)
     budget = lock_budget(tenant, budget)
     return _move(tenant, actor, budget, BudgetStatus.REJECTED, BudgetStatus.DRAFT, "reopen", note)
 
 
-def _move(tenant, actor, budget: Budget, source: str, target: str, verb: str, note: str) -> Budget:
+def _move(
+    tenant: Tenant, actor, budget: Budget, source: str, target: str, verb: str, note: str
+) -> Budget:
     if budget.status != source:
         raise invalid_transition(_("budget"), budget.status, target)
     before = _budget_snapshot(budget)
@@ -178,7 +186,7 @@ def _move(tenant, actor, budget: Budget, source: str, target: str, verb: str, no
 
 
 @transaction.atomic
-def budget_submit(*, tenant, actor: Actor, budget: Budget, note: str = "") -> Budget:
+def budget_submit(*, tenant: Tenant, actor: Actor, budget: Budget, note: str = "") -> Budget:
     actor.require(Action.BUDGETS_DRAFT)
     budget = lock_budget(tenant, budget)
     budget.submitted_by = actor.user
@@ -189,7 +197,7 @@ def budget_submit(*, tenant, actor: Actor, budget: Budget, note: str = "") -> Bu
 
 
 @transaction.atomic
-def budget_approve(*, tenant, actor: Actor, budget: Budget, note: str = "") -> Budget:
+def budget_approve(*, tenant: Tenant, actor: Actor, budget: Budget, note: str = "") -> Budget:
     budget = lock_budget(tenant, budget)
     _require_checker(actor, budget.created_by_id, budget.submitted_by_id)
     if budget.status != BudgetStatus.SUBMITTED:
@@ -216,7 +224,7 @@ def budget_approve(*, tenant, actor: Actor, budget: Budget, note: str = "") -> B
 
 
 @transaction.atomic
-def budget_reject(*, tenant, actor: Actor, budget: Budget, note: str) -> Budget:
+def budget_reject(*, tenant: Tenant, actor: Actor, budget: Budget, note: str) -> Budget:
     budget = lock_budget(tenant, budget)
     _require_checker(actor, budget.created_by_id, budget.submitted_by_id)
     if budget.status != BudgetStatus.SUBMITTED:
@@ -235,7 +243,7 @@ def budget_reject(*, tenant, actor: Actor, budget: Budget, note: str) -> Budget:
 
 
 @transaction.atomic
-def budget_close(*, tenant, actor: Actor, budget: Budget, note: str = "") -> Budget:
+def budget_close(*, tenant: Tenant, actor: Actor, budget: Budget, note: str = "") -> Budget:
     """approved → closed: what is still reserved is released and all unused money returns."""
     actor.require(Action.BUDGETS_APPROVE)
     budget = lock_budget(tenant, budget)
@@ -294,7 +302,7 @@ def _adjustment_snapshot(adjustment: BudgetAdjustment) -> dict:
 
 @transaction.atomic
 def budget_adjustment_create(
-    *, tenant, actor: Actor, budget: Budget, amount_delta: Decimal, reason: str
+    *, tenant: Tenant, actor: Actor, budget: Budget, amount_delta: Decimal, reason: str
 ) -> BudgetAdjustment:
     """Ask to change an approved budget's amount; it applies when another finance user approves."""
     actor.require(Action.BUDGETS_DRAFT)
@@ -328,7 +336,9 @@ def budget_adjustment_create(
     return adjustment
 
 
-def _pending_adjustment(tenant, adjustment: BudgetAdjustment, target: str) -> BudgetAdjustment:
+def _pending_adjustment(
+    tenant: Tenant, adjustment: BudgetAdjustment, target: str
+) -> BudgetAdjustment:
     adjustment = lock_adjustment(tenant, adjustment)
     if adjustment.status != AdjustmentStatus.PENDING:
         raise invalid_transition(_("adjustment"), adjustment.status, target)
@@ -337,7 +347,7 @@ def _pending_adjustment(tenant, adjustment: BudgetAdjustment, target: str) -> Bu
 
 @transaction.atomic
 def budget_adjustment_approve(
-    *, tenant, actor: Actor, adjustment: BudgetAdjustment, note: str = ""
+    *, tenant: Tenant, actor: Actor, adjustment: BudgetAdjustment, note: str = ""
 ) -> BudgetAdjustment:
     adjustment = _pending_adjustment(tenant, adjustment, AdjustmentStatus.APPROVED)
     _require_checker(actor, adjustment.created_by_id)
@@ -385,7 +395,7 @@ def budget_adjustment_approve(
 
 @transaction.atomic
 def budget_adjustment_reject(
-    *, tenant, actor: Actor, adjustment: BudgetAdjustment, note: str
+    *, tenant: Tenant, actor: Actor, adjustment: BudgetAdjustment, note: str
 ) -> BudgetAdjustment:
     adjustment = _pending_adjustment(tenant, adjustment, AdjustmentStatus.REJECTED)
     _require_checker(actor, adjustment.created_by_id)
@@ -440,7 +450,7 @@ def _condition(room: str, amount: Decimal) -> Q:
     return Q(**{f"{room}__gte": amount})
 
 
-def _existing_entry(tenant, budget, kind, reference) -> BudgetEntry | None:
+def _existing_entry(tenant: Tenant, budget, kind, reference) -> BudgetEntry | None:
     return (
         BudgetEntry.objects.for_tenant(tenant)
         .filter(budget=budget, kind=kind, reference=reference)
@@ -474,7 +484,7 @@ def _saved(entry: BudgetEntry, pk: int) -> None:
     entry._state.db = connection.alias
 
 
-def _move_and_record(tenant, budget: Budget, movement: _Movement, amount, entry) -> bool:
+def _move_and_record(tenant: Tenant, budget: Budget, movement: _Movement, amount, entry) -> bool:
     """Move the money and insert its entry, or write nothing: False when the movement does not
     fit (or the budget's status forbids it) and when the entry's reference is taken (a retry).
     On success `budget` holds the figures the movement left.
@@ -512,7 +522,7 @@ def _move_and_record(tenant, budget: Budget, movement: _Movement, amount, entry)
     budgets, entries = quote(Budget._meta.db_table), quote(BudgetEntry._meta.db_table)
     columns, placeholders, values = _insert_columns(entry)
     unique = ", ".join(
-        quote(BudgetEntry._meta.get_field(name).column)
+        quote(cast(Field, BudgetEntry._meta.get_field(name)).column)  # concrete fields
         for name in ("tenant", "budget", "kind", "reference")
     )
     statuses = ", ".join(["%s"] * len(movement.statuses))
@@ -529,7 +539,7 @@ def _move_and_record(tenant, budget: Budget, movement: _Movement, amount, entry)
             f" RETURNING recorded.id, amount, reserved, spent, status",
             [
                 budget.pk,
-                getattr(tenant, "pk", tenant),
+                tenant.pk,
                 *movement.statuses,
                 amount,
                 *values,
@@ -548,7 +558,7 @@ def _move_and_record(tenant, budget: Budget, movement: _Movement, amount, entry)
     return True
 
 
-def _refusal_of(tenant, budget: Budget, movement: _Movement):
+def _refusal_of(tenant: Tenant, budget: Budget, movement: _Movement):
     status = (
         Budget.objects.for_tenant(tenant)
         .filter(pk=budget.pk)
@@ -565,13 +575,13 @@ def _refusal_of(tenant, budget: Budget, movement: _Movement):
 
 def _money_move(
     *,
-    tenant,
+    tenant: Tenant,
     budget: Budget,
     movement: _Movement,
     amount,
     reference: str,
     actor: Actor | None,
-    campaign=None,
+    campaign: "Campaign | None" = None,
     source: str = "",
     note: str = "",
 ) -> BudgetEntry:
@@ -627,7 +637,15 @@ REFUND_TO_RESERVED = _Movement(EntryKind.REFUND, +1, -1, _OPEN, "spent")
 
 
 def budget_reserve(
-    *, tenant, budget: Budget, amount, reference: str, actor: Actor | None = None, **labels
+    *,
+    tenant: Tenant,
+    budget: Budget,
+    amount,
+    reference: str,
+    actor: Actor | None = None,
+    campaign: "Campaign | None" = None,
+    source: str = "",
+    note: str = "",
 ) -> BudgetEntry:
     """Commit money (a batch activated, points pending): 409 budget_exceeded if it won't fit."""
     return _money_move(
@@ -637,12 +655,22 @@ def budget_reserve(
         amount=amount,
         reference=reference,
         actor=actor,
-        **labels,
+        campaign=campaign,
+        source=source,
+        note=note,
     )
 
 
 def budget_release(
-    *, tenant, budget: Budget, amount, reference: str, actor: Actor | None = None, **labels
+    *,
+    tenant: Tenant,
+    budget: Budget,
+    amount,
+    reference: str,
+    actor: Actor | None = None,
+    campaign: "Campaign | None" = None,
+    source: str = "",
+    note: str = "",
 ) -> BudgetEntry:
     """Give back part of a reservation (coupons expired, batch ended, pending points cancelled)."""
     return _money_move(
@@ -652,19 +680,23 @@ def budget_release(
         amount=amount,
         reference=reference,
         actor=actor,
-        **labels,
+        campaign=campaign,
+        source=source,
+        note=note,
     )
 
 
 def budget_spend(
     *,
-    tenant,
+    tenant: Tenant,
     budget: Budget,
     amount,
     reference: str,
     from_reserved: bool = True,
     actor: Actor | None = None,
-    **labels,
+    campaign: "Campaign | None" = None,
+    source: str = "",
+    note: str = "",
 ) -> BudgetEntry:
     """Pay: reserved → spent (a coupon redeemed), or straight from available when nothing was
     reserved for it (then 409 budget_exceeded if it won't fit)."""
@@ -675,19 +707,23 @@ def budget_spend(
         amount=amount,
         reference=reference,
         actor=actor,
-        **labels,
+        campaign=campaign,
+        source=source,
+        note=note,
     )
 
 
 def budget_refund(
     *,
-    tenant,
+    tenant: Tenant,
     budget: Budget,
     amount,
     reference: str,
     to_reserved: bool = False,
     actor: Actor | None = None,
-    **labels,
+    campaign: "Campaign | None" = None,
+    source: str = "",
+    note: str = "",
 ) -> BudgetEntry:
     """Undo a payment: spent → available (usable points reversed), or spent → reserved when the
     coupon that was redeemed is back in the customer's hands (a redemption rolled back)."""
@@ -698,7 +734,9 @@ def budget_refund(
         amount=amount,
         reference=reference,
         actor=actor,
-        **labels,
+        campaign=campaign,
+        source=source,
+        note=note,
     )
 
 
@@ -714,7 +752,7 @@ class BudgetMismatch:
     rebuilt: Decimal
 
 
-def budgets_verify(*, tenant=None) -> list[BudgetMismatch]:
+def budgets_verify(*, tenant: Tenant | None = None) -> list[BudgetMismatch]:
     """Rebuild amount, reserved and spent from the entries and list every budget that differs.
 
     The amount is rebuilt only once a budget is approved: before that it is a draft figure with

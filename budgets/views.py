@@ -9,18 +9,18 @@ from django.views.decorators.http import require_POST
 
 from accounts.roles import Action
 from core.errors import DomainError
-from web.pages import console_view, paginate, safe_next
+from web.pages import LifeCycleActions, console_view, paginate, safe_next
 
 from . import filters, forms, selectors, services
 
-ACTIONS = {
+ACTIONS: LifeCycleActions = {
     "submit": (services.budget_submit, gettext_lazy("Budget submitted for approval.")),
     "approve": (services.budget_approve, gettext_lazy("Budget approved.")),
     "reject": (services.budget_reject, gettext_lazy("Budget rejected.")),
     "reopen": (services.budget_reopen, gettext_lazy("Budget back to draft.")),
     "close": (services.budget_close, gettext_lazy("Budget closed; its unused money is returned.")),
 }
-ADJUSTMENT_ACTIONS = {
+ADJUSTMENT_ACTIONS: LifeCycleActions = {
     "approve": (
         services.budget_adjustment_approve,
         gettext_lazy("Adjustment approved and applied."),

@@ -15,6 +15,7 @@ from enum import StrEnum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import Tenant
 from budgets.models import BudgetStatus
 
 from .models import Campaign
@@ -35,7 +36,7 @@ class CheckCode(StrEnum):
 
 @dataclass
 class CheckReport:
-    tenant: object
+    tenant: Tenant
     campaign: Campaign
     now: datetime
     errors: list[dict] = field(default_factory=list)

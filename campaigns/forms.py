@@ -3,8 +3,9 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Region
 from accounts.selectors import region_list
-from budgets.models import BudgetStatus
+from budgets.models import Budget, BudgetStatus
 from budgets.selectors import budget_list
 from web.forms import BootstrapMixin
 
@@ -18,7 +19,7 @@ class CampaignForm(BootstrapMixin, forms.Form):
     description = forms.CharField(
         label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
-    budget = forms.ModelChoiceField(
+    budget: "forms.ModelChoiceField[Budget]" = forms.ModelChoiceField(
         label=_("Budget"),
         queryset=None,
         help_text=_(
@@ -27,10 +28,10 @@ class CampaignForm(BootstrapMixin, forms.Form):
     )
     starts_at = forms.DateTimeField(label=_("Starts at"), widget=DATETIME)
     ends_at = forms.DateTimeField(label=_("Ends at"), widget=DATETIME)
-    channels = forms.ModelMultipleChoiceField(
+    channels: "forms.ModelMultipleChoiceField[Channel]" = forms.ModelMultipleChoiceField(
         label=_("Channels"), queryset=None, required=False, widget=forms.CheckboxSelectMultiple
     )
-    regions = forms.ModelMultipleChoiceField(
+    regions: "forms.ModelMultipleChoiceField[Region]" = forms.ModelMultipleChoiceField(
         label=_("Target regions"),
         queryset=None,
         widget=forms.SelectMultiple(attrs={"size": 8, "data-filterable": "true"}),

@@ -111,7 +111,8 @@ class CheckItemSerializer(serializers.Serializer):
 
 
 class CheckSerializer(serializers.Serializer):
-    errors = CheckItemSerializer(many=True, help_text="Block scheduling.")
+    # A field, not Serializer.errors: DRF's metaclass takes declared fields off the class.
+    errors = CheckItemSerializer(many=True, help_text="Block scheduling.")  # type: ignore[assignment]
     warnings = CheckItemSerializer(many=True, help_text="Need `acknowledge_warnings` to schedule.")
     simulation = serializers.DictField(help_text="Estimates from past orders (SPEC §6).")
 

@@ -21,6 +21,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from django.utils import timezone
 from django.utils.module_loading import autodiscover_modules
@@ -56,8 +57,10 @@ class DemoLogin:
 
 @dataclass
 class DemoContext:
-    tenant: object
-    actor: object  # Actor.for_system(tenant): steps write through the services as the system
+    # accounts.models.Tenant and accounts.permissions.Actor.for_system(tenant): the steps write
+    # through the services as the system. `Any` because core imports no app, not even for types.
+    tenant: Any
+    actor: Any
     size: DemoSize
     today: date
     logins: list[DemoLogin] = field(default_factory=list)

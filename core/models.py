@@ -1,7 +1,12 @@
 """What every app leans on: the tenant-scoped base model and manager, the audit log, idempotency keys."""
 
+from typing import Any
+
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+
+# Every money column: up to 999,999,999,999.99 in the tenant's currency.
+MONEY: dict[str, Any] = {"max_digits": 14, "decimal_places": 2}
 
 
 class UnscopedQueryError(RuntimeError):
@@ -74,7 +79,11 @@ class TenantScopedQuerySet(models.QuerySet):
         return super().delete()
 
 
-class TenantScopedManager(models.Manager.from_queryset(TenantScopedQuerySet)):
+# A module-level name, so django-stubs can see the queryset's methods on the manager.
+_TenantScopedManagerBase = models.Manager.from_queryset(TenantScopedQuerySet)
+
+
+class TenantScopedManager(_TenantScopedManagerBase):
     def get_queryset(self):
         qs = super().get_queryset()
         # Related managers (merchant.staff.all()) carry the parent row, which is already scoped.

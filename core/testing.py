@@ -28,11 +28,12 @@ from django.db import connections
 from django.test import override_settings
 
 from core.errors import DomainError
+from core.models import TenantScoped
 
 
 @dataclass(frozen=True)
 class RouteParam:
-    model: type
+    model: type[TenantScoped]
     field: str = "pk"
     make: Callable[[Any], Any] | None = None
 
@@ -41,7 +42,9 @@ class RouteParam:
 ROUTE_PARAMS: dict[tuple[type | str, str], RouteParam] = {}
 
 
-def route_param(target, param: str, model, *, field: str = "pk", make=None) -> None:
+def route_param(
+    target, param: str, model: type[TenantScoped], *, field: str = "pk", make=None
+) -> None:
     """Declare which model (and field) the path parameter `param` names, for one view class
     (and its subclasses) or for every route whose path starts with the prefix `target`."""
     ROUTE_PARAMS[(target, param)] = RouteParam(model=model, field=field, make=make)
@@ -54,24 +57,30 @@ def throttle_rates(**rates: str):
     The cache keeps its backend (Redis under `make test`) but gets a key prefix of its own, so
     counts left by earlier tests or by parallel test processes on the same Redis don't count.
     """
-    rest = dict(settings.REST_FRAMEWORK)
+    rest: dict[str, Any] = dict(settings.REST_FRAMEWORK)
     rest["DEFAULT_THROTTLE_RATES"] = {**rest["DEFAULT_THROTTLE_RATES"], **rates}
     default = {**settings.CACHES["default"], "KEY_PREFIX": f"test-throttle-{uuid.uuid4().hex}"}
     with override_settings(REST_FRAMEWORK=rest, CACHES={**settings.CACHES, "default": default}):
         yield
 
 
-def run_at_once(works: Sequence[Callable[[], Any]], *, delays: Sequence[float] = ()) -> list:
+def run_at_once(
+    works: Sequence[Callable[[], Any]],
+    *,
+    delays: Sequence[float] = (),
+    expected: tuple[type[Exception], ...] = (DomainError,),
+) -> list:
     """Run every work in its own thread, all released at the same moment (real threads against
     PostgreSQL: each opens its own connection), and return their outcomes in order.
 
-    An outcome is the work's return value, the code of a DomainError it raised, or
-    "error:<Type>:<message>" for anything else (a deadlock, say), so a test can assert on the
-    lot instead of losing an exception in a thread. `delays[i]` holds work i back after the
-    start, to land it during or after the others.
+    An outcome is the work's return value, or the `code` of an `expected` error it raised (a
+    refusal the race is about). Any other exception (a deadlock, a bug) is raised here once
+    every thread has ended, so it fails the test instead of vanishing in a thread. `delays[i]`
+    holds work i back after the start, to land it during or after the others.
     """
     start = threading.Barrier(len(works))
     outcomes: list = [None] * len(works)
+    unexpected: list[BaseException] = []
 
     def run(i: int, work: Callable[[], Any]) -> None:
         try:
@@ -79,10 +88,10 @@ def run_at_once(works: Sequence[Callable[[], Any]], *, delays: Sequence[float] =
             if i < len(delays) and delays[i]:
                 time.sleep(delays[i])
             outcomes[i] = work()
-        except DomainError as exc:
-            outcomes[i] = exc.code
-        except Exception as exc:
-            outcomes[i] = f"error:{type(exc).__name__}:{exc}"
+        except expected as exc:
+            outcomes[i] = getattr(exc, "code", type(exc).__name__)
+        except BaseException as exc:
+            unexpected.append(exc)
         finally:
             connections.close_all()
 
@@ -91,4 +100,6 @@ def run_at_once(works: Sequence[Callable[[], Any]], *, delays: Sequence[float] =
         thread.start()
     for thread in threads:
         thread.join()
+    if unexpected:
+        raise unexpected[0]
     return outcomes

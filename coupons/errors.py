@@ -1,10 +1,14 @@
 """Error codes of coupon batches, claims and issuance jobs (SPEC §10)."""
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import ConflictError, RuleRefusal
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
 
 
 class CouponErrorCode(StrEnum):
@@ -27,7 +31,7 @@ class IssueRowReason(StrEnum):
 
 
 # What the console shows for a reason; the error report keeps the code beside these words.
-ISSUE_ROW_REASON_TEXT = {
+ISSUE_ROW_REASON_TEXT: "dict[str, StrPromise]" = {
     IssueRowReason.UNKNOWN_CUSTOMER: _("No customer has this code."),
     IssueRowReason.LIMIT_REACHED: _(
         "The customer already holds as many coupons of the batch as one customer may."

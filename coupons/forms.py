@@ -3,6 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from campaigns.models import Campaign
 from campaigns.selectors import campaign_list
 from core.errors import DomainError
 from web.forms import ConsoleForm
@@ -22,7 +23,9 @@ DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%
 
 
 class BatchForm(ConsoleForm):
-    campaign = forms.ModelChoiceField(queryset=None, label=_("Campaign"))
+    campaign: "forms.ModelChoiceField[Campaign]" = forms.ModelChoiceField(
+        queryset=None, label=_("Campaign")
+    )
     name = forms.CharField(max_length=200, label=_("Name"))
     kind = forms.ChoiceField(choices=BatchKind.choices, label=_("Kind"))
     value = forms.DecimalField(
@@ -115,7 +118,7 @@ class GenerateForm(forms.Form):
     )
 
 
-def _codes(text: str) -> list[str]:
+def _codes(text: str | None) -> list[str]:
     return [c.strip() for c in (text or "").split(",") if c.strip()]
 
 

@@ -1,16 +1,16 @@
 """Coupon batches, coupons, holdings, segments and issuance jobs (SPEC §2.3, §2.4)."""
 
 from decimal import Decimal
+from typing import cast
 
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from core.models import TenantScoped
+from core.models import MONEY, TenantScoped
 
 from .errors import issue_row_reason_text
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
 ZERO = Decimal("0.00")
 
 
@@ -138,7 +138,7 @@ class CouponBatch(TenantScoped):
     def unit_cost(self) -> Decimal:
         """The most one coupon can cost the budget (SPEC §2.1)."""
         if self.kind == BatchKind.PERCENT_OFF:
-            return self.max_discount
+            return cast(Decimal, self.max_discount)  # never null here: batch_percent_capped
         return self.value
 
 

@@ -1,10 +1,12 @@
 """Whether a coupon applies to an order, and what it takes off: one pure function over rows the
 caller loaded, shared by validate and redeem so both always give the same answer (SPEC §2.5)."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from typing import cast
 
 from .errors import CouponReason as R
 from .models import ZERO, BatchKind, BatchStatus, Coupon, CouponBatch, CouponStatus
@@ -59,7 +61,7 @@ def discount_for(batch: CouponBatch, amount: Decimal) -> Decimal:
     """What the coupon takes off an order of `amount` (never more than one coupon reserved)."""
     if batch.kind == BatchKind.PERCENT_OFF:
         off = (amount * batch.value / 100).quantize(CENT, rounding=ROUND_HALF_UP)
-        return min(off, batch.max_discount)
+        return min(off, cast(Decimal, batch.max_discount))  # never null: batch_percent_capped
     if batch.kind in (BatchKind.AMOUNT_OFF, BatchKind.CASH):
         return min(batch.value, amount)
     return batch.value  # free shipping: what the shipping costs us
@@ -74,13 +76,13 @@ def coupon_check(
     now: datetime,
     campaign_paused: bool = False,
     campaign_ended: bool = False,
-    others_on_order: list[bool] = (),
+    others_on_order: Sequence[bool] = (),
     blocked: bool = False,
     fraud_limit: str | None = None,
 ) -> Check:
     """Every failing reason, in the order of SPEC §10. `others_on_order` is the stackable flag of
     each other coupon already redeemed on the order; `fraud_limit` the FraudLimit hit, if any."""
-    if coupon is None or batch is None:
+    if coupon is None or batch is None or scope is None:  # the scope comes with the batch
         return Check([R.NOT_FOUND], ZERO)
     reasons: list[str] = []
     if coupon.status == CouponStatus.VOIDED:

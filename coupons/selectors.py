@@ -9,7 +9,7 @@ from django.db.models import CharField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Cast, Concat
 from django.utils.translation import gettext as _
 
-from accounts.models import Customer
+from accounts.models import Customer, Tenant
 from accounts.permissions import Actor
 from accounts.regions import region_subtree_ids
 from accounts.roles import Action
@@ -35,7 +35,7 @@ CENT = Decimal("0.01")
 
 
 def batch_list(
-    *, tenant, actor: Actor, campaign_id: int | None = None, status: str | None = None
+    *, tenant: Tenant, actor: Actor, campaign_id: int | None = None, status: str | None = None
 ) -> QuerySet:
     campaigns = campaign_list(tenant=tenant, actor=actor)
     qs = (
@@ -51,14 +51,14 @@ def batch_list(
     return qs
 
 
-def batch_get(*, tenant, actor: Actor, id: int) -> CouponBatch:
+def batch_get(*, tenant: Tenant, actor: Actor, id: int) -> CouponBatch:
     batch = batch_list(tenant=tenant, actor=actor).filter(pk=id).first()
     if batch is None:
         raise NotFoundError(_("Not found."))
     return batch
 
 
-def batch_get_for_claim(*, tenant, actor: Actor, id: int) -> CouponBatch:
+def batch_get_for_claim(*, tenant: Tenant, actor: Actor, id: int) -> CouponBatch:
     """The batch a claim names. An integrator's key (scope `coupons`) reaches every batch of the
     tenant; a user only the batches they can see."""
     actor.require(Action.COUPONS_ISSUE)
@@ -70,7 +70,7 @@ def batch_get_for_claim(*, tenant, actor: Actor, id: int) -> CouponBatch:
     return batch
 
 
-def batch_codes(*, tenant, actor: Actor, batch: CouponBatch):
+def batch_codes(*, tenant: Tenant, actor: Actor, batch: CouponBatch):
     """(code, status, customer code, valid_until) of every coupon of the batch, streamed in
     primary-key order without loading the batch into memory."""
     actor.require(Action.COUPONS_ISSUE)
@@ -88,7 +88,7 @@ def batch_codes(*, tenant, actor: Actor, batch: CouponBatch):
 _REDEMPTION_ENTRY_SUFFIXES = ("spend", "release", "refund", "reserve")
 
 
-def batch_money(*, tenant, batch: CouponBatch) -> dict[str, Decimal]:
+def batch_money(*, tenant: Tenant, batch: CouponBatch) -> dict[str, Decimal]:
     """The batch's money on its campaign's budget, summed from the budget's entries: what
     activation reserved, what is still reserved, what its redemptions spent, and what went back
     to the budget (stock never issued, coupons expired, reserved beyond a discount, refunds).
@@ -113,7 +113,7 @@ def batch_money(*, tenant, batch: CouponBatch) -> dict[str, Decimal]:
     }
 
 
-def job_list(*, tenant, actor: Actor, batch: CouponBatch | None = None) -> QuerySet:
+def job_list(*, tenant: Tenant, actor: Actor, batch: CouponBatch | None = None) -> QuerySet:
     batches = batch_list(tenant=tenant, actor=actor)
     qs = (
         IssuanceJob.objects.for_tenant(tenant)
@@ -126,23 +126,23 @@ def job_list(*, tenant, actor: Actor, batch: CouponBatch | None = None) -> Query
     return qs
 
 
-def job_get(*, tenant, actor: Actor, id: int) -> IssuanceJob:
+def job_get(*, tenant: Tenant, actor: Actor, id: int) -> IssuanceJob:
     job = job_list(tenant=tenant, actor=actor).filter(pk=id).first()
     if job is None:
         raise NotFoundError(_("Not found."))
     return job
 
 
-def job_errors(*, tenant, job: IssuanceJob) -> QuerySet:
+def job_errors(*, tenant: Tenant, job: IssuanceJob) -> QuerySet:
     return IssuanceError.objects.for_tenant(tenant).filter(job=job).order_by("row_no", "pk")
 
 
-def segment_list(*, tenant, actor: Actor) -> QuerySet:
+def segment_list(*, tenant: Tenant, actor: Actor) -> QuerySet:
     actor.require(Action.COUPONS_ISSUE)
     return Segment.objects.for_tenant(tenant)
 
 
-def segment_get(*, tenant, actor: Actor, id: int) -> Segment:
+def segment_get(*, tenant: Tenant, actor: Actor, id: int) -> Segment:
     segment = segment_list(tenant=tenant, actor=actor).filter(pk=id).first()
     if segment is None:
         raise NotFoundError(_("Not found."))
@@ -153,7 +153,7 @@ def _day(value) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
-def customers_matching(*, tenant, actor: Actor, filters: dict) -> QuerySet:
+def customers_matching(*, tenant: Tenant, actor: Actor, filters: dict) -> QuerySet:
     """Customers matching a segment's filters, within the actor's regions."""
     actor.require(Action.COUPONS_ISSUE)
     qs = Customer.objects.for_tenant(tenant)
@@ -182,11 +182,11 @@ def customers_matching(*, tenant, actor: Actor, filters: dict) -> QuerySet:
     return qs
 
 
-def segment_customers(*, tenant, actor: Actor, segment: Segment) -> QuerySet:
+def segment_customers(*, tenant: Tenant, actor: Actor, segment: Segment) -> QuerySet:
     return customers_matching(tenant=tenant, actor=actor, filters=segment.filters)
 
 
-def segment_preview(*, tenant, actor: Actor, filters: dict, sample: int = 10) -> dict:
+def segment_preview(*, tenant: Tenant, actor: Actor, filters: dict, sample: int = 10) -> dict:
     qs = customers_matching(tenant=tenant, actor=actor, filters=filters)
     return {
         "count": qs.count(),
@@ -244,7 +244,9 @@ def _coupons_in_unit(qs: QuerySet, actor: Actor) -> QuerySet:
     return qs
 
 
-def customer_coupons(*, tenant, actor: Actor, code: str, status: str | None = None) -> QuerySet:
+def customer_coupons(
+    *, tenant: Tenant, actor: Actor, code: str, status: str | None = None
+) -> QuerySet:
     """A customer's coupons, newest first (support, integrators with scope `coupons`). A
     regional operator sees only their regions' customers; any other customer is not found."""
     actor.require(Action.COUPONS_SUPPORT_READ)
@@ -268,7 +270,7 @@ def customer_coupons(*, tenant, actor: Actor, code: str, status: str | None = No
 
 def redemption_list(
     *,
-    tenant,
+    tenant: Tenant,
     actor: Actor,
     batch_id: int | None = None,
     coupon_id: int | None = None,
@@ -313,7 +315,7 @@ def redemption_list(
     return qs
 
 
-def issuance_rule_list(*, tenant, actor: Actor) -> QuerySet:
+def issuance_rule_list(*, tenant: Tenant, actor: Actor) -> QuerySet:
     campaigns = campaign_list(tenant=tenant, actor=actor)
     return (
         IssuanceRule.objects.for_tenant(tenant)
@@ -322,14 +324,14 @@ def issuance_rule_list(*, tenant, actor: Actor) -> QuerySet:
     )
 
 
-def issuance_rule_get(*, tenant, actor: Actor, id: int) -> IssuanceRule:
+def issuance_rule_get(*, tenant: Tenant, actor: Actor, id: int) -> IssuanceRule:
     rule = issuance_rule_list(tenant=tenant, actor=actor).filter(pk=id).first()
     if rule is None:
         raise NotFoundError(_("Not found."))
     return rule
 
 
-def coupon_lookup(*, tenant, actor: Actor, query: str) -> QuerySet:
+def coupon_lookup(*, tenant: Tenant, actor: Actor, query: str) -> QuerySet:
     """Support's lookup: the coupon of a unique code, the coupons of a shared code, or a
     customer's coupons (by customer code); a regional operator sees their regions' customers."""
     actor.require(Action.COUPONS_SUPPORT_READ)
@@ -345,7 +347,7 @@ def coupon_lookup(*, tenant, actor: Actor, query: str) -> QuerySet:
     return qs.order_by("-issued_at", "-id")[:200]
 
 
-def coupon_get(*, tenant, actor: Actor, id: int) -> Coupon:
+def coupon_get(*, tenant: Tenant, actor: Actor, id: int) -> Coupon:
     actor.require(Action.COUPONS_SUPPORT_READ)
     qs = Coupon.objects.for_tenant(tenant).select_related("batch", "customer").filter(pk=id)
     qs = _coupons_in_unit(qs, actor)
@@ -357,7 +359,7 @@ def coupon_get(*, tenant, actor: Actor, id: int) -> Coupon:
     return coupon
 
 
-def coupon_history(*, tenant, actor: Actor, coupon: Coupon) -> QuerySet:
+def coupon_history(*, tenant: Tenant, actor: Actor, coupon: Coupon) -> QuerySet:
     """Every recorded state change of the coupon, oldest first (from the audit log), but the
     redemptions and rollbacks on orders the actor may not see (redemption_list)."""
     from core.models import AuditEntry
@@ -379,7 +381,7 @@ def coupon_history(*, tenant, actor: Actor, coupon: Coupon) -> QuerySet:
 
 
 def suspicious_clusters(
-    *, tenant, actor: Actor, days: int = 7, min_customers: int = 3, region: str = ""
+    *, tenant: Tenant, actor: Actor, days: int = 7, min_customers: int = 3, region: str = ""
 ) -> list:
     """Device and phone fingerprints shared by many customers lately (events and redemptions):
     the "wool party" pattern. [{kind, fingerprint, customers}], most customers first.
@@ -417,7 +419,7 @@ def suspicious_clusters(
     return sorted(clusters, key=lambda c: (-c["customers"], c["kind"], c["fingerprint"]))
 
 
-def blocked_customer_list(*, tenant, actor: Actor) -> QuerySet:
+def blocked_customer_list(*, tenant: Tenant, actor: Actor) -> QuerySet:
     actor.require(Action.COUPONS_SUPPORT_READ)
     qs = BlockedCustomer.objects.for_tenant(tenant).select_related("customer", "created_by")
     if actor.region_ids is not None:
@@ -425,7 +427,7 @@ def blocked_customer_list(*, tenant, actor: Actor) -> QuerySet:
     return qs.order_by("-created_at", "-id")
 
 
-def blocked_customer_get(*, tenant, actor: Actor, code: str) -> BlockedCustomer:
+def blocked_customer_get(*, tenant: Tenant, actor: Actor, code: str) -> BlockedCustomer:
     """The blocklist entry of a customer (by code) the actor may see."""
     row = blocked_customer_list(tenant=tenant, actor=actor).filter(customer__code=code).first()
     if row is None:
@@ -433,18 +435,18 @@ def blocked_customer_get(*, tenant, actor: Actor, code: str) -> BlockedCustomer:
     return row
 
 
-def tenant_fraud_settings(tenant) -> FraudSettings:
+def tenant_fraud_settings(tenant: Tenant) -> FraudSettings:
     """The tenant's fraud settings, or the defaults while it never changed them. No permission
     check: every redemption and event reads them."""
     return FraudSettings.objects.for_tenant(tenant).first() or FraudSettings(tenant=tenant)
 
 
-def fraud_settings_get(*, tenant, actor: Actor) -> FraudSettings:
+def fraud_settings_get(*, tenant: Tenant, actor: Actor) -> FraudSettings:
     actor.require(Action.COUPONS_SUPPORT_READ)
     return tenant_fraud_settings(tenant)
 
 
-def campaign_limit_list(*, tenant, actor: Actor) -> QuerySet:
+def campaign_limit_list(*, tenant: Tenant, actor: Actor) -> QuerySet:
     """Per-campaign redemption limits of the campaigns the actor may read."""
     actor.require(Action.COUPONS_SUPPORT_READ)
     campaigns = campaign_list(tenant=tenant, actor=actor)

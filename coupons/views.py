@@ -3,6 +3,7 @@ issuance jobs with a live progress bar and their error report."""
 
 from datetime import timedelta
 from types import SimpleNamespace
+from typing import Any
 
 from django.contrib import messages
 from django.http import HttpResponse
@@ -17,7 +18,7 @@ from accounts.roles import Action
 from accounts.selectors import customer_get
 from campaigns.selectors import campaign_list
 from core.errors import DomainError, NotFoundError
-from web.pages import console_view, paginate
+from web.pages import LifeCycleActions, console_view, paginate
 
 from . import forms, selectors, services
 from .models import BATCH_MOVES, BatchStatus, EventType, JobStatus
@@ -120,24 +121,24 @@ def batch_issue(request, pk: int, mode: str):
     batch = selectors.batch_get(tenant=actor.tenant, actor=actor, id=pk)
     try:
         if mode == "generate":
-            form = forms.GenerateForm(request.POST)
-            if not form.is_valid():
+            generate = forms.GenerateForm(request.POST)
+            if not generate.is_valid():
                 raise DomainError(_("Give the number of codes."))
             job = services.generation_job_create(
-                tenant=actor.tenant, actor=actor, batch=batch, count=form.cleaned_data["count"]
+                tenant=actor.tenant, actor=actor, batch=batch, count=generate.cleaned_data["count"]
             )
         else:
-            kwargs = {}
+            kwargs: dict[str, Any] = {}  # whom the job issues to: a list, a file or a segment
             if mode == "list":
-                form = forms.IssueListForm(request.POST)
-                if not form.is_valid():
+                listed = forms.IssueListForm(request.POST)
+                if not listed.is_valid():
                     raise DomainError(_("Give at least one customer code."))
-                kwargs["customers"] = form.codes()
+                kwargs["customers"] = listed.codes()
             elif mode == "file":
-                form = forms.IssueFileForm(request.POST, request.FILES)
-                if not form.is_valid():
+                uploaded = forms.IssueFileForm(request.POST, request.FILES)
+                if not uploaded.is_valid():
                     raise DomainError(_("Choose a CSV or XLSX file."))
-                upload = form.cleaned_data["file"]
+                upload = uploaded.cleaned_data["file"]
                 kwargs.update(file_name=upload.name, file_content=upload.read())
             else:
                 segment_id = request.POST.get("segment", "")
@@ -266,7 +267,7 @@ def coupon_detail(request, pk: int):
                 services.coupon_rollback(
                     tenant=actor.tenant,
                     actor=actor,
-                    code=coupon.code or coupon.batch.shared_code,
+                    code=coupon.code or coupon.batch.shared_code or "",
                     order=live[0].order_ref,
                 )
             except DomainError as exc:
@@ -350,7 +351,7 @@ def rule_list(request):
     )
 
 
-RULE_ACTIONS = {
+RULE_ACTIONS: LifeCycleActions = {
     "activate": (services.issuance_rule_activate, gettext_lazy("Rule active: events issue again.")),
     "deactivate": (services.issuance_rule_deactivate, gettext_lazy("Rule disabled.")),
 }
@@ -367,7 +368,7 @@ def rule_action(request, pk: int, verb: str):
     """Change a rule's frequency cap (verb `update`), or disable/enable it."""
     actor = request.actor
     if verb != "update" and verb not in RULE_ACTIONS:
-        raise NotFoundError()
+        raise NotFoundError(_("Not found."))
     rule = selectors.issuance_rule_get(tenant=actor.tenant, actor=actor, id=pk)
     try:
         if verb == "update":
@@ -378,7 +379,7 @@ def rule_action(request, pk: int, verb: str):
                 frequency_cap_count=_number(request.POST.get("cap_count")),
                 frequency_cap_days=_number(request.POST.get("cap_days")),
             )
-            done = _("Rule changed.")
+            done = gettext_lazy("Rule changed.")
         else:
             service, done = RULE_ACTIONS[verb]
             service(tenant=actor.tenant, actor=actor, rule=rule)

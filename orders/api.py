@@ -1,3 +1,5 @@
+from collections.abc import Callable
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.response import Response
@@ -6,6 +8,7 @@ from accounts.models import ApiKeyScope
 from web.api.views import TenantAPIView
 
 from . import selectors, services
+from .models import Order
 from .serializers import OrderPlaceSerializer, OrderSerializer, OrderStatusSerializer
 
 
@@ -69,7 +72,8 @@ class OrderStatusView(TenantAPIView):
 
 class _OrderActionView(TenantAPIView):
     api_key_scope = ApiKeyScope.ORDERS
-    service = None  # not `action`: drf-spectacular reads view.action as a method name
+    # Not `action`: drf-spectacular reads view.action as a method name.
+    service: Callable[..., Order] | None = None
 
     def post(self, request, external_id):
         order = selectors.order_get(tenant=self.tenant, actor=self.actor, external_id=external_id)

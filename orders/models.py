@@ -1,9 +1,14 @@
 """Orders received from integrators (SPEC §3.3) and their life cycle."""
 
+from typing import TYPE_CHECKING
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from core.models import TenantScoped
+
+if TYPE_CHECKING:
+    from points.models import OrderAward
 
 
 class OrderStatus(models.TextChoices):
@@ -33,6 +38,9 @@ class Order(TenantScoped):
     # Hash of the event as first received: a resend with the same facts is the same order,
     # one with other facts is a client bug we refuse (409 duplicate_order).
     payload_hash = models.CharField(max_length=64)
+    # Not a column: order_place sets it on the order it returns to the awards just made, so
+    # the response shows them without a second read (OrderSerializer.get_points).
+    new_awards: "list[OrderAward]"
 
     class Meta:
         ordering = ["-placed_at", "-id"]

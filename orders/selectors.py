@@ -1,5 +1,6 @@
 from django.db.models import QuerySet
 
+from accounts.models import Tenant
 from accounts.permissions import Actor
 from accounts.regions import region_subtree_ids
 from accounts.roles import Action
@@ -10,7 +11,7 @@ from .models import Order
 
 def order_list(
     *,
-    tenant,
+    tenant: Tenant,
     actor: Actor,
     status: str = "",
     merchant: str = "",
@@ -40,5 +41,5 @@ def order_list(
     return qs.filter(**{k: v for k, v in filters.items() if v})
 
 
-def order_get(*, tenant, actor: Actor, external_id: str) -> Order:
+def order_get(*, tenant: Tenant, actor: Actor, external_id: str) -> Order:
     return get_visible(order_list(tenant=tenant, actor=actor), external_id=external_id)

@@ -1,3 +1,5 @@
+from typing import cast
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -112,7 +114,7 @@ class OrderSerializer(serializers.Serializer):
         awards = getattr(order, "new_awards", None)
         if awards is None:
             awards = order.awards.all()
-        return OrderAwardSerializer(awards, many=True).data
+        return cast(list, OrderAwardSerializer(awards, many=True).data)  # many=True: a list
 
 
 class OrderStatusSerializer(serializers.Serializer):

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Customer, Merchant, MerchantStaff, Region
+from accounts.models import Customer, Merchant, MerchantStaff, Region, Tenant
 from accounts.permissions import Actor
 from accounts.roles import Action
 from campaigns.models import Channel
@@ -54,7 +54,7 @@ class OrderFacts:
         return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
 
 
-def order_place(*, tenant, actor: Actor, facts: OrderFacts) -> tuple[Order, bool]:
+def order_place(*, tenant: Tenant, actor: Actor, facts: OrderFacts) -> tuple[Order, bool]:
     """Record a placed order once. Returns (order, created).
 
     The same event sent again (even twenty times at once) finds the first row through the
@@ -79,7 +79,7 @@ def order_place(*, tenant, actor: Actor, facts: OrderFacts) -> tuple[Order, bool
             refused[refusal.rule_id] = refusal.detail
 
 
-def _order_insert(tenant, facts: OrderFacts, digest: str, refused) -> tuple[Order, bool]:
+def _order_insert(tenant: Tenant, facts: OrderFacts, digest: str, refused) -> tuple[Order, bool]:
     with transaction.atomic():
         order = Order(
             tenant=tenant,
@@ -120,12 +120,12 @@ def _customer_touch_last_order(*, customer: Customer, placed_at: datetime) -> No
     ).update(last_order_on=placed_on)
 
 
-def _locked(tenant, order: Order) -> Order:
+def _locked(tenant: Tenant, order: Order) -> Order:
     return Order.objects.for_tenant(tenant).select_for_update(no_key=True).get(pk=order.pk)
 
 
 @transaction.atomic
-def order_complete(*, tenant, actor: Actor, order: Order) -> Order:
+def order_complete(*, tenant: Tenant, actor: Actor, order: Order) -> Order:
     """open → completed. Completing a completed order again is a harmless retry."""
     actor.require(Action.ORDERS_WRITE)
     order = _locked(tenant, order)
@@ -145,7 +145,7 @@ def order_complete(*, tenant, actor: Actor, order: Order) -> Order:
 
 
 @transaction.atomic
-def order_close(*, tenant, actor: Actor, order: Order) -> Order:
+def order_close(*, tenant: Tenant, actor: Actor, order: Order) -> Order:
     """open or completed → closed. Closing twice is a harmless retry."""
     actor.require(Action.ORDERS_WRITE)
     order = _locked(tenant, order)

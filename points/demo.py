@@ -85,8 +85,10 @@ def seed_points(ctx: DemoContext) -> str:
     weights = [1 / (rank + 1) ** 0.8 for rank in range(len(regions))]
     rng.shuffle(regions)
     count = ORDERS.get(ctx.size.name, ORDERS["demo"])
-    start = datetime.combine(ctx.today - timedelta(days=30), time(8), tzinfo=tenant.zone)
-    moments = sorted(start + timedelta(seconds=rng.randrange(30 * 86_400)) for _ in range(count))
+    first_day = datetime.combine(ctx.today - timedelta(days=30), time(8), tzinfo=tenant.zone)
+    moments = sorted(
+        first_day + timedelta(seconds=rng.randrange(30 * 86_400)) for _ in range(count)
+    )
     plan = [
         (
             f"DEMO-ORD-{n:06d}",

@@ -70,7 +70,7 @@ def lock_rule_counters(tenant, rule: PointsRule) -> None:
     list(counters.select_for_update(no_key=True).order_by("pk").values_list("pk", flat=True))
 
 
-def lock_region_counter(tenant, rule: PointsRule, region_id: int | None) -> RuleRegionCounter:
+def lock_region_counter(tenant, rule: PointsRule, region_id: int) -> RuleRegionCounter:
     """A rule's counter of one region, before the rule. A rule naming no region that caps per
     region has none until its first order there: it is made, then locked."""
     counters = RuleRegionCounter.objects.for_tenant(tenant).select_for_update(no_key=True)

@@ -10,15 +10,15 @@ account by `manage.py check_ledger`):
 """
 
 from decimal import Decimal
+from typing import Any
 
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from core.models import TenantScoped
+from core.models import MONEY, TenantScoped
 
-POINT_VALUE = {"max_digits": 12, "decimal_places": 6}
-MONEY = {"max_digits": 14, "decimal_places": 2}
+POINT_VALUE: dict[str, Any] = {"max_digits": 12, "decimal_places": 6}
 
 
 class Holder(models.TextChoices):
@@ -102,9 +102,12 @@ class PointsProgram(TenantScoped):
     @property
     def holder_field(self) -> str:
         """The column of an account (and of an order) that names this program's holder."""
-        return {Holder.STAFF: "staff", Holder.MERCHANT: "merchant", Holder.CUSTOMER: "customer"}[
-            self.holder
-        ]
+        fields: dict[str, str] = {
+            Holder.STAFF: "staff",
+            Holder.MERCHANT: "merchant",
+            Holder.CUSTOMER: "customer",
+        }
+        return fields[self.holder]
 
 
 class PointsAccount(TenantScoped):

@@ -3,6 +3,7 @@ zone, and when a lot expires. Read by the services (caps, milestones, expiry) an
 (points expiring soon)."""
 
 from datetime import datetime, timedelta
+from typing import cast
 
 from django.utils import timezone
 
@@ -39,7 +40,8 @@ def period_end(moment: datetime, zone, period: str) -> datetime:
 
 def lot_expires_at(program: PointsProgram, earned_at: datetime, zone) -> datetime | None:
     if program.expiry_policy == ExpiryPolicy.DAYS:
-        return earned_at + timedelta(days=program.expiry_days)
+        # program_create requires the days of this policy (and points_program_expiry_days).
+        return earned_at + timedelta(days=cast(int, program.expiry_days))
     if program.expiry_policy == ExpiryPolicy.PERIOD_END:
         return period_end(earned_at, zone, program.expiry_period)
     return None

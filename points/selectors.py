@@ -7,6 +7,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import Tenant
 from accounts.permissions import Actor
 from accounts.roles import Action
 from accounts.selectors import staff_get
@@ -30,21 +31,21 @@ def _not_found():
     return NotFoundError(_("Not found."))
 
 
-def program_list(*, tenant, actor: Actor) -> QuerySet:
+def program_list(*, tenant: Tenant, actor: Actor) -> QuerySet:
     readers = (Action.POINTS_READ, Action.CAMPAIGNS_READ, Action.PORTAL_OWN)
     if not any(actor.can(action) for action in readers):
         actor.require(Action.POINTS_READ)
     return PointsProgram.objects.for_tenant(tenant).order_by("name", "id")
 
 
-def program_get(*, tenant, actor: Actor, id) -> PointsProgram:
+def program_get(*, tenant: Tenant, actor: Actor, id) -> PointsProgram:
     program = program_list(tenant=tenant, actor=actor).filter(pk=id).first()
     if program is None:
         raise _not_found()
     return program
 
 
-def rule_list(*, tenant, actor: Actor, campaign=None, program=None) -> QuerySet:
+def rule_list(*, tenant: Tenant, actor: Actor, campaign=None, program=None) -> QuerySet:
     actor.require(Action.CAMPAIGNS_READ)
     awarded = (
         OrderAward.objects.unscoped()
@@ -72,7 +73,7 @@ def rule_list(*, tenant, actor: Actor, campaign=None, program=None) -> QuerySet:
     return qs
 
 
-def rule_get(*, tenant, actor: Actor, id) -> PointsRule:
+def rule_get(*, tenant: Tenant, actor: Actor, id) -> PointsRule:
     rule = rule_list(tenant=tenant, actor=actor).filter(pk=id).first()
     if rule is None:
         raise _not_found()
@@ -98,7 +99,7 @@ def _expiring_subquery(now: datetime):
 
 
 def account_list(
-    *, tenant, actor: Actor, program=None, q: str = "", now: datetime | None = None
+    *, tenant: Tenant, actor: Actor, program=None, q: str = "", now: datetime | None = None
 ) -> QuerySet:
     """Accounts the actor may read, each with `expiring_soon` (points due in the next 30 days).
 
@@ -136,19 +137,19 @@ def account_list(
     return qs
 
 
-def account_get(*, tenant, actor: Actor, id) -> PointsAccount:
+def account_get(*, tenant: Tenant, actor: Actor, id) -> PointsAccount:
     account = account_list(tenant=tenant, actor=actor).filter(pk=id).first()
     if account is None:
         raise _not_found()
     return account
 
 
-def staff_accounts(*, tenant, actor: Actor, code: str) -> QuerySet:
+def staff_accounts(*, tenant: Tenant, actor: Actor, code: str) -> QuerySet:
     staff = staff_get(tenant=tenant, actor=actor, code=code)
     return account_list(tenant=tenant, actor=actor).filter(staff=staff)
 
 
-def entry_list(*, tenant, actor: Actor, account=None, staff_code: str = "") -> QuerySet:
+def entry_list(*, tenant: Tenant, actor: Actor, account=None, staff_code: str = "") -> QuerySet:
     """Ledger entries, newest first, with what caused them."""
     qs = (
         LedgerEntry.objects.for_tenant(tenant)
@@ -161,7 +162,7 @@ def entry_list(*, tenant, actor: Actor, account=None, staff_code: str = "") -> Q
     return qs.filter(account__in=accounts.values("pk"))
 
 
-def expiring_soon(*, tenant, account: PointsAccount, now: datetime | None = None) -> int:
+def expiring_soon(*, tenant: Tenant, account: PointsAccount, now: datetime | None = None) -> int:
     now = now or timezone.now()
     return (
         Lot.objects.for_tenant(tenant)
@@ -175,7 +176,7 @@ def expiring_soon(*, tenant, account: PointsAccount, now: datetime | None = None
     )
 
 
-def adjustment_request_list(*, tenant, actor: Actor, status: str = "") -> QuerySet:
+def adjustment_request_list(*, tenant: Tenant, actor: Actor, status: str = "") -> QuerySet:
     """Large adjustments asking for a second person, of accounts the actor may adjust."""
     actor.require(Action.POINTS_ADJUST)
     accounts = account_list(tenant=tenant, actor=actor).values("pk")
@@ -189,7 +190,7 @@ def adjustment_request_list(*, tenant, actor: Actor, status: str = "") -> QueryS
     return qs.filter(status=status) if status else qs
 
 
-def adjustment_request_get(*, tenant, actor: Actor, id) -> PointsAdjustmentRequest:
+def adjustment_request_get(*, tenant: Tenant, actor: Actor, id) -> PointsAdjustmentRequest:
     request = adjustment_request_list(tenant=tenant, actor=actor).filter(pk=id).first()
     if request is None:
         raise _not_found()

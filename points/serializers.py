@@ -83,7 +83,8 @@ class ProgramUpdateSerializer(ProgramCreateSerializer):
     """Any field of the program but its holder; only those sent change (409 program_in_use
     for point_value or pending once points were earned)."""
 
-    holder = None
+    # None drops the inherited field (DRF); the stubs want a field here.
+    holder = None  # type: ignore[assignment]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, partial=True, **kwargs)
@@ -203,9 +204,10 @@ class RuleUpdateSerializer(RuleCreateSerializer):
     """Points, tiers, caps, minimum, regions, milestone; only those sent change. The kind,
     campaign and program are fixed."""
 
-    campaign = None
-    program = None
-    kind = None
+    # None drops the inherited field (DRF); the stubs want a field here.
+    campaign = None  # type: ignore[assignment]
+    program = None  # type: ignore[assignment]
+    kind = None  # type: ignore[assignment]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, partial=True, **kwargs)
@@ -236,7 +238,9 @@ class RuleSerializer(serializers.Serializer):
     points = serializers.IntegerField()
     per_amount = serializers.DecimalField(max_digits=14, decimal_places=2)
     min_amount = serializers.DecimalField(max_digits=14, decimal_places=2)
-    regions = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    regions: "serializers.ManyRelatedField | serializers.RelatedField[Region, str, str]" = (
+        serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    )
     tiers = serializers.JSONField()
     milestone = serializers.JSONField()
     cap_total = serializers.IntegerField()
@@ -284,7 +288,8 @@ class EntrySerializer(serializers.Serializer):
     rule = serializers.IntegerField(source="rule_id")
     campaign = serializers.IntegerField(source="campaign_id")
     counterpart = serializers.IntegerField(source="counterpart_id")
-    source = serializers.CharField()
+    # A field, not Field.source: DRF's metaclass takes declared fields off the class.
+    source = serializers.CharField()  # type: ignore[assignment]
     operator = serializers.CharField(source="operator_label")
     reason = serializers.CharField()
     created_at = serializers.DateTimeField()

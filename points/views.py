@@ -1,7 +1,10 @@
 """Console pages of points (/console/points/): programs, the rule editor with its tier table,
 accounts with search, an account's ledger with what caused each entry, adjustments."""
 
+from typing import TYPE_CHECKING
+
 from django.contrib import messages
+from django.db.models import QuerySet
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -11,10 +14,13 @@ from django.views.decorators.http import require_POST
 from accounts.roles import Action
 from campaigns.selectors import campaign_get
 from core.errors import DomainError
-from web.pages import console_view, paginate, safe_next
+from web.pages import LifeCycleActions, console_view, paginate, safe_next
 
 from . import forms, selectors, services
 from .models import AdjustmentRequestStatus, PointsAdjustmentRequest
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
 
 
 @console_view(Action.POINTS_READ)
@@ -61,7 +67,7 @@ def program_edit(request, pk: int):
     return render(request, "points/program_form.html", {"form": form, "program": program})
 
 
-def _run_action(request, service, done: str, **target) -> None:
+def _run_action(request, service, done: "StrPromise", **target) -> None:
     """A life-cycle button: the service's refusal is shown as a message, not a page of its own."""
     actor = request.actor
     try:
@@ -72,14 +78,14 @@ def _run_action(request, service, done: str, **target) -> None:
         messages.success(request, done)
 
 
-PROGRAM_ACTIONS = {
+PROGRAM_ACTIONS: LifeCycleActions = {
     "activate": (services.program_activate, gettext_lazy("The program is active again.")),
     "deactivate": (
         services.program_deactivate,
         gettext_lazy("The program is inactive: its rules earn nothing."),
     ),
 }
-RULE_ACTIONS = {
+RULE_ACTIONS: LifeCycleActions = {
     "activate": (services.rule_activate, gettext_lazy("The rule awards points again.")),
     "deactivate": (services.rule_deactivate, gettext_lazy("The rule awards nothing any more.")),
 }
@@ -225,7 +231,7 @@ def account_detail(request, pk: int):
                     messages.success(request, _("The adjustment was recorded."))
                 return redirect("points:account_detail", pk=account.pk)
     entries = selectors.entry_list(tenant=actor.tenant, actor=actor, account=account)
-    requests = []
+    requests: QuerySet[PointsAdjustmentRequest] | list[PointsAdjustmentRequest] = []
     if actor.can(Action.POINTS_ADJUST):
         requests = selectors.adjustment_request_list(tenant=actor.tenant, actor=actor).filter(
             account=account, status=AdjustmentRequestStatus.PENDING
@@ -258,7 +264,7 @@ def adjustment_requests(request):
     )
 
 
-REQUEST_ACTIONS = {
+REQUEST_ACTIONS: LifeCycleActions = {
     "approve": (services.points_adjustment_approve, gettext_lazy("The adjustment was applied.")),
     "reject": (services.points_adjustment_reject, gettext_lazy("The adjustment was rejected.")),
 }

@@ -2,14 +2,13 @@
 ledger and move no budget money (SPEC §2.1): the points were paid for when they became usable."""
 
 from decimal import Decimal
+from typing import Any
 
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from core.models import TenantScoped
-
-MONEY = {"max_digits": 14, "decimal_places": 2}
+from core.models import MONEY, TenantScoped
 
 
 class PrizeKind(models.TextChoices):
@@ -135,7 +134,7 @@ class OutcomeKind(models.TextChoices):
     NOTHING = "nothing", _("Nothing")
 
 
-PROBABILITY = {"max_digits": 7, "decimal_places": 6}
+PROBABILITY: dict[str, Any] = {"max_digits": 7, "decimal_places": 6}
 
 
 class LotteryOutcome(TenantScoped):

@@ -164,7 +164,7 @@ def _batch(world, campaign, *, name, prefix):
     return coupon_services.batch_activate(tenant=world.tenant, actor=operator, batch=batch)
 
 
-def populate(world, tags: dict[str, str]) -> dict:
+def populate(world, tags: dict[str, str]) -> list[str]:
     """The rows of one tenant, each named with the marker of where it sits (`tags` maps
     INSIDE/OUTSIDE/OTHERBU/OTHERMERCHANT to the marker this tenant uses for them)."""
     t = world.tenant
@@ -240,6 +240,7 @@ def populate(world, tags: dict[str, str]) -> dict:
         coupon = coupon_services.coupon_issue(
             tenant=t, actor=operator, batch=batch, customer=customer
         )
+        assert coupon.code is not None  # an issued coupon carries its code
         coupon_services.coupon_redeem(
             tenant=t,
             actor=operator,

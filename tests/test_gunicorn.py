@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -104,7 +105,7 @@ def server(tmp_path_factory):
         process.wait(timeout=10)
 
 
-def request(path: str = "/", headers: list[str] = ()) -> bytes:
+def request(path: str = "/", headers: Sequence[str] = ()) -> bytes:
     lines = [f"GET {path} HTTP/1.1", "Host: x", "Connection: close", *headers, "", ""]
     return "\r\n".join(lines).encode()
 

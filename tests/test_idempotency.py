@@ -1,11 +1,9 @@
 """Idempotency-Key on writes (SPEC §8): replay, conflict, concurrency, a 5xx frees the key."""
 
-import threading
 import time
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -15,6 +13,7 @@ from accounts.models import BusinessUnit
 from accounts.roles import Role
 from core.models import AuditEntry, IdempotencyKey
 from core.services import IDEMPOTENCY_ABANDONED_AFTER
+from core.testing import run_at_once
 
 UNITS = "/api/v1/business-units"
 
@@ -183,26 +182,15 @@ def _concurrent_posts(world, monkeypatch, *, hold: float):
 
     monkeypatch.setattr(services, "business_unit_create", slow)
     token = services.personal_token_create(membership=world.members[Role.TENANT_ADMIN])[1]
-    barrier = threading.Barrier(2)
-    results = []
 
     def call():
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-        barrier.wait()
-        try:
-            response = client.post(
-                UNITS, {"code": "north", "name": "N"}, format="json", HTTP_IDEMPOTENCY_KEY="same"
-            )
-            results.append(response)
-        finally:
-            connection.close()
+        return client.post(
+            UNITS, {"code": "north", "name": "N"}, format="json", HTTP_IDEMPOTENCY_KEY="same"
+        )
 
-    threads = [threading.Thread(target=call) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    results = run_at_once([call, call])
     assert len(results) == 2
     return runs, sorted(results, key=lambda r: r.has_header("Idempotent-Replayed"))
 

@@ -63,7 +63,9 @@ def _is_one_to_one_to_a_tenant_row(field) -> bool:
     """A one-to-one field names one row of a tenant-owned table (or the tenant itself) by its
     primary key, unique across the table: two tenants cannot collide on it."""
     return isinstance(field, models.OneToOneField) and (
-        issubclass(field.related_model, TenantScoped) or field.related_model is Tenant
+        # related_model is a class once the apps are loaded ("self" only before).
+        isinstance(field.related_model, type)
+        and (issubclass(field.related_model, TenantScoped) or field.related_model is Tenant)
     )
 
 

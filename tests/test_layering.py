@@ -15,7 +15,7 @@ BELOW_THE_WEB = ("models", "services", "selectors", "locks", "periods", "errors"
 
 def _imports(path: Path) -> set[str]:
     """Top-level package names a module imports (relative imports stay in their package)."""
-    names = set()
+    names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
         if isinstance(node, ast.Import):
             names.update(alias.name.split(".")[0] for alias in node.names)

@@ -121,7 +121,7 @@ def _identifier(source: RouteParam, tenant, other) -> str:
 TEXT_FIELDS = (models.CharField, models.TextField)  # SlugField and EmailField included
 
 
-def _tenant_models() -> list[type[models.Model]]:
+def _tenant_models() -> list[type[TenantScoped]]:
     return [
         m
         for m in apps.get_models()

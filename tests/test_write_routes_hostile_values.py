@@ -54,14 +54,15 @@ def _typed_paths(api, node, prefix=(), depth=0) -> dict[tuple, dict]:
 
 
 def _hostile_values(prop: dict | None, example) -> list:
-    kind = (prop or {}).get("type")
-    if kind is None and "oneOf" in (prop or {}):
+    prop = prop or {}
+    kind = prop.get("type")
+    if kind is None and "oneOf" in prop:
         kind = next((o.get("type") for o in prop["oneOf"] if o.get("type")), None)
     if kind is None:  # undocumented: judge by the example's value
         kind = {bool: "boolean", int: "integer", float: "number", str: "string"}.get(type(example))
     if kind == "integer":
         return [2**70, 2**31, -(2**70)]
-    if kind == "number" or (kind == "string" and (prop or {}).get("format") == "decimal"):
+    if kind == "number" or (kind == "string" and prop.get("format") == "decimal"):
         return ["9" * 40, 1e30, "1e30"]
     if kind == "string":
         return ["\x00", "a\x00b", LONG]

@@ -721,7 +721,7 @@ def _request_schema(schema: dict, route: Route, method: str) -> dict | None:
 
 def _schema_paths(schema: dict, node: dict, prefix=(), depth=0) -> list[tuple]:
     """Every documented field of a request, as a path of keys (0 for a list's first item)."""
-    paths = []
+    paths: list[tuple] = []
     if depth > 4:
         return paths
     for name, prop in _resolve(schema, node).get("properties", {}).items():
@@ -807,7 +807,7 @@ def _cause(errors: _Errors) -> str:
     return "; ".join(
         f"{r.exc_info[0].__name__}: {str(r.exc_info[1])[:200]}"
         for r in errors.records
-        if r.exc_info
+        if r.exc_info and r.exc_info[0]
     )
 
 

@@ -1,6 +1,7 @@
 """Template context of console and portal pages: who is acting, and the navigation their role may see."""
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.apps import apps
 from django.urls import NoReverseMatch, reverse
@@ -9,6 +10,9 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.roles import Action
 from accounts.selectors import membership_list_for_user
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 @dataclass(frozen=True)
@@ -19,7 +23,7 @@ class NavItem:
     app's AppConfig. A link whose URL name does not resolve yet is skipped.
     """
 
-    label: str
+    label: "StrOrPromise"  # usually gettext_lazy(…), translated when the page renders
     url_name: str
     action: Action | None = None
     section: str = "operations"

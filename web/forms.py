@@ -1,14 +1,22 @@
 """The base of every console and portal form: Bootstrap styling, a service's refusal shown on
 its fields, and (ConsoleForm) the actor, so choices stay inside the actor's scope."""
 
+from typing import TYPE_CHECKING
+
 from django import forms
 from django.core.exceptions import ValidationError
 
 from accounts.permissions import Actor
 from core.errors import DomainError, NotFoundError
 
+# Mixed into forms only: to mypy it is the form it works on, at run time a plain mixin.
+if TYPE_CHECKING:
+    _Form = forms.BaseForm
+else:
+    _Form = object
 
-class BootstrapMixin:
+
+class BootstrapMixin(_Form):
     """Bootstrap classes on every widget, and `is-invalid` on the fields that failed."""
 
     def _style(self):

@@ -5,7 +5,9 @@ chosen, the role allowed. A service's PermissionDeniedError becomes the 403 page
 NotFoundError the 404 page, so out-of-scope and missing look the same here as in the API.
 """
 
+from collections.abc import Callable
 from functools import wraps
+from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
@@ -19,7 +21,13 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from accounts.roles import CONSOLE_ROLES, PORTAL_ROLES, Action
 from core.errors import NotFoundError, PermissionDeniedError
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
+
 PAGE_SIZE = 25
+
+# A page's life-cycle buttons: verb → (the service the button calls, the message on success).
+LifeCycleActions: TypeAlias = "dict[str, tuple[Callable[..., Any], StrPromise]]"
 
 
 def role_home(role: str) -> str:

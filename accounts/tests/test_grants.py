@@ -7,6 +7,9 @@ operator, finance and auditor reach the whole tenant, a regional operator region
 users a merchant, none of which a unit contains.
 """
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
 from accounts import services
@@ -18,7 +21,7 @@ pytestmark = pytest.mark.django_db
 PASSWORD = "Long-enough-42"
 
 # created role → {scope name: scope kwargs built from the world}
-SCOPES = {
+SCOPES: dict[str, dict[str, Callable[[Any], dict]]] = {
     Role.TENANT_ADMIN: {"tenant": lambda w: {}},
     Role.BU_ADMIN: {
         "own unit": lambda w: {"business_unit": w.unit},

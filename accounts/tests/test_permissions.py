@@ -127,7 +127,7 @@ SCOPE_TABLE = {
 
 
 def expected_actions() -> dict[str, set[str]]:
-    expected = {role: set() for role in ROLES}
+    expected: dict[str, set[str]] = {role: set() for role in ROLES}
     for _row, full, read, cells in SPEC_TABLE:
         assert len(cells) == len(ROLES)
         for role, cell in zip(ROLES, cells, strict=True):

@@ -1,16 +1,15 @@
 """Real threads against PostgreSQL: the money service holds its invariant under contention."""
 
-import threading
 from decimal import Decimal
+from functools import partial
 
 import pytest
-from django.db import connection
 from django.db.models import Sum
 
 from budgets import services
 from budgets.errors import BudgetErrorCode
 from budgets.models import Budget, BudgetEntry
-from core.errors import ConflictError
+from core.testing import run_at_once
 
 from .factories import approved_budget
 
@@ -21,29 +20,9 @@ pytestmark = [
 THREADS = 20
 
 
-def run_at_once(work, count=THREADS):
-    """Start `count` threads that call work(i) at the same moment; collect results and errors."""
-    barrier = threading.Barrier(count)
-    results, errors = [None] * count, []
-
-    def body(i):
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        except ConflictError as exc:
-            results[i] = exc.code
-        except Exception as exc:  # surfaces in the test, not lost in a thread
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=body, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not errors, errors
-    return results
+def at_once(work, count=THREADS) -> list:
+    """work(0) … work(count - 1), each in its own thread, started together."""
+    return run_at_once([partial(work, i) for i in range(count)])
 
 
 def test_twenty_threads_never_push_reserved_plus_spent_past_the_amount(world):
@@ -65,7 +44,7 @@ def test_twenty_threads_never_push_reserved_plus_spent_past_the_amount(world):
             )
         return "ok"
 
-    results = run_at_once(work)
+    results = at_once(work)
     budget = Budget.objects.for_tenant(world.tenant).get(pk=budget.pk)
     accepted = results.count("ok")
     assert accepted == 13  # 13 x 75 = 975 fits in 1000, a 14th would not
@@ -89,7 +68,7 @@ def test_concurrent_retries_of_one_reference_move_the_money_once(world):
         )
         return entry.pk
 
-    results = run_at_once(work, count=10)
+    results = at_once(work, count=10)
     assert len(set(results)) == 1
     budget = Budget.objects.for_tenant(world.tenant).get(pk=budget.pk)
     assert budget.reserved == Decimal("10.00")
@@ -105,13 +84,13 @@ def test_concurrent_retries_of_a_refused_reference_move_nothing_and_leave_no_ent
             tenant=world.tenant, budget=budget, amount="150.00", reference="too-much"
         )
 
-    results = run_at_once(work, count=10)
+    results = at_once(work, count=10)
     assert results == [BudgetErrorCode.BUDGET_EXCEEDED] * 10
     assert not BudgetEntry.objects.for_tenant(world.tenant).filter(reference="too-much").exists()
     budget = Budget.objects.for_tenant(world.tenant).get(pk=budget.pk)
     assert budget.reserved == Decimal("0.00")
     # Nothing holds the reference: a later call under it that fits moves the money, once.
-    entries = run_at_once(
+    entries = at_once(
         lambda i: (
             services.budget_reserve(
                 tenant=world.tenant, budget=budget, amount="60.00", reference="too-much"

@@ -1,43 +1,12 @@
 """Batches for tests, made through the services under a running campaign of an approved budget."""
 
-from datetime import timedelta
 from decimal import Decimal
-
-from django.utils import timezone
 
 from accounts.roles import Role
 from accounts.tests.factories import CustomerFactory
-from budgets.tests.factories import approved_budget
-from campaigns import services as campaign_services
+from campaigns.tests.factories import running_campaign
 from coupons import services
 from coupons.models import CouponBatch
-
-
-def running_campaign(world, *, amount="100000.00", regions=None):
-    """A campaign that started an hour ago and ends in 10 days, under a budget covering it."""
-    today = timezone.localdate()
-    budget = approved_budget(
-        world,
-        amount=amount,
-        starts_on=today - timedelta(days=2),
-        ends_on=today + timedelta(days=30),
-    )
-    now = timezone.now()
-    campaign = campaign_services.campaign_create(
-        tenant=world.tenant,
-        actor=world.actor(Role.OPERATOR),
-        name="Double Eleven",
-        budget=budget,
-        starts_at=now - timedelta(hours=1),
-        ends_at=now + timedelta(days=10),
-        regions=regions if regions is not None else [world.region],
-    )
-    return campaign_services.campaign_schedule(
-        tenant=world.tenant,
-        actor=world.actor(Role.OPERATOR),
-        campaign=campaign,
-        acknowledge_warnings=True,
-    )
 
 
 def batch_fields(**overrides) -> dict:

@@ -1,19 +1,19 @@
 """Redeem and expiry with real threads on PostgreSQL: a coupon is used once, whatever races."""
 
-import threading
 from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connection
 from django.utils import timezone
 
 from accounts.roles import Role
 from accounts.tests.factories import CustomerFactory
 from budgets.models import Budget
-from core.errors import DomainError
+from core.testing import run_at_once
 from coupons import services
 from coupons.models import Coupon, CouponRedemption, CouponStatus
 from coupons.tests.factories import active_batch, running_campaign
@@ -23,27 +23,8 @@ THREADS = 20
 
 
 def _race(work, args: list) -> list[str]:
-    start = threading.Barrier(len(args))
-    results: list[str] = []
-    lock = threading.Lock()
-
-    def run(arg):
-        try:
-            start.wait()
-            outcome = str(work(arg))
-        except DomainError as exc:
-            outcome = exc.code
-        finally:
-            connections.close_all()
-        with lock:
-            results.append(outcome)
-
-    threads = [threading.Thread(target=run, args=(a,)) for a in args]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
+    """work(arg) for every arg at once: what each returned, as text, or its refusal's code."""
+    return [str(outcome) for outcome in run_at_once([partial(work, a) for a in args])]
 
 
 def _setup(world):

@@ -4,21 +4,7 @@ from accounts.roles import Role
 from accounts.tests.factories import MerchantFactory, RegionFactory, StaffFactory
 from core.testing import run_at_once
 from orders.models import Order, OrderStatus
-
-
-def order_body(world, external_id="O-1", **overrides):
-    body = {
-        "external_id": external_id,
-        "merchant": world.merchant.code,
-        "staff": world.staff.code,
-        "region": world.region.code,
-        "amount": "120.50",
-        "placed_at": "2026-11-11T10:00:00+08:00",
-        "channel": "app",
-        "device_id": "dev-1",
-    }
-    body.update(overrides)
-    return body
+from orders.tests.factories import order_body
 
 
 @pytest.mark.django_db

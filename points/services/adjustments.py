@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import scope as data_scope
+from accounts.models import Tenant
 from accounts.permissions import Actor
 from accounts.roles import Action
 from budgets.errors import MakerChecker
@@ -39,7 +40,7 @@ def _check_adjustment(actor: Actor, account: PointsAccount, points: int, reason:
         raise ValidationFailed(_("Adjust by some points."), fields={"points": [_("Not 0.")]})
 
 
-def _too_large(tenant) -> RuleRefusal:
+def _too_large(tenant: Tenant) -> RuleRefusal:
     bound = tenant.max_points_adjustment
     return RuleRefusal(
         _("One adjustment may change at most %(max)d points without a second approval.")
@@ -51,7 +52,7 @@ def _too_large(tenant) -> RuleRefusal:
 
 @transaction.atomic
 def points_adjust(
-    *, tenant, actor: Actor, account: PointsAccount, points: int, reason: str
+    *, tenant: Tenant, actor: Actor, account: PointsAccount, points: int, reason: str
 ) -> LedgerEntry:
     """A manual correction with a reason and an author, audited (SPEC §3.2), within the
     tenant's max_points_adjustment; a larger one goes through points_adjustment_submit."""
@@ -65,7 +66,7 @@ def points_adjust(
 
 
 def points_adjustment_submit(
-    *, tenant, actor: Actor, account: PointsAccount, points: int, reason: str
+    *, tenant: Tenant, actor: Actor, account: PointsAccount, points: int, reason: str
 ) -> LedgerEntry | PointsAdjustmentRequest:
     """Within the tenant's bound the correction applies at once; above it, it waits for a
     second person (maker-checker), who approves or rejects it."""
@@ -90,7 +91,7 @@ def _request_snapshot(request: PointsAdjustmentRequest) -> dict:
     return snapshot(request, fields=["account", "points", "reason", "status"])
 
 
-def _request_to_decide(tenant, actor: Actor, request: PointsAdjustmentRequest, target: str):
+def _request_to_decide(tenant: Tenant, actor: Actor, request: PointsAdjustmentRequest, target: str):
     """The request, locked and still pending, decided by someone other than its author."""
     request = locks.lock_adjustment_request(tenant, request.pk)
     actor.require(Action.POINTS_ADJUST)
@@ -102,7 +103,7 @@ def _request_to_decide(tenant, actor: Actor, request: PointsAdjustmentRequest, t
     return request
 
 
-def _decide(tenant, actor: Actor, request, status: str, note: str, before: dict) -> None:
+def _decide(tenant: Tenant, actor: Actor, request, status: str, note: str, before: dict) -> None:
     request.status = status
     request.decided_by = actor.user
     request.decided_at = timezone.now()
@@ -116,7 +117,7 @@ def _decide(tenant, actor: Actor, request, status: str, note: str, before: dict)
 
 @transaction.atomic
 def points_adjustment_approve(
-    *, tenant, actor: Actor, request: PointsAdjustmentRequest, note: str = ""
+    *, tenant: Tenant, actor: Actor, request: PointsAdjustmentRequest, note: str = ""
 ) -> PointsAdjustmentRequest:
     """Apply a pending large adjustment; twice is a conflict, the author is refused."""
     request = _request_to_decide(tenant, actor, request, AdjustmentRequestStatus.APPROVED)
@@ -132,7 +133,7 @@ def points_adjustment_approve(
 
 @transaction.atomic
 def points_adjustment_reject(
-    *, tenant, actor: Actor, request: PointsAdjustmentRequest, note: str
+    *, tenant: Tenant, actor: Actor, request: PointsAdjustmentRequest, note: str
 ) -> PointsAdjustmentRequest:
     request = _request_to_decide(tenant, actor, request, AdjustmentRequestStatus.REJECTED)
     if not note.strip():
@@ -143,7 +144,14 @@ def points_adjustment_reject(
 
 
 def _apply_adjustment(
-    tenant, actor: Actor, account_id: int, points: int, *, reference: str, reason: str, source: str
+    tenant: Tenant,
+    actor: Actor,
+    account_id: int,
+    points: int,
+    *,
+    reference: str,
+    reason: str,
+    source: str,
 ) -> LedgerEntry:
     account = locks.lock_account(tenant, account_id)
     before = snapshot(account, fields=ACCOUNT_FIGURES)

@@ -5,6 +5,7 @@ transaction of the order event; the lock order is the one of `points.locks`."""
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, cast
 
 from django.db import transaction
 from django.db.models import BooleanField, F, IntegerField, Q, Sum
@@ -12,6 +13,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import Tenant
 from accounts.regions import region_path
 from budgets import services as money
 from campaigns.models import CampaignStatus
@@ -59,7 +61,7 @@ def points_money(program: PointsProgram, points: int) -> Decimal:
 _RULE_FIELDS = [f.name for f in PointsRule._meta.concrete_fields]
 
 
-def _rules_for(tenant, order, kinds) -> list[PointsRule]:
+def _rules_for(tenant: Tenant, order, kinds) -> list[PointsRule]:
     """Active rules of running campaigns whose period covers the order's placing, each with
     `named_region_id`: the region of the rule the order counts in (None for a rule that names no
     region).
@@ -112,20 +114,22 @@ def _rules_for(tenant, order, kinds) -> list[PointsRule]:
 
 
 def _order_holder(program: PointsProgram, order):
-    return {
+    holders: dict[str, Any] = {
         Holder.STAFF: order.staff,
         Holder.MERCHANT: order.merchant,
         Holder.CUSTOMER: order.customer,
-    }[program.holder]
+    }
+    return holders[program.holder]
 
 
 def _base_points(rule: PointsRule, order, rank: int | None) -> int:
     if rule.min_amount is not None and order.amount < rule.min_amount:
         return 0
+    # rule_create requires `points` of both kinds and `per_amount` of a per_amount rule.
     if rule.kind == RuleKind.PER_ORDER:
-        return rule.points
+        return cast(int, rule.points)
     if rule.kind == RuleKind.PER_AMOUNT:
-        return int(order.amount // rule.per_amount) * rule.points
+        return int(order.amount // rule.per_amount) * cast(int, rule.points)
     if rule.kind == RuleKind.REGION_FIRST_N:
         for tier in rule.tiers:
             if tier["from"] <= rank <= tier["to"]:
@@ -133,7 +137,7 @@ def _base_points(rule: PointsRule, order, rank: int | None) -> int:
     return 0
 
 
-def _earned_since(tenant, account, since, rule=None) -> int:
+def _earned_since(tenant: Tenant, account, since, rule=None) -> int:
     qs = OrderAward.objects.for_tenant(tenant).filter(
         account=account, status=AwardStatus.ACTIVE, placed_at__gte=since
     )
@@ -142,7 +146,7 @@ def _earned_since(tenant, account, since, rule=None) -> int:
     return qs.aggregate(s=Sum("points"))["s"] or 0
 
 
-def _cap_room(tenant, rule, account, counter, at: datetime) -> int | None:
+def _cap_room(tenant: Tenant, rule, account, counter, at: datetime) -> int | None:
     """How many more points the caps allow (None: no cap). Counted at `at` in the tenant's zone."""
     program, zone = rule.program, tenant.zone
     rooms = []
@@ -163,7 +167,7 @@ def _cap_room(tenant, rule, account, counter, at: datetime) -> int | None:
 @dataclass
 class _Plan:
     rule: PointsRule
-    region_id: int | None = None  # the region the order counts in for this rule
+    region_id: int  # the region the order counts in for this rule
     counter: RuleRegionCounter | None = None
     rank: int | None = None
     account: PointsAccount | None = None
@@ -174,7 +178,7 @@ class _Plan:
     extra: dict = field(default_factory=dict)
 
 
-def _lock_rules_and_counters(tenant, order, rules) -> list[_Plan]:
+def _lock_rules_and_counters(tenant: Tenant, order, rules) -> list[_Plan]:
     """Phase one of the lock order: per rule (by pk) its region counter, then the rule."""
     plans = []
     for rule in rules:
@@ -193,7 +197,7 @@ def _lock_rules_and_counters(tenant, order, rules) -> list[_Plan]:
 
 
 def _earn(
-    tenant, plan: _Plan, order, *, now: datetime, at: datetime | None = None,
+    tenant: Tenant, plan: _Plan, order, *, now: datetime, at: datetime | None = None,
     activate_now: bool = False, refused: dict[int, str] | None = None,
 ) -> OrderAward:  # fmt: skip
     """Caps, then the earn entry, its pending lot and the award, then the budget reservation.
@@ -203,6 +207,7 @@ def _earn(
     refusal ends up recorded on the order's award, never as an error to the integrator.
     """
     rule, account = plan.rule, plan.account
+    assert account is not None, "the caller has locked the holder's account"
     program = rule.program
     at = at or order.placed_at
     multiplier = _multiplier(account)
@@ -260,15 +265,17 @@ def _earn(
             plan.outcome = AwardOutcome.BUDGET_REFUSED
             return _record_earn(tenant, plan, order, 0, amount, reference, at=at, now=now)[0]
     if activate_now:
+        assert lot is not None, "an earn of points always opens its lot"
         _activate_lot(tenant, account, lot, order=order, rule=rule, campaign=rule.campaign)
     return award
 
 
 def _record_earn(
-    tenant, plan: _Plan, order, points: int, amount: Decimal, reference: str, *, at, now
+    tenant: Tenant, plan: _Plan, order, points: int, amount: Decimal, reference: str, *, at, now
 ) -> tuple[OrderAward, Lot | None]:
     """The earn entry and its pending lot (when there are points), the counters, the award."""
     rule, account = plan.rule, plan.account
+    assert account is not None, "the caller has locked the holder's account"
     program = rule.program
     plan.points = points
     lot = None
@@ -282,7 +289,8 @@ def _record_earn(
         )  # fmt: skip
         activates_at = None
         if program.pending_policy == PendingPolicy.DAYS:
-            activates_at = at + timedelta(days=program.pending_days)
+            # program_create requires the days of this policy.
+            activates_at = at + timedelta(days=cast(int, program.pending_days))
         lot = _new_lot(
             tenant, account, entry, points, status=LotStatus.PENDING, now=now, order=order,
             expires_at=lot_expires_at(program, now, tenant.zone), activates_at=activates_at,
@@ -314,7 +322,7 @@ def _record_earn(
 
 
 def points_on_order_placed(
-    *, tenant, order, refused: dict[int, str] | None = None
+    *, tenant: Tenant, order, refused: dict[int, str] | None = None
 ) -> list[OrderAward]:
     """Run the per_order, per_amount and region_first_n rules on a newly placed order.
 
@@ -365,7 +373,7 @@ def points_on_order_placed(
     return awards
 
 
-def _awards_of(tenant, order):
+def _awards_of(tenant: Tenant, order):
     return list(
         OrderAward.objects.for_tenant(tenant)
         .filter(order=order, lot__isnull=False)
@@ -374,7 +382,7 @@ def _awards_of(tenant, order):
     )
 
 
-def points_on_order_completed(*, tenant, order, completed_orders) -> None:
+def points_on_order_completed(*, tenant: Tenant, order, completed_orders) -> None:
     """Pending points of an `until_completed` program become usable; milestones are counted.
 
     `completed_orders` are the tenant's completed (not closed) orders, a queryset of the orders
@@ -394,7 +402,7 @@ def points_on_order_completed(*, tenant, order, completed_orders) -> None:
     _milestones(tenant, order, completed_orders)
 
 
-def _milestones(tenant, order, completed_orders) -> None:
+def _milestones(tenant: Tenant, order, completed_orders) -> None:
     """Each milestone rule pays its bonus once per holder and period, on the completed order
     that brings the holder's completed orders of the period up to the rule's count."""
     rules = _rules_for(tenant, order, [RuleKind.MILESTONE])
@@ -415,7 +423,7 @@ def _milestones(tenant, order, completed_orders) -> None:
         _earn(tenant, plan, order, now=now, at=order.completed_at, activate_now=True)
 
 
-def _milestone_reached(tenant, plan: _Plan, order, holder, completed_orders) -> bool:
+def _milestone_reached(tenant: Tenant, plan: _Plan, order, holder, completed_orders) -> bool:
     rule, spec = plan.rule, plan.rule.milestone
     start = (week_start if spec["period"] == "week" else month_start)(
         order.completed_at, tenant.zone

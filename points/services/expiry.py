@@ -2,6 +2,7 @@
 whose expiry passed expire."""
 
 from datetime import datetime
+from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -152,7 +153,7 @@ def _expire_chunk_sql(account_ids: list[int], now: datetime) -> int:
         batch_size=2000,
     )
     accounts = [r[0] for r in rows]
-    params = {"accounts": accounts, "now": now}
+    params: dict[str, Any] = {"accounts": accounts, "now": now}
     with connection.cursor() as cursor:
         cursor.execute(_EXPIRE_LOTS, {**params, "entries": [e.pk for e in entries]})
         cursor.execute(_EXPIRE_ACCOUNTS, {**params, "points": [r[4] for r in rows]})

@@ -8,14 +8,17 @@ account's row lock (`points.locks`).
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import Tenant, User
 from accounts.permissions import Actor
 from budgets import services as money
+from campaigns.models import Campaign
 from core.db import insert_unless_exists
 from core.errors import RuleRefusal, ValidationFailed
 
@@ -32,13 +35,17 @@ from ..models import (
     OrderAward,
     PointsAccount,
     PointsProgram,
+    PointsRule,
 )
 from ..periods import lot_expires_at
+
+if TYPE_CHECKING:
+    from orders.models import Order  # points imports nothing of the orders app at run time
 
 # --- accounts ---------------------------------------------------------------------------------
 
 
-def account_for_holder(*, tenant, program: PointsProgram, holder) -> PointsAccount:
+def account_for_holder(*, tenant: Tenant, program: PointsProgram, holder) -> PointsAccount:
     """The holder's account, created on first use; two first uses at once make one account."""
     return PointsAccount.objects.for_tenant(tenant).get_or_create(
         tenant=tenant, program=program, **{program.holder_field: holder}
@@ -49,7 +56,7 @@ def _account_key(account: PointsAccount) -> tuple[int, int]:
     return account.program_id, getattr(account, f"{account.program.holder_field}_id")
 
 
-def _locked_holder_accounts(tenant, holders: dict) -> dict:
+def _locked_holder_accounts(tenant: Tenant, holders: dict) -> dict:
     """{key: (program, holder)} → {key: the holder's account, locked}, in one query when the
     accounts exist (the usual case); the missing ones are created, then locked."""
     if not holders:
@@ -86,7 +93,7 @@ def _multiplier(account: PointsAccount) -> Decimal:
     return Decimal(1)
 
 
-def _recompute_tier(tenant, account: PointsAccount, now: datetime) -> None:
+def _recompute_tier(tenant: Tenant, account: PointsAccount, now: datetime) -> None:
     program = account.program
     if not program.tiers:
         return
@@ -108,18 +115,18 @@ def _recompute_tier(tenant, account: PointsAccount, now: datetime) -> None:
 
 @dataclass
 class Links:
-    order: object = None
-    rule: object = None
-    campaign: object = None
-    counterpart: object = None
+    order: "Order | None" = None
+    rule: PointsRule | None = None
+    campaign: Campaign | None = None
+    counterpart: PointsAccount | None = None
     source: str = ""
-    operator: object = None
+    operator: User | None = None
     operator_label: str = ""
     reason: str = ""
 
 
 def _entry(
-    tenant,
+    tenant: Tenant,
     account: PointsAccount,
     *,
     kind: str,
@@ -161,7 +168,7 @@ def _entry(
     return entry
 
 
-def _entry_exists(tenant, reference: str) -> bool:
+def _entry_exists(tenant: Tenant, reference: str) -> bool:
     return LedgerEntry.objects.for_tenant(tenant).filter(reference=reference).exists()
 
 
@@ -178,7 +185,7 @@ def _take(lots: list[Lot], points: int) -> list[tuple[Lot, int]]:
     return taken
 
 
-def _apply_takes(tenant, entry: LedgerEntry, taken, *, empty_status=LotStatus.USED) -> None:
+def _apply_takes(tenant: Tenant, entry: LedgerEntry, taken, *, empty_status=LotStatus.USED) -> None:
     for lot, part in taken:
         lot.remaining -= part
         if lot.remaining == 0:
@@ -190,7 +197,7 @@ def _apply_takes(tenant, entry: LedgerEntry, taken, *, empty_status=LotStatus.US
 
 
 def _new_lot(
-    tenant,
+    tenant: Tenant,
     account: PointsAccount,
     entry: LedgerEntry,
     points: int,
@@ -218,7 +225,7 @@ def _new_lot(
 
 
 def _credit_usable(
-    tenant, account: PointsAccount, points: int, *, kind, reference, links, now, expires_at
+    tenant: Tenant, account: PointsAccount, points: int, *, kind, reference, links, now, expires_at
 ) -> LedgerEntry:
     """Usable points in (adjust, transfer in, refund): a negative balance is repaid first."""
     repay = min(points, max(-account.balance, 0))
@@ -234,7 +241,13 @@ def _credit_usable(
 
 
 def points_spend(
-    *, tenant, actor: Actor, account: PointsAccount, points: int, reference: str, source: str = ""
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    account: PointsAccount,
+    points: int,
+    reference: str,
+    source: str = "",
 ) -> LedgerEntry:
     """Spend usable points first-in, first-out (prizes, lottery draws). 422 insufficient_points."""
     with transaction.atomic():
@@ -258,7 +271,7 @@ def points_spend(
 
 
 def points_refund(
-    *, tenant, actor: Actor, spend: LedgerEntry, points: int | None = None, reference: str
+    *, tenant: Tenant, actor: Actor, spend: LedgerEntry, points: int | None = None, reference: str
 ) -> LedgerEntry:
     """Give spent points back (a prize redemption undone). They keep the earliest expiry of the
     lots they came from, so a refund never extends a point's life."""
@@ -287,7 +300,13 @@ def points_refund(
 
 
 def points_credit(
-    *, tenant, actor: Actor, account: PointsAccount, points: int, reference: str, source: str
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    account: PointsAccount,
+    points: int,
+    reference: str,
+    source: str,
 ) -> LedgerEntry:
     """Usable points a holder wins (a lottery's points outcome), idempotent by `reference`.
 
@@ -311,7 +330,9 @@ def points_credit(
 # --- activation: pending points become usable ------------------------------------------------
 
 
-def _activate_lot(tenant, account: PointsAccount, lot: Lot, **link_kwargs) -> LedgerEntry | None:
+def _activate_lot(
+    tenant: Tenant, account: PointsAccount, lot: Lot, **link_kwargs
+) -> LedgerEntry | None:
     """pending → usable: the reservation becomes spending (SPEC §2.1)."""
     reference = f"activate:lot:{lot.pk}"
     if lot.status != LotStatus.PENDING or _entry_exists(tenant, reference):
@@ -319,17 +340,18 @@ def _activate_lot(tenant, account: PointsAccount, lot: Lot, **link_kwargs) -> Le
     program = account.program
     points = lot.remaining
     repay = min(points, max(-account.balance, 0))  # a negative balance is repaid first
+    links = Links(**link_kwargs)
     entry = _entry(
         tenant, account, kind=EntryKind.ACTIVATE, points=points, pending_delta=-points,
-        usable_delta=points, reference=reference, money_amount=lot.money,
-        links=Links(**link_kwargs),
+        usable_delta=points, reference=reference, money_amount=lot.money, links=links,
     )  # fmt: skip
     lot.status = LotStatus.OPEN
     lot.save(update_fields=["status", "updated_at"])
     if repay:
         _apply_takes(tenant, entry, [(lot, repay)])
     if lot.money:
-        campaign = link_kwargs.get("campaign")
+        campaign = links.campaign
+        assert campaign is not None, "a lot that carries money was earned under a campaign"
         money.budget_spend(
             tenant=tenant,
             budget=campaign.budget,

@@ -6,6 +6,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import Tenant
 from budgets import services as money
 
 from .. import locks
@@ -24,7 +25,7 @@ from .awards import _awards_of, points_money
 from .ledger import Links, _apply_takes, _entry, _recompute_tier, _take
 
 
-def points_on_order_closed(*, tenant, order) -> None:
+def points_on_order_closed(*, tenant: Tenant, order) -> None:
     """Pending points are cancelled (reservation released), usable ones reversed (refunded);
     points already spent follow the program's allow_negative policy (SPEC §3.3)."""
     awards = [a for a in _awards_of(tenant, order) if a.status == AwardStatus.ACTIVE and a.points]
@@ -46,7 +47,7 @@ def points_on_order_closed(*, tenant, order) -> None:
         account.save(update_fields=["lifetime_earned", "tier", "updated_at"])
 
 
-def _take_back_running_sums(tenant, awards) -> None:
+def _take_back_running_sums(tenant: Tenant, awards) -> None:
     """The awards' points leave the sums their caps count (region counters, rule totals).
 
     The caps are read from the locked rules: a cap set or lifted meanwhile (rule_update, which
@@ -68,7 +69,7 @@ def _take_back_running_sums(tenant, awards) -> None:
             )
 
 
-def _cancel_lot(tenant, account, lot: Lot, award: OrderAward, links: Links) -> None:
+def _cancel_lot(tenant: Tenant, account, lot: Lot, award: OrderAward, links: Links) -> None:
     points = lot.remaining
     entry = _entry(
         tenant, account, kind=EntryKind.CANCEL, points=points, pending_delta=-points,
@@ -78,17 +79,17 @@ def _cancel_lot(tenant, account, lot: Lot, award: OrderAward, links: Links) -> N
     if lot.money:
         money.budget_release(
             tenant=tenant,
-            budget=links.campaign.budget,
+            budget=award.rule.campaign.budget,
             amount=lot.money,
             reference=f"points:cancel:lot:{lot.pk}",
-            campaign=links.campaign,
+            campaign=award.rule.campaign,
             source=f"points_rule:{award.rule_id}",
         )
     award.status = AwardStatus.CANCELLED
     award.save(update_fields=["status", "updated_at"])
 
 
-def _reverse_lot(tenant, account, lot: Lot, award: OrderAward, links: Links) -> None:
+def _reverse_lot(tenant: Tenant, account, lot: Lot, award: OrderAward, links: Links) -> None:
     program = account.program
     expired = (
         LotMovement.objects.for_tenant(tenant)
@@ -133,10 +134,10 @@ def _reverse_lot(tenant, account, lot: Lot, award: OrderAward, links: Links) -> 
     if refund:
         money.budget_refund(
             tenant=tenant,
-            budget=links.campaign.budget,
+            budget=award.rule.campaign.budget,
             amount=refund,
             reference=f"points:reverse:lot:{lot.pk}",
-            campaign=links.campaign,
+            campaign=award.rule.campaign,
             source=f"points_rule:{award.rule_id}",
         )
     award.status = AwardStatus.REVERSED

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import scope as data_scope
+from accounts.models import Tenant
 from accounts.permissions import Actor
 from accounts.roles import Action
 from core.errors import NotFoundError, RuleRefusal, ValidationFailed
@@ -22,7 +23,7 @@ from .ledger import Links, _apply_takes, _credit_usable, _entry, _take, account_
 
 @transaction.atomic
 def points_transfer(
-    *, tenant, actor: Actor, program: PointsProgram, from_holder, to_holder, points: int
+    *, tenant: Tenant, actor: Actor, program: PointsProgram, from_holder, to_holder, points: int
 ) -> Transfer:
     """Move usable points to another holder of the same program, within its limits.
 

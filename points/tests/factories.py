@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from accounts.roles import Role
-from budgets.tests.factories import approved_budget
-from campaigns.models import Campaign, CampaignStatus
+from campaigns.models import Campaign
+from campaigns.tests import factories as campaigns
 from orders.services import OrderFacts, order_place
 from points import services
 
@@ -20,23 +20,11 @@ def program(world, **kwargs):
 
 
 def running_campaign(world, *, amount="1000.00", starts_at=NOV_1, ends_at=DEC_1) -> Campaign:
-    """A campaign already running under an approved points budget.
-
-    Made directly: the campaign's own life cycle is tested in campaigns/; here only its status
-    and period matter to the rules.
-    """
-    budget = approved_budget(world, amount=amount, purpose="points")
-    campaign = Campaign.objects.create(
-        tenant=world.tenant,
-        name="Double Eleven",
-        business_unit=budget.business_unit,
-        budget=budget,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        status=CampaignStatus.RUNNING,
-    )
-    campaign.regions.set([world.region, world.other_region])
-    return campaign
+    """November's campaign under a points budget, in both regions (the orders are placed then)."""
+    return campaigns.running_campaign(
+        world, amount=amount, purpose="points", starts_at=starts_at, ends_at=ends_at,
+        regions=[world.region, world.other_region],
+    )  # fmt: skip
 
 
 def rule(world, campaign, prog, regions=(), **kwargs):

@@ -31,14 +31,14 @@ def _rule(world):
     return rule(world, running_campaign(world), program, kind="per_order", points=1)
 
 
-for view in (api.StaffPointsView, api.StaffEntriesView):
-    route_param(view, "code", MerchantStaff, field="code")
-for view in (api.ProgramDetailView, api.ProgramDeactivateView, api.ProgramActivateView):
-    route_param(view, "id", PointsProgram, make=_program)
-for view in (api.RuleDetailView, api.RuleDeactivateView, api.RuleActivateView):
-    route_param(view, "id", PointsRule, make=_rule)
-for view in (api.AccountDetailView, api.AccountEntriesView, api.AdjustmentView):
-    route_param(view, "id", PointsAccount, make=_account)
+for staff_view in (api.StaffPointsView, api.StaffEntriesView):
+    route_param(staff_view, "code", MerchantStaff, field="code")
+for program_view in (api.ProgramDetailView, api.ProgramDeactivateView, api.ProgramActivateView):
+    route_param(program_view, "id", PointsProgram, make=_program)
+for rule_view in (api.RuleDetailView, api.RuleDeactivateView, api.RuleActivateView):
+    route_param(rule_view, "id", PointsRule, make=_rule)
+for account_view in (api.AccountDetailView, api.AccountEntriesView, api.AdjustmentView):
+    route_param(account_view, "id", PointsAccount, make=_account)
 
 
 def _adjustment_request(world):
@@ -47,9 +47,9 @@ def _adjustment_request(world):
     )
 
 
-for view in (
+for request_view in (
     api.AdjustmentRequestDetailView,
     api.AdjustmentRequestApproveView,
     api.AdjustmentRequestRejectView,
 ):
-    route_param(view, "id", PointsAdjustmentRequest, make=_adjustment_request)
+    route_param(request_view, "id", PointsAdjustmentRequest, make=_adjustment_request)

@@ -2,11 +2,9 @@
 bound a correction applies at once; above it, it waits until someone else who may adjust
 points approves it, exactly once."""
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 
 from accounts.roles import Role
@@ -19,6 +17,7 @@ from core.errors import (
     ValidationFailed,
 )
 from core.models import AuditEntry
+from core.testing import run_at_once
 from points import services
 from points.models import AdjustmentRequestStatus, LedgerEntry, PointsAdjustmentRequest
 
@@ -238,20 +237,11 @@ class TestConsole:
 def test_two_checkers_approving_at_once_apply_it_once(world, account):
     request = submit(world, account, BOUND + 1, role=Role.REGIONAL_OPERATOR)
     checkers = [Role.TENANT_ADMIN, Role.OPERATOR, Role.BU_ADMIN, Role.TENANT_ADMIN]
-    barrier = threading.Barrier(len(checkers))
-
-    def run(role):
-        barrier.wait()
-        try:
-            approve(world, request, role=role)
-            return "approved"
-        except ConflictError as exc:
-            return exc.code
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=len(checkers)) as pool:
-        outcomes = sorted(pool.map(run, checkers))
+    outcomes = sorted(
+        run_at_once(
+            [partial(lambda role: approve(world, request, role).status, r) for r in checkers]
+        )
+    )
     assert outcomes == ["approved"] + ["invalid_transition"] * 3
     assert balance(account) == BOUND + 1
     assert LedgerEntry.objects.for_tenant(world.tenant).filter(kind="adjust").count() == 1

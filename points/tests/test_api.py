@@ -1,24 +1,12 @@
 import pytest
 
 from accounts.roles import Role
+from orders.tests.factories import order_body
 from points.models import PointsAccount
 
 from .factories import program, running_campaign
 
 pytestmark = pytest.mark.django_db
-
-
-def order_body(world, external_id, **overrides):
-    body = {
-        "external_id": external_id,
-        "merchant": world.merchant.code,
-        "staff": world.staff.code,
-        "region": world.region.code,
-        "amount": "120.00",
-        "placed_at": "2026-11-11T10:00:00+08:00",
-    }
-    body.update(overrides)
-    return body
 
 
 @pytest.fixture

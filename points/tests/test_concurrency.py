@@ -1,15 +1,14 @@
 """Real threads against PostgreSQL: ranks, caps and the ledger hold under concurrency."""
 
-import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 
 import pytest
-from django.db import connection
 
 from accounts.tests.factories import StaffFactory
+from core.testing import run_at_once
 from orders.services import OrderFacts, order_close, order_complete, order_place
 from points import services
 from points.models import LedgerEntry, OrderAward, PointsAccount
@@ -21,18 +20,9 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("
 PLACED = datetime(2026, 11, 11, 2, 0, tzinfo=UTC)
 
 
-def _run_at_once(count: int, work):
-    barrier = threading.Barrier(count)
-
-    def run(n):
-        barrier.wait()
-        try:
-            return work(n)
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(run, range(count)))
+def _run_at_once(count: int, work) -> list:
+    """work(0) … work(count - 1) at once; any error, a refusal included, fails the test."""
+    return run_at_once([partial(work, n) for n in range(count)], expected=())
 
 
 def _facts(world, staff, external_id):

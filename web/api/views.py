@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+from typing import cast
 
 from django.http.request import RawPostDataException
 from drf_spectacular.utils import extend_schema
@@ -9,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from accounts.models import Tenant
 from accounts.permissions import Actor
 from core.services import idempotency_begin, idempotency_finish, request_fingerprint
 
@@ -28,11 +30,12 @@ class TenantAPIView(APIView):
 
     @property
     def actor(self) -> Actor:
-        return self.request.auth
+        # IsTenantMember lets a request in only when authentication left an Actor as its auth.
+        return cast(Actor, self.request.auth)
 
     @property
-    def tenant(self):
-        return self.request.auth.tenant
+    def tenant(self) -> Tenant:
+        return self.actor.tenant
 
     def paginated(self, queryset, serializer_class):
         paginator = self.pagination_class()
