@@ -1,26 +1,15 @@
 """Reads of budgets, inside the tenant and the actor's data scope (SPEC §7)."""
 
 from django.db.models import Q, QuerySet
-from django.utils.translation import gettext as _
 
 from accounts.models import Tenant
 from accounts.permissions import Actor
 from accounts.roles import Action
-from core.errors import ValidationFailed
 from core.models import AuditEntry
-from core.selectors import get_visible
+from core.selectors import filtered, get_visible
 
 from .filters import BudgetFilter
 from .models import AdjustmentStatus, Budget, BudgetAdjustment, BudgetEntry, BudgetStatus
-
-
-def _filtered(filterset) -> QuerySet:
-    if not filterset.is_valid():
-        raise ValidationFailed(
-            _("Check the filters."),
-            fields={k: [str(m) for m in v] for k, v in filterset.errors.items()},
-        )
-    return filterset.qs
 
 
 def budget_list(*, tenant: Tenant, actor: Actor, filters: dict | None = None) -> QuerySet:
@@ -37,9 +26,7 @@ def budget_list(*, tenant: Tenant, actor: Actor, filters: dict | None = None) ->
     )
     if actor.business_unit_id is not None:
         qs = qs.filter(business_unit_id=actor.business_unit_id)
-    if filters:
-        qs = _filtered(BudgetFilter(filters, queryset=qs))
-    return qs
+    return filtered(BudgetFilter, filters, qs)
 
 
 def budget_get(*, tenant: Tenant, actor: Actor, id: int) -> Budget:

@@ -1,10 +1,14 @@
 """Management API of campaigns and channels (SPEC §8). Users only: no API-key scope."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework.response import Response
 
-from web.api.views import TenantAPIView, object_action_view
+from web.api.views import (
+    ListCreateView,
+    ObjectDetailView,
+    TenantAPIView,
+    object_action_view,
+)
 
 from . import selectors, services
 from . import serializers as s
@@ -23,35 +27,25 @@ LIST_PARAMS = [
 ]
 
 
-class CampaignListView(TenantAPIView):
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         tags=TAGS, parameters=LIST_PARAMS, responses={200: s.CampaignSerializer(many=True)}
-    )
-    def get(self, request):
-        qs = selectors.campaign_list(
-            tenant=self.tenant, actor=self.actor, filters=request.query_params
-        )
-        return self.paginated(qs, s.CampaignSerializer)
-
-    @extend_schema(
+    ),
+    post=extend_schema(
         tags=TAGS, request=s.CampaignCreateSerializer, responses={201: s.CampaignSerializer}
-    )
-    def post(self, request):
-        data = s.CampaignCreateSerializer(
-            data=request.data, context={"tenant": self.tenant, "actor": self.actor}
-        )
-        data.is_valid(raise_exception=True)
-        campaign = services.campaign_create(
-            tenant=self.tenant, actor=self.actor, **data.validated_data
-        )
-        return Response(s.CampaignSerializer(campaign).data, status=status.HTTP_201_CREATED)
+    ),
+)
+class CampaignListView(ListCreateView):
+    selector = staticmethod(selectors.campaign_list)
+    output = s.CampaignSerializer
+    input = s.CampaignCreateSerializer
+    create = staticmethod(services.campaign_create)
 
 
-class CampaignDetailView(TenantAPIView):
-    @extend_schema(tags=TAGS, responses={200: s.CampaignSerializer})
-    def get(self, request, id):
-        campaign = selectors.campaign_get(tenant=self.tenant, actor=self.actor, id=id)
-        return Response(s.CampaignSerializer(campaign).data)
+@extend_schema_view(get=extend_schema(tags=TAGS, responses={200: s.CampaignSerializer}))
+class CampaignDetailView(ObjectDetailView):
+    getter = staticmethod(selectors.campaign_get)
+    output = s.CampaignSerializer
 
     @extend_schema(
         tags=TAGS, request=s.CampaignUpdateSerializer, responses={200: s.CampaignSerializer}
@@ -118,20 +112,18 @@ CampaignEndView = _action(
 )
 
 
-class ChannelListView(TenantAPIView):
-    @extend_schema(tags=TAGS, responses={200: s.ChannelSerializer(many=True)})
-    def get(self, request):
-        qs = selectors.channel_list(tenant=self.tenant, actor=self.actor)
-        return self.paginated(qs, s.ChannelSerializer)
-
-    @extend_schema(tags=TAGS, request=s.ChannelSerializer, responses={201: s.ChannelSerializer})
-    def post(self, request):
-        data = s.ChannelSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        channel = services.channel_create(
-            tenant=self.tenant, actor=self.actor, **data.validated_data
-        )
-        return Response(s.ChannelSerializer(channel).data, status=status.HTTP_201_CREATED)
+@extend_schema_view(
+    get=extend_schema(tags=TAGS, responses={200: s.ChannelSerializer(many=True)}),
+    post=extend_schema(
+        tags=TAGS, request=s.ChannelSerializer, responses={201: s.ChannelSerializer}
+    ),
+)
+class ChannelListView(ListCreateView):
+    selector = staticmethod(selectors.channel_list)
+    filterable = False
+    output = s.ChannelSerializer
+    input = s.ChannelSerializer
+    create = staticmethod(services.channel_create)
 
 
 class ChannelDetailView(TenantAPIView):

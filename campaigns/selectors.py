@@ -1,14 +1,12 @@
 """Reads of campaigns and channels, inside the tenant and the actor's data scope (SPEC §7)."""
 
 from django.db.models import QuerySet
-from django.utils.translation import gettext as _
 
 from accounts.models import Tenant
 from accounts.permissions import Actor
 from accounts.regions import region_ancestor_ids
 from accounts.roles import Action
-from core.errors import ValidationFailed
-from core.selectors import get_visible
+from core.selectors import filtered, get_visible
 
 from .filters import CampaignFilter
 from .models import Campaign, Channel
@@ -29,14 +27,7 @@ def campaign_list(*, tenant: Tenant, actor: Actor, filters: dict | None = None) 
         visible = region_ancestor_ids(tenant=tenant, region_ids=actor.region_ids)
         targeted = Campaign.regions.through.objects.filter(region_id__in=visible)
         qs = qs.filter(pk__in=targeted.values("campaign_id"))
-    if filters:
-        filterset = CampaignFilter(filters, queryset=qs, tenant=tenant)
-        if not filterset.is_valid():
-            raise ValidationFailed(
-                _("Check the filters."),
-                fields={k: [str(m) for m in v] for k, v in filterset.errors.items()},
-            )
-        qs = filterset.qs
+    qs = filtered(CampaignFilter, filters, qs, tenant=tenant)
     return qs.prefetch_related("channels", "regions")
 
 

@@ -2,10 +2,11 @@
 
 import hashlib
 import json
-from typing import cast
+from typing import Any, cast
 
 from django.http.request import RawPostDataException
 from drf_spectacular.utils import extend_schema
+from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
@@ -105,6 +106,48 @@ class TenantAPIView(APIView):
             return request._request.body
         except RawPostDataException:  # the stream was read already: hash what it parsed to
             return json.dumps(request.data, sort_keys=True, default=str).encode()
+
+
+# The three shapes most routes take. A subclass names its selector or getter, serializers and
+# service; its schema comes from `extend_schema_view` on the subclass, so each route keeps its
+# own tags, parameters and responses. (Comments, not docstrings: the schema would show them.)
+
+
+# GET /<noun>/{id} → the one object the getter finds within the actor's scope (404 otherwise).
+class ObjectDetailView(TenantAPIView):
+    getter: Any = None  # `<noun>_get(*, tenant, actor, **path)`; path parameters by name
+    output: Any = None
+
+    def get(self, request, **path):
+        obj = self.getter(tenant=self.tenant, actor=self.actor, **path)
+        return Response(self.output(obj).data)
+
+
+# GET /<noun> → a page of the scoped list, narrowed by the query string through the selector's
+# FilterSet (`<noun>_list(*, tenant, actor, filters)`; a bad value is a 400 naming it).
+class ListView(TenantAPIView):
+    selector: Any = None
+    output: Any = None
+    filterable = True  # False: the selector takes no filters (a short list, read whole)
+
+    def get(self, request):
+        filters = {"filters": request.query_params} if self.filterable else {}
+        qs = self.selector(tenant=self.tenant, actor=self.actor, **filters)
+        return self.paginated(qs, self.output)
+
+
+# GET as ListView; POST /<noun> → the input serializer (with the tenant and actor in its
+# context) → the create service → 201 with the object.
+class ListCreateView(ListView):
+    input: Any = None
+    create: Any = None  # `<noun>_create(*, tenant, actor, **values)`
+
+    def post(self, request):
+        data = self.input(data=request.data, context={"tenant": self.tenant, "actor": self.actor})
+        data.is_valid(raise_exception=True)
+        values = data.service_kwargs() if hasattr(data, "service_kwargs") else data.validated_data
+        obj = self.create(tenant=self.tenant, actor=self.actor, **values)
+        return Response(self.output(obj).data, status=status.HTTP_201_CREATED)
 
 
 # POST /<noun>/{id}/<verb> → one life-cycle service → 200 with the object after it.
