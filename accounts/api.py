@@ -11,7 +11,7 @@ from rest_framework.serializers import BaseSerializer
 
 from core.errors import AuthenticationError
 from web.api.permissions import ANY_API_KEY
-from web.api.views import TenantAPIView
+from web.api.views import ListCreateView, ListView, ObjectDetailView, TenantAPIView
 
 from . import lockout, selectors, services
 from . import serializers as s
@@ -57,12 +57,17 @@ class TokenView(TenantAPIView):
         super(TenantAPIView, self).initial(request, *args, **kwargs)
 
 
-class TokenListView(TenantAPIView):
-    @extend_schema(tags=["auth"], responses={200: s.PersonalTokenSerializer(many=True)})
-    def get(self, request):
-        """The caller's own live tokens."""
-        qs = selectors.personal_token_list(tenant=self.tenant, actor=self.actor)
-        return self.paginated(qs, s.PersonalTokenSerializer)
+@extend_schema_view(
+    get=extend_schema(
+        tags=["auth"],
+        responses={200: s.PersonalTokenSerializer(many=True)},
+        description="The caller's own live tokens.",
+    )
+)
+class TokenListView(ListView):
+    selector = staticmethod(selectors.personal_token_list)
+    filterable = False
+    output = s.PersonalTokenSerializer
 
 
 class TokenDetailView(TenantAPIView):
@@ -104,38 +109,27 @@ class MeView(TenantAPIView):
         return Response({**data, "tenant": self.tenant.slug})
 
 
-class UserListView(TenantAPIView):
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         tags=["users"],
         parameters=[OpenApiParameter("search", str), OpenApiParameter("role", str)],
         responses={200: s.MembershipSerializer(many=True)},
-    )
-    def get(self, request):
-        qs = selectors.membership_list(
-            tenant=self.tenant,
-            actor=self.actor,
-            search=request.query_params.get("search", ""),
-            role=request.query_params.get("role", ""),
-        )
-        return self.paginated(qs, s.MembershipSerializer)
-
-    @extend_schema(
+    ),
+    post=extend_schema(
         tags=["users"], request=s.UserCreateSerializer, responses={201: s.MembershipSerializer}
-    )
-    def post(self, request):
-        data = s.UserCreateSerializer(data=request.data, context={"tenant": self.tenant})
-        data.is_valid(raise_exception=True)
-        membership = services.user_create(
-            tenant=self.tenant, actor=self.actor, **data.validated_data
-        )
-        return Response(s.MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
+    ),
+)
+class UserListView(ListCreateView):
+    selector = staticmethod(selectors.membership_list)
+    output = s.MembershipSerializer
+    input = s.UserCreateSerializer
+    create = staticmethod(services.user_create)
 
 
-class UserDetailView(TenantAPIView):
-    @extend_schema(tags=["users"], responses={200: s.MembershipSerializer})
-    def get(self, request, id):
-        membership = selectors.membership_get(tenant=self.tenant, actor=self.actor, id=id)
-        return Response(s.MembershipSerializer(membership).data)
+@extend_schema_view(get=extend_schema(tags=["users"], responses={200: s.MembershipSerializer}))
+class UserDetailView(ObjectDetailView):
+    getter = staticmethod(selectors.membership_get)
+    output = s.MembershipSerializer
 
     @extend_schema(
         tags=["users"],
@@ -152,134 +146,146 @@ class UserDetailView(TenantAPIView):
         return Response(s.MembershipSerializer(membership).data)
 
 
-class BusinessUnitListView(TenantAPIView):
-    @extend_schema(tags=["users"], responses={200: s.BusinessUnitSerializer(many=True)})
-    def get(self, request):
-        qs = selectors.business_unit_list(tenant=self.tenant, actor=self.actor)
-        return self.paginated(qs, s.BusinessUnitSerializer)
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(tags=["users"], responses={200: s.BusinessUnitSerializer(many=True)}),
+    post=extend_schema(
         tags=["users"], request=s.BusinessUnitSerializer, responses={201: s.BusinessUnitSerializer}
-    )
-    def post(self, request):
-        data = s.BusinessUnitSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        unit = services.business_unit_create(
-            tenant=self.tenant, actor=self.actor, **data.validated_data
-        )
-        return Response(s.BusinessUnitSerializer(unit).data, status=status.HTTP_201_CREATED)
+    ),
+)
+class BusinessUnitListView(ListCreateView):
+    selector = staticmethod(selectors.business_unit_list)
+    filterable = False
+    output = s.BusinessUnitSerializer
+    input = s.BusinessUnitSerializer
+    create = staticmethod(services.business_unit_create)
 
 
 # --- master data: GET list, GET one, PUT upsert by code (integration endpoints) ------------------
 
-
-class _MasterDataListView(TenantAPIView):
-    api_key_scope = ApiKeyScope.MASTER_DATA
-    selector: Callable[..., Any] | None = None
-    output: type[BaseSerializer] | None = None
-    filters: tuple[str, ...] = ()
-
-    def get(self, request):
-        extra = {name: request.query_params.get(name, "") for name in self.filters}
-        qs = self.selector(
-            tenant=self.tenant,
-            actor=self.actor,
-            search=request.query_params.get("search", ""),
-            **extra,
-        )
-        return self.paginated(qs, self.output)
+SEARCH = OpenApiParameter("search", str, description="Matches code or name.")
 
 
-class _MasterDataDetailView(TenantAPIView):
+class _MasterDataDetailView(ObjectDetailView):
     """GET reads one by code; PUT creates or updates it (201 when created, else 200)."""
 
     api_key_scope = ApiKeyScope.MASTER_DATA
-    getter: Callable[..., Any] | None = None
     upsert: Callable[..., tuple[Any, bool]] | None = None
     input: type[BaseSerializer] | None = None
-    output: type[BaseSerializer] | None = None
 
     def get(self, request, code):
         self.actor.require(Action.MASTER_DATA_READ)  # staff_get alone lets a member see themself
-        row = self.getter(tenant=self.tenant, actor=self.actor, code=code)
-        return Response(self.output(row).data)
+        return super().get(request, code=code)
 
     def put(self, request, code):
         data = self.input(data=request.data, context={"tenant": self.tenant})
         data.is_valid(raise_exception=True)
-        kwargs = (
-            data.to_service_kwargs() if hasattr(data, "to_service_kwargs") else data.validated_data
-        )
-        row, created = self.upsert(tenant=self.tenant, actor=self.actor, code=code, **kwargs)
+        values = data.service_kwargs() if hasattr(data, "service_kwargs") else data.validated_data
+        row, created = self.upsert(tenant=self.tenant, actor=self.actor, code=code, **values)
         return Response(
             self.output(row).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
 
 
-def _list_schema(noun: str, output, *filters: str):
-    params = [OpenApiParameter("search", str, description="Matches code or name.")]
-    params += [OpenApiParameter(name, str) for name in filters]
-    return extend_schema_view(
-        get=extend_schema(tags=[noun], parameters=params, responses={200: output(many=True)})
+@extend_schema_view(
+    get=extend_schema(
+        tags=["regions"], parameters=[SEARCH], responses={200: s.RegionSerializer(many=True)}
     )
-
-
-def _detail_schema(noun: str, input, output):
-    return extend_schema_view(
-        get=extend_schema(tags=[noun], responses={200: output}),
-        put=extend_schema(tags=[noun], request=input, responses={200: output, 201: output}),
-    )
-
-
-@_list_schema("regions", s.RegionSerializer)
-class RegionListView(_MasterDataListView):
+)
+class RegionListView(ListView):
+    api_key_scope = ApiKeyScope.MASTER_DATA
     selector = staticmethod(selectors.region_list)
     output = s.RegionSerializer
 
 
-@_detail_schema("regions", s.RegionUpsertSerializer, s.RegionSerializer)
+@extend_schema_view(
+    get=extend_schema(tags=["regions"], responses={200: s.RegionSerializer}),
+    put=extend_schema(
+        tags=["regions"],
+        request=s.RegionUpsertSerializer,
+        responses={200: s.RegionSerializer, 201: s.RegionSerializer},
+    ),
+)
 class RegionDetailView(_MasterDataDetailView):
     getter = staticmethod(selectors.region_get)
     upsert = staticmethod(services.region_upsert)
     input, output = s.RegionUpsertSerializer, s.RegionSerializer
 
 
-@_list_schema("merchants", s.MerchantSerializer, "region")
-class MerchantListView(_MasterDataListView):
+@extend_schema_view(
+    get=extend_schema(
+        tags=["merchants"],
+        parameters=[SEARCH, OpenApiParameter("region", str)],
+        responses={200: s.MerchantSerializer(many=True)},
+    )
+)
+class MerchantListView(ListView):
+    api_key_scope = ApiKeyScope.MASTER_DATA
     selector = staticmethod(selectors.merchant_list)
     output = s.MerchantSerializer
-    filters = ("region",)
 
 
-@_detail_schema("merchants", s.MerchantUpsertSerializer, s.MerchantSerializer)
+@extend_schema_view(
+    get=extend_schema(tags=["merchants"], responses={200: s.MerchantSerializer}),
+    put=extend_schema(
+        tags=["merchants"],
+        request=s.MerchantUpsertSerializer,
+        responses={200: s.MerchantSerializer, 201: s.MerchantSerializer},
+    ),
+)
 class MerchantDetailView(_MasterDataDetailView):
     getter = staticmethod(selectors.merchant_get)
     upsert = staticmethod(services.merchant_upsert)
     input, output = s.MerchantUpsertSerializer, s.MerchantSerializer
 
 
-@_list_schema("staff", s.StaffSerializer, "merchant")
-class StaffListView(_MasterDataListView):
+@extend_schema_view(
+    get=extend_schema(
+        tags=["staff"],
+        parameters=[SEARCH, OpenApiParameter("merchant", str)],
+        responses={200: s.StaffSerializer(many=True)},
+    )
+)
+class StaffListView(ListView):
+    api_key_scope = ApiKeyScope.MASTER_DATA
     selector = staticmethod(selectors.staff_list)
     output = s.StaffSerializer
-    filters = ("merchant",)
 
 
-@_detail_schema("staff", s.StaffUpsertSerializer, s.StaffSerializer)
+@extend_schema_view(
+    get=extend_schema(tags=["staff"], responses={200: s.StaffSerializer}),
+    put=extend_schema(
+        tags=["staff"],
+        request=s.StaffUpsertSerializer,
+        responses={200: s.StaffSerializer, 201: s.StaffSerializer},
+    ),
+)
 class StaffDetailView(_MasterDataDetailView):
     getter = staticmethod(selectors.staff_get)
     upsert = staticmethod(services.staff_upsert)
     input, output = s.StaffUpsertSerializer, s.StaffSerializer
 
 
-@_list_schema("customers", s.CustomerSerializer, "region")
-class CustomerListView(_MasterDataListView):
+@extend_schema_view(
+    get=extend_schema(
+        tags=["customers"],
+        parameters=[SEARCH, OpenApiParameter("region", str)],
+        responses={200: s.CustomerSerializer(many=True)},
+    )
+)
+class CustomerListView(ListView):
+    api_key_scope = ApiKeyScope.MASTER_DATA
     selector = staticmethod(selectors.customer_list)
     output = s.CustomerSerializer
-    filters = ("region",)
 
 
-@_detail_schema("customers", s.CustomerUpsertSerializer, s.CustomerSerializer)
+@extend_schema_view(
+    get=extend_schema(tags=["customers"], responses={200: s.CustomerSerializer}),
+    put=extend_schema(
+        tags=["customers"],
+        request=s.CustomerUpsertSerializer,
+        responses={200: s.CustomerSerializer, 201: s.CustomerSerializer},
+    ),
+)
 class CustomerDetailView(_MasterDataDetailView):
     getter = staticmethod(selectors.customer_get)
     upsert = staticmethod(services.customer_upsert)
@@ -289,14 +295,14 @@ class CustomerDetailView(_MasterDataDetailView):
 # --- API keys and audit log -------------------------------------------------------------------------
 
 
-class ApiKeyListView(TenantAPIView):
+@extend_schema_view(
+    get=extend_schema(tags=["api-keys"], responses={200: s.ApiKeySerializer(many=True)})
+)
+class ApiKeyListView(ListView):
+    selector = staticmethod(selectors.api_key_list)
+    filterable = False
+    output = s.ApiKeySerializer
     idempotency_redact = ("key",)  # the key is shown once, never stored for a replay
-
-    @extend_schema(tags=["api-keys"], responses={200: s.ApiKeySerializer(many=True)})
-    def get(self, request):
-        return self.paginated(
-            selectors.api_key_list(tenant=self.tenant, actor=self.actor), s.ApiKeySerializer
-        )
 
     @extend_schema(
         tags=["api-keys"],
@@ -324,8 +330,8 @@ class ApiKeyRevokeView(TenantAPIView):
         return Response(s.ApiKeySerializer(api_key).data)
 
 
-class AuditLogView(TenantAPIView):
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         tags=["audit"],
         parameters=[
             OpenApiParameter("action", str, description="Prefix, e.g. `budget.`"),
@@ -334,12 +340,7 @@ class AuditLogView(TenantAPIView):
         ],
         responses={200: s.AuditEntrySerializer(many=True)},
     )
-    def get(self, request):
-        qs = selectors.audit_entry_list(
-            tenant=self.tenant,
-            actor=self.actor,
-            action=request.query_params.get("action", ""),
-            actor_label=request.query_params.get("actor", ""),
-            object_type=request.query_params.get("object_type", ""),
-        )
-        return self.paginated(qs, s.AuditEntrySerializer)
+)
+class AuditLogView(ListView):
+    selector = staticmethod(selectors.audit_entry_list)
+    output = s.AuditEntrySerializer

@@ -1,5 +1,7 @@
 """Reads of accounts and master data, always inside the tenant and the actor's data scope."""
 
+from collections.abc import Mapping
+
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -7,8 +9,16 @@ from guardian.shortcuts import get_objects_for_user
 
 from core.errors import PermissionDeniedError
 from core.models import AuditEntry
-from core.selectors import get_visible
+from core.selectors import filtered, get_visible
 
+from .filters import (
+    AuditFilter,
+    CustomerFilter,
+    MembershipFilter,
+    MerchantFilter,
+    RegionFilter,
+    StaffFilter,
+)
 from .models import (
     ApiKey,
     BusinessUnit,
@@ -21,17 +31,7 @@ from .models import (
     Tenant,
 )
 from .permissions import REGION_PERMISSION, Actor
-from .regions import region_subtree_ids
 from .roles import Action
-
-
-def _search(queryset: QuerySet, search: str, *fields: str) -> QuerySet:
-    if not search:
-        return queryset
-    condition = Q()
-    for field in fields:
-        condition |= Q(**{f"{field}__icontains": search})
-    return queryset.filter(condition)
 
 
 def membership_regions(*, membership: Membership) -> list[Region]:
@@ -49,14 +49,12 @@ def membership_regions(*, membership: Membership) -> list[Region]:
 # --- users and business units -------------------------------------------------------------------
 
 
-def membership_list(*, tenant: Tenant, actor: Actor, search: str = "", role: str = "") -> QuerySet:
+def membership_list(*, tenant: Tenant, actor: Actor, filters: Mapping | None = None) -> QuerySet:
     actor.require(Action.USERS_READ)
     qs = Membership.objects.for_tenant(tenant).select_related("user", "business_unit", "merchant")
     if actor.business_unit_id is not None:
         qs = qs.filter(business_unit_id=actor.business_unit_id)
-    if role:
-        qs = qs.filter(role=role)
-    return _search(qs, search, "user__username", "user__email", "user__first_name")
+    return filtered(MembershipFilter, filters, qs)
 
 
 def membership_get(*, tenant: Tenant, actor: Actor, id: int) -> Membership:
@@ -78,28 +76,26 @@ def business_unit_get(*, tenant: Tenant, actor: Actor, code: str) -> BusinessUni
 # --- master data ---------------------------------------------------------------------------------
 
 
-def region_list(*, tenant: Tenant, actor: Actor, search: str = "") -> QuerySet:
+def region_list(*, tenant: Tenant, actor: Actor, filters: Mapping | None = None) -> QuerySet:
     actor.require(Action.MASTER_DATA_READ)
     qs = Region.objects.for_tenant(tenant).select_related("parent")
     if actor.region_ids is not None:
         qs = qs.filter(pk__in=actor.region_ids)
-    return _search(qs, search, "code", "name")
+    return filtered(RegionFilter, filters, qs)
 
 
 def region_get(*, tenant: Tenant, actor: Actor, code: str) -> Region:
     return get_visible(region_list(tenant=tenant, actor=actor), code=code)
 
 
-def merchant_list(*, tenant: Tenant, actor: Actor, search: str = "", region: str = "") -> QuerySet:
+def merchant_list(*, tenant: Tenant, actor: Actor, filters: Mapping | None = None) -> QuerySet:
     actor.require(Action.MASTER_DATA_READ)
     qs = Merchant.objects.for_tenant(tenant).select_related("region")
     if actor.region_ids is not None:
         qs = qs.filter(region_id__in=actor.region_ids)
     if actor.merchant_id is not None:
         qs = qs.filter(pk=actor.merchant_id)
-    if region:  # the region and everything below it: merchants and customers sit on zones
-        qs = qs.filter(region_id__in=region_subtree_ids(tenant=tenant, codes=[region]))
-    return _search(qs, search, "code", "name")
+    return filtered(MerchantFilter, filters, qs, tenant=tenant)
 
 
 def merchant_get(*, tenant: Tenant, actor: Actor, code: str) -> Merchant:
@@ -115,12 +111,9 @@ def _staff_in_scope(tenant: Tenant, actor: Actor) -> QuerySet:
     return qs
 
 
-def staff_list(*, tenant: Tenant, actor: Actor, search: str = "", merchant: str = "") -> QuerySet:
+def staff_list(*, tenant: Tenant, actor: Actor, filters: Mapping | None = None) -> QuerySet:
     actor.require(Action.MASTER_DATA_READ)
-    qs = _staff_in_scope(tenant, actor)
-    if merchant:
-        qs = qs.filter(merchant__code=merchant)
-    return _search(qs, search, "code", "name", "phone")
+    return filtered(StaffFilter, filters, _staff_in_scope(tenant, actor))
 
 
 def staff_get(*, tenant: Tenant, actor: Actor, code: str) -> MerchantStaff:
@@ -132,16 +125,14 @@ def staff_get(*, tenant: Tenant, actor: Actor, code: str) -> MerchantStaff:
     return get_visible(qs, code=code)
 
 
-def customer_list(*, tenant: Tenant, actor: Actor, search: str = "", region: str = "") -> QuerySet:
+def customer_list(*, tenant: Tenant, actor: Actor, filters: Mapping | None = None) -> QuerySet:
     actor.require(Action.MASTER_DATA_READ)
     if actor.merchant_id is not None:  # merchant users read their staff, not the customer base
         return Customer.objects.for_tenant(tenant).none()
     qs = Customer.objects.for_tenant(tenant).select_related("region")
     if actor.region_ids is not None:
         qs = qs.filter(region_id__in=actor.region_ids)
-    if region:  # the region and everything below it: merchants and customers sit on zones
-        qs = qs.filter(region_id__in=region_subtree_ids(tenant=tenant, codes=[region]))
-    return _search(qs, search, "code", "name")
+    return filtered(CustomerFilter, filters, qs, tenant=tenant)
 
 
 def customer_get(*, tenant: Tenant, actor: Actor, code: str) -> Customer:
@@ -162,16 +153,7 @@ def api_key_get(*, tenant: Tenant, actor: Actor, id: int) -> ApiKey:
     return get_visible(api_key_list(tenant=tenant, actor=actor), pk=id)
 
 
-def audit_entry_list(
-    *,
-    tenant: Tenant,
-    actor: Actor,
-    action: str = "",
-    actor_label: str = "",
-    object_type: str = "",
-    since=None,
-    until=None,
-) -> QuerySet:
+def audit_entry_list(*, tenant: Tenant, actor: Actor, filters: Mapping | None = None) -> QuerySet:
     actor.require(Action.AUDIT_READ)
     qs = AuditEntry.objects.for_tenant(tenant)
     if actor.business_unit_id is not None:
@@ -179,17 +161,7 @@ def audit_entry_list(
             business_unit_id=actor.business_unit_id
         )
         qs = qs.filter(actor_user__in=users.values("user_id"))
-    if action:
-        qs = qs.filter(action__startswith=action)
-    if actor_label:
-        qs = qs.filter(actor_label__icontains=actor_label)
-    if object_type:
-        qs = qs.filter(object_type=object_type)
-    if since:
-        qs = qs.filter(created_at__gte=since)
-    if until:
-        qs = qs.filter(created_at__lt=until)
-    return qs
+    return filtered(AuditFilter, filters, qs)
 
 
 # --- personal tokens ---------------------------------------------------------------------------------

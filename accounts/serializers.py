@@ -155,7 +155,7 @@ class CustomerUpsertSerializer(serializers.Serializer):
     phone = serializers.CharField(required=False, allow_blank=True, default="", write_only=True)
     device_id = serializers.CharField(required=False, allow_blank=True, default="", write_only=True)
 
-    def to_service_kwargs(self) -> dict:
+    def service_kwargs(self) -> dict:
         data = dict(self.validated_data)
         data["phone_fingerprint"] = fingerprint(data.pop("phone"))
         data["device_fingerprint"] = fingerprint(data.pop("device_id"))

@@ -104,7 +104,7 @@ def user_list(request):
     return filtered_list(
         request,
         "accounts/user_list.html",
-        filters.MembershipFilter(request.GET, queryset=qs, request=request),
+        filters.MembershipConsoleFilter(request.GET, queryset=qs, request=request),
     )
 
 
@@ -184,7 +184,7 @@ def business_unit_list(request):
     return filtered_list(
         request,
         "accounts/business_unit_list.html",
-        filters.BusinessUnitFilter(request.GET, queryset=units, request=request),
+        filters.BusinessUnitConsoleFilter(request.GET, queryset=units, request=request),
         form=form,
     )
 
@@ -204,7 +204,7 @@ def region_list(request):
     return filtered_list(
         request,
         "accounts/region_list.html",
-        filters.RegionFilter(request.GET, queryset=qs, request=request),
+        filters.RegionConsoleFilter(request.GET, queryset=qs, request=request),
         may_edit=_may_edit_regions(actor),
     )
 
@@ -292,7 +292,7 @@ def merchant_list(request):
     return filtered_list(
         request,
         "accounts/merchant_list.html",
-        filters.MerchantFilter(request.GET, queryset=qs, request=request),
+        filters.MerchantConsoleFilter(request.GET, queryset=qs, request=request),
     )
 
 
@@ -300,11 +300,13 @@ def merchant_list(request):
 def merchant_detail(request, code: str):
     actor = request.actor
     merchant = selectors.merchant_get(tenant=actor.tenant, actor=actor, code=code)
-    staff = selectors.staff_list(tenant=actor.tenant, actor=actor, merchant=merchant.code)
+    staff = selectors.staff_list(
+        tenant=actor.tenant, actor=actor, filters={"merchant": merchant.code}
+    )
     return filtered_list(
         request,
         "accounts/merchant_detail.html",
-        filters.StaffFilter(request.GET, queryset=staff, request=request),
+        filters.StaffConsoleFilter(request.GET, queryset=staff, request=request),
         merchant=merchant,
     )
 
@@ -384,7 +386,7 @@ def customer_list(request):
     return filtered_list(
         request,
         "accounts/customer_list.html",
-        filters.CustomerFilter(request.GET, queryset=qs, request=request),
+        filters.CustomerConsoleFilter(request.GET, queryset=qs, request=request),
     )
 
 
@@ -429,7 +431,7 @@ def api_key_list(request):
     return filtered_list(
         request,
         "accounts/api_key_list.html",
-        filters.ApiKeyFilter(request.GET, queryset=qs, request=request),
+        filters.ApiKeyConsoleFilter(request.GET, queryset=qs, request=request),
     )
 
 
@@ -482,7 +484,7 @@ def audit_list(request):
     return filtered_list(
         request,
         "accounts/audit_list.html",
-        filters.AuditFilter(request.GET, queryset=qs, request=request),
+        filters.AuditConsoleFilter(request.GET, queryset=qs, request=request),
     )
 
 
@@ -508,6 +510,6 @@ def portal_staff_list(request):
     return filtered_list(
         request,
         "portal/staff_list.html",
-        filters.StaffFilter(request.GET, queryset=qs, request=request),
+        filters.StaffConsoleFilter(request.GET, queryset=qs, request=request),
         merchant=merchant,
     )

@@ -1,14 +1,20 @@
 """Management API of budgets and adjustments (SPEC §8). Users only: no API-key scope."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.response import Response
 
-from web.api.views import TenantAPIView, object_action_view
+from web.api.views import (
+    ListCreateView,
+    ListView,
+    ObjectDetailView,
+    TenantAPIView,
+    object_action_view,
+)
 
 from . import selectors, services
 from . import serializers as s
-from .models import BudgetPurpose, BudgetStatus
+from .models import AdjustmentStatus, BudgetPurpose, BudgetStatus
 
 TAGS = ["budgets"]
 LIST_PARAMS = [
@@ -21,29 +27,25 @@ LIST_PARAMS = [
 ]
 
 
-class BudgetListView(TenantAPIView):
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         tags=TAGS, parameters=LIST_PARAMS, responses={200: s.BudgetSerializer(many=True)}
-    )
-    def get(self, request):
-        qs = selectors.budget_list(
-            tenant=self.tenant, actor=self.actor, filters=request.query_params
-        )
-        return self.paginated(qs, s.BudgetSerializer)
-
-    @extend_schema(tags=TAGS, request=s.BudgetCreateSerializer, responses={201: s.BudgetSerializer})
-    def post(self, request):
-        data = s.BudgetCreateSerializer(data=request.data, context={"tenant": self.tenant})
-        data.is_valid(raise_exception=True)
-        budget = services.budget_create(tenant=self.tenant, actor=self.actor, **data.validated_data)
-        return Response(s.BudgetSerializer(budget).data, status=status.HTTP_201_CREATED)
+    ),
+    post=extend_schema(
+        tags=TAGS, request=s.BudgetCreateSerializer, responses={201: s.BudgetSerializer}
+    ),
+)
+class BudgetListView(ListCreateView):
+    selector = staticmethod(selectors.budget_list)
+    output = s.BudgetSerializer
+    input = s.BudgetCreateSerializer
+    create = staticmethod(services.budget_create)
 
 
-class BudgetDetailView(TenantAPIView):
-    @extend_schema(tags=TAGS, responses={200: s.BudgetSerializer})
-    def get(self, request, id):
-        budget = selectors.budget_get(tenant=self.tenant, actor=self.actor, id=id)
-        return Response(s.BudgetSerializer(budget).data)
+@extend_schema_view(get=extend_schema(tags=TAGS, responses={200: s.BudgetSerializer}))
+class BudgetDetailView(ObjectDetailView):
+    getter = staticmethod(selectors.budget_get)
+    output = s.BudgetSerializer
 
     @extend_schema(
         tags=TAGS,
@@ -129,17 +131,16 @@ class BudgetAdjustmentListView(TenantAPIView):
         return Response(s.AdjustmentSerializer(adjustment).data, status=status.HTTP_201_CREATED)
 
 
-class AdjustmentListView(TenantAPIView):
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         tags=TAGS,
-        parameters=[OpenApiParameter("status", str, enum=["pending", "approved", "rejected"])],
+        parameters=[OpenApiParameter("status", str, enum=AdjustmentStatus.values)],
         responses={200: s.AdjustmentSerializer(many=True)},
     )
-    def get(self, request):
-        qs = selectors.budget_adjustment_list(
-            tenant=self.tenant, actor=self.actor, status=request.query_params.get("status", "")
-        )
-        return self.paginated(qs, s.AdjustmentSerializer)
+)
+class AdjustmentListView(ListView):
+    selector = staticmethod(selectors.budget_adjustment_list)
+    output = s.AdjustmentSerializer
 
 
 def _adjustment_action(name: str, service, input=s.BudgetNoteSerializer, description: str = ""):

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.filters import SearchFilterSet
 from accounts.selectors import business_unit_list
 
-from .models import Budget, BudgetPurpose, BudgetStatus
+from .models import AdjustmentStatus, Budget, BudgetAdjustment, BudgetPurpose, BudgetStatus
 
 
 class BudgetFilter(django_filters.FilterSet):
@@ -22,6 +22,16 @@ class BudgetFilter(django_filters.FilterSet):
     class Meta:
         model = Budget
         fields = ["status", "business_unit", "purpose", "active_from", "active_until", "search"]
+
+
+class AdjustmentFilter(django_filters.FilterSet):
+    """The API's adjustment list: by status."""
+
+    status = django_filters.ChoiceFilter(choices=AdjustmentStatus.choices)
+
+    class Meta:
+        model = BudgetAdjustment
+        fields = ["status"]
 
 
 def _console_units(request):

@@ -4,7 +4,7 @@ Locks are always taken in one order so two transactions can never wait on each o
 an adjustment → its budget. Budget rows come last in every app's order: other apps move money
 only through the money service (`budget_reserve/_release/_spend/_refund`), after every row of
 their own, and it locks one budget per call, inside the statement that moves the money
-(FOR NO KEY UPDATE, like the UPDATE it comes with; see `services._move_and_record`). A caller
+(FOR NO KEY UPDATE, like the UPDATE it comes with; see `services.money._move_and_record`). A caller
 that moves money on several budgets in one transaction must move them in budget pk order.
 
 The life-cycle moves (submit, approve, close…) and the adjustment decisions lock their budget

@@ -1,5 +1,7 @@
 """Reads of budgets, inside the tenant and the actor's data scope (SPEC §7)."""
 
+from collections.abc import Mapping
+
 from django.db.models import Q, QuerySet
 
 from accounts.models import Tenant
@@ -8,11 +10,11 @@ from accounts.roles import Action
 from core.models import AuditEntry
 from core.selectors import filtered, get_visible
 
-from .filters import BudgetFilter
+from .filters import AdjustmentFilter, BudgetFilter
 from .models import AdjustmentStatus, Budget, BudgetAdjustment, BudgetEntry, BudgetStatus
 
 
-def budget_list(*, tenant: Tenant, actor: Actor, filters: dict | None = None) -> QuerySet:
+def budget_list(*, tenant: Tenant, actor: Actor, filters: Mapping | None = None) -> QuerySet:
     """Budgets the actor may read: all of the tenant's, or a business-unit admin's own unit's."""
     actor.require(Action.BUDGETS_READ)
     qs = Budget.objects.for_tenant(tenant).select_related(
@@ -65,7 +67,7 @@ def budget_campaign_list(*, tenant: Tenant, actor: Actor, budget: Budget) -> Que
 
 
 def budget_adjustment_list(
-    *, tenant: Tenant, actor: Actor, budget: Budget | None = None, status: str = ""
+    *, tenant: Tenant, actor: Actor, budget: Budget | None = None, filters: Mapping | None = None
 ) -> QuerySet:
     budgets = budget_list(tenant=tenant, actor=actor)
     qs = (
@@ -75,9 +77,7 @@ def budget_adjustment_list(
     )
     if budget is not None:
         qs = qs.filter(budget=budget)
-    if status:
-        qs = qs.filter(status=status)
-    return qs
+    return filtered(AdjustmentFilter, filters, qs)
 
 
 def budget_adjustment_get(*, tenant: Tenant, actor: Actor, id: int) -> BudgetAdjustment:
@@ -85,9 +85,11 @@ def budget_adjustment_get(*, tenant: Tenant, actor: Actor, id: int) -> BudgetAdj
 
 
 def budget_adjustment_queue(*, tenant: Tenant, actor: Actor) -> QuerySet:
-    return budget_adjustment_list(
-        tenant=tenant, actor=actor, status=AdjustmentStatus.PENDING
-    ).order_by("created_at", "pk")
+    return (
+        budget_adjustment_list(tenant=tenant, actor=actor)
+        .filter(status=AdjustmentStatus.PENDING)
+        .order_by("created_at", "pk")
+    )
 
 
 def budget_history(*, tenant: Tenant, actor: Actor, budget: Budget) -> QuerySet:

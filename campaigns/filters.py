@@ -9,6 +9,7 @@ from accounts.models import Region
 from accounts.regions import region_ancestor_ids, region_descendant_ids
 from accounts.selectors import region_list
 from budgets.selectors import budget_list
+from core.filters import WholeNumberFilter
 
 from .models import Campaign, CampaignStatus, Channel
 
@@ -27,7 +28,7 @@ class CampaignFilter(django_filters.FilterSet):
     """List filters: status, budget, unit, region, channel, a period to overlap, name."""
 
     status = django_filters.MultipleChoiceFilter(choices=CampaignStatus.choices)
-    budget = django_filters.NumberFilter(field_name="budget_id")
+    budget = WholeNumberFilter(field_name="budget_id")
     business_unit = django_filters.CharFilter(field_name="business_unit__code")
     region = django_filters.CharFilter(method="filter_region")
     channel = django_filters.CharFilter(field_name="channels__code", distinct=True)

@@ -5,7 +5,12 @@ Management endpoints are for users; the claim is an integration endpoint (API-ke
 """
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
@@ -13,7 +18,13 @@ from rest_framework.response import Response
 from core.errors import NotFoundError
 from core.exports import csv_response
 from core.fingerprints import fingerprint
-from web.api.views import TenantAPIView, object_action_view
+from web.api.views import (
+    ListCreateView,
+    ListView,
+    ObjectDetailView,
+    TenantAPIView,
+    object_action_view,
+)
 
 from . import selectors, services
 from . import serializers as s
@@ -23,41 +34,30 @@ from .models import BatchStatus, CouponStatus
 TAGS = ["coupons"]
 
 
-class BatchListView(TenantAPIView):
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         tags=TAGS,
         parameters=[
             OpenApiParameter("campaign", int),
             OpenApiParameter("status", str, enum=BatchStatus.values),
         ],
         responses={200: s.BatchSerializer(many=True)},
-    )
-    def get(self, request):
-        campaign = request.query_params.get("campaign")
-        qs = selectors.batch_list(
-            tenant=self.tenant,
-            actor=self.actor,
-            campaign_id=int(campaign) if campaign and campaign.isdigit() else None,
-            status=request.query_params.get("status"),
-        )
-        return self.paginated(qs, s.BatchSerializer)
-
-    @extend_schema(tags=TAGS, request=s.BatchInputSerializer, responses={201: s.BatchSerializer})
-    def post(self, request):
-        data = s.BatchInputSerializer(
-            data=request.data, context={"tenant": self.tenant, "actor": self.actor}
-        )
-        data.is_valid(raise_exception=True)
-        kwargs = data.service_kwargs()
-        batch = services.batch_create(tenant=self.tenant, actor=self.actor, **kwargs)
-        return Response(s.BatchSerializer(batch).data, status=status.HTTP_201_CREATED)
+    ),
+    post=extend_schema(
+        tags=TAGS, request=s.BatchInputSerializer, responses={201: s.BatchSerializer}
+    ),
+)
+class BatchListView(ListCreateView):
+    selector = staticmethod(selectors.batch_list)
+    output = s.BatchSerializer
+    input = s.BatchInputSerializer
+    create = staticmethod(services.batch_create)
 
 
-class BatchDetailView(TenantAPIView):
-    @extend_schema(tags=TAGS, responses={200: s.BatchSerializer})
-    def get(self, request, id):
-        batch = selectors.batch_get(tenant=self.tenant, actor=self.actor, id=id)
-        return Response(s.BatchSerializer(batch).data)
+@extend_schema_view(get=extend_schema(tags=TAGS, responses={200: s.BatchSerializer}))
+class BatchDetailView(ObjectDetailView):
+    getter = staticmethod(selectors.batch_get)
+    output = s.BatchSerializer
 
     @extend_schema(
         tags=TAGS,
@@ -216,32 +216,22 @@ class BatchCodesView(TenantAPIView):
         )
 
 
-class JobListView(TenantAPIView):
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         tags=TAGS,
         parameters=[OpenApiParameter("batch", int)],
         responses={200: s.JobSerializer(many=True)},
     )
-    def get(self, request):
-        batch = request.query_params.get("batch")
-        batch = (
-            selectors.batch_get(tenant=self.tenant, actor=self.actor, id=int(batch))
-            if batch and batch.isdigit()
-            else None
-        )
-        qs = selectors.job_list(tenant=self.tenant, actor=self.actor, batch=batch)
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(
-            s.JobSerializer(page, many=True, context={"request": request}).data
-        )
+)
+class JobListView(ListView):
+    selector = staticmethod(selectors.job_list)
+    output = s.JobSerializer
 
 
-class JobDetailView(TenantAPIView):
-    @extend_schema(tags=TAGS, responses={200: s.JobSerializer})
-    def get(self, request, id):
-        job = selectors.job_get(tenant=self.tenant, actor=self.actor, id=id)
-        return Response(s.JobSerializer(job, context={"request": request}).data)
+@extend_schema_view(get=extend_schema(tags=TAGS, responses={200: s.JobSerializer}))
+class JobDetailView(ObjectDetailView):
+    getter = staticmethod(selectors.job_get)
+    output = s.JobSerializer
 
 
 class JobErrorsView(TenantAPIView):
@@ -269,33 +259,24 @@ class JobErrorsView(TenantAPIView):
         )
 
 
-class SegmentListView(TenantAPIView):
-    @extend_schema(tags=TAGS, responses={200: s.SegmentSerializer(many=True)})
-    def get(self, request):
-        return self.paginated(
-            selectors.segment_list(tenant=self.tenant, actor=self.actor), s.SegmentSerializer
-        )
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(tags=TAGS, responses={200: s.SegmentSerializer(many=True)}),
+    post=extend_schema(
         tags=TAGS, request=s.SegmentInputSerializer, responses={201: s.SegmentSerializer}
-    )
-    def post(self, request):
-        data = s.SegmentInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        segment = services.segment_create(
-            tenant=self.tenant,
-            actor=self.actor,
-            name=data.validated_data["name"],
-            filters=dict(data.validated_data["filters"]),
-        )
-        return Response(s.SegmentSerializer(segment).data, status=status.HTTP_201_CREATED)
+    ),
+)
+class SegmentListView(ListCreateView):
+    selector = staticmethod(selectors.segment_list)
+    filterable = False
+    output = s.SegmentSerializer
+    input = s.SegmentInputSerializer
+    create = staticmethod(services.segment_create)
 
 
-class SegmentDetailView(TenantAPIView):
-    @extend_schema(tags=TAGS, responses={200: s.SegmentSerializer})
-    def get(self, request, id):
-        segment = selectors.segment_get(tenant=self.tenant, actor=self.actor, id=id)
-        return Response(s.SegmentSerializer(segment).data)
+@extend_schema_view(get=extend_schema(tags=TAGS, responses={200: s.SegmentSerializer}))
+class SegmentDetailView(ObjectDetailView):
+    getter = staticmethod(selectors.segment_get)
+    output = s.SegmentSerializer
 
 
 class SegmentPreviewView(TenantAPIView):
@@ -419,10 +400,7 @@ class CustomerCouponsView(TenantAPIView):
     )
     def get(self, request, code):
         qs = selectors.customer_coupons(
-            tenant=self.tenant,
-            actor=self.actor,
-            code=code,
-            status=request.query_params.get("status") or None,
+            tenant=self.tenant, actor=self.actor, code=code, filters=request.query_params
         )
         return self.paginated(qs, s.CouponSerializer)
 
@@ -460,14 +438,15 @@ class EventView(TenantAPIView):
         )
 
 
-class IssuanceRuleListView(TenantAPIView):
-    @extend_schema(tags=TAGS, responses={200: s.IssuanceRuleSerializer(many=True)})
-    def get(self, request):
-        return self.paginated(
-            selectors.issuance_rule_list(tenant=self.tenant, actor=self.actor),
-            s.IssuanceRuleSerializer,
-        )
+@extend_schema_view(
+    get=extend_schema(tags=TAGS, responses={200: s.IssuanceRuleSerializer(many=True)})
+)
+class IssuanceRuleListView(ListView):
+    selector = staticmethod(selectors.issuance_rule_list)
+    filterable = False
+    output = s.IssuanceRuleSerializer
 
+    # Its own POST: the batch is looked up in the actor's scope and the cap split in two.
     @extend_schema(
         tags=TAGS,
         request=s.IssuanceRuleInputSerializer,
@@ -490,11 +469,10 @@ class IssuanceRuleListView(TenantAPIView):
         return Response(s.IssuanceRuleSerializer(rule).data, status=status.HTTP_201_CREATED)
 
 
-class IssuanceRuleDetailView(TenantAPIView):
-    @extend_schema(tags=TAGS, responses={200: s.IssuanceRuleSerializer})
-    def get(self, request, id):
-        rule = selectors.issuance_rule_get(tenant=self.tenant, actor=self.actor, id=id)
-        return Response(s.IssuanceRuleSerializer(rule).data)
+@extend_schema_view(get=extend_schema(tags=TAGS, responses={200: s.IssuanceRuleSerializer}))
+class IssuanceRuleDetailView(ObjectDetailView):
+    getter = staticmethod(selectors.issuance_rule_get)
+    output = s.IssuanceRuleSerializer
 
     @extend_schema(
         tags=TAGS,
@@ -541,16 +519,16 @@ IssuanceRuleDeactivateView = _rule_action(
 )
 
 
-class BlockedCustomerView(TenantAPIView):
-    # Support work, not an integration endpoint (SPEC §7): users only, no API keys.
+# Support work, not an integration endpoint (SPEC §7): users only, no API keys.
+@extend_schema_view(
+    get=extend_schema(tags=TAGS, responses={200: s.BlockedCustomerSerializer(many=True)})
+)
+class BlockedCustomerView(ListView):
+    selector = staticmethod(selectors.blocked_customer_list)
+    filterable = False
+    output = s.BlockedCustomerSerializer
 
-    @extend_schema(tags=TAGS, responses={200: s.BlockedCustomerSerializer(many=True)})
-    def get(self, request):
-        return self.paginated(
-            selectors.blocked_customer_list(tenant=self.tenant, actor=self.actor),
-            s.BlockedCustomerSerializer,
-        )
-
+    # Blocking answers the customer and the flag, not a created row: the view's own POST.
     @extend_schema(
         tags=TAGS,
         request=s.BlockInputSerializer,
@@ -640,15 +618,7 @@ class SuspiciousClustersView(TenantAPIView):
         ),
     )
     def get(self, request):
-        def number(name, default):
-            value = request.query_params.get(name, "")
-            return max(int(value), 1) if value.isdigit() else default
-
         clusters = selectors.suspicious_clusters(
-            tenant=self.tenant,
-            actor=self.actor,
-            days=number("days", 7),
-            min_customers=number("min_customers", 3),
-            region=request.query_params.get("region", ""),
+            tenant=self.tenant, actor=self.actor, filters=request.query_params
         )
         return Response(s.ClusterSerializer(clusters, many=True).data)

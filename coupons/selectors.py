@@ -1,6 +1,7 @@
 """Reads of coupon batches, coupons, segments and jobs, inside the tenant and the actor's data
 scope: a batch is visible when its campaign is (SPEC §7)."""
 
+from collections.abc import Mapping
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -16,7 +17,15 @@ from accounts.roles import Action
 from budgets.models import BudgetEntry
 from campaigns.selectors import campaign_list
 from core.errors import NotFoundError
+from core.selectors import filtered, get_visible
 
+from .filters import (
+    BatchFilter,
+    ClusterFilter,
+    CustomerCouponFilter,
+    JobFilter,
+    RedemptionFilter,
+)
 from .models import (
     ZERO,
     BlockedCustomer,
@@ -34,9 +43,8 @@ from .models import (
 CENT = Decimal("0.01")
 
 
-def batch_list(
-    *, tenant: Tenant, actor: Actor, campaign_id: int | None = None, status: str | None = None
-) -> QuerySet:
+def batch_list(*, tenant: Tenant, actor: Actor, filters: Mapping | None = None) -> QuerySet:
+    """Batches of the campaigns the actor may read; `filters`: campaign, status (BatchFilter)."""
     campaigns = campaign_list(tenant=tenant, actor=actor)
     qs = (
         CouponBatch.objects.for_tenant(tenant)
@@ -44,18 +52,11 @@ def batch_list(
         .select_related("campaign", "campaign__budget")
         .prefetch_related("scope_merchants", "scope_regions")
     )
-    if campaign_id is not None:
-        qs = qs.filter(campaign_id=campaign_id)
-    if status:
-        qs = qs.filter(status=status)
-    return qs
+    return filtered(BatchFilter, filters, qs)
 
 
 def batch_get(*, tenant: Tenant, actor: Actor, id: int) -> CouponBatch:
-    batch = batch_list(tenant=tenant, actor=actor).filter(pk=id).first()
-    if batch is None:
-        raise NotFoundError(_("Not found."))
-    return batch
+    return get_visible(batch_list(tenant=tenant, actor=actor), pk=id)
 
 
 def batch_get_for_claim(*, tenant: Tenant, actor: Actor, id: int) -> CouponBatch:
@@ -113,7 +114,8 @@ def batch_money(*, tenant: Tenant, batch: CouponBatch) -> dict[str, Decimal]:
     }
 
 
-def job_list(*, tenant: Tenant, actor: Actor, batch: CouponBatch | None = None) -> QuerySet:
+def job_list(*, tenant: Tenant, actor: Actor, filters: Mapping | None = None) -> QuerySet:
+    """Jobs of the batches the actor may see; `filters`: batch (JobFilter)."""
     batches = batch_list(tenant=tenant, actor=actor)
     qs = (
         IssuanceJob.objects.for_tenant(tenant)
@@ -121,16 +123,11 @@ def job_list(*, tenant: Tenant, actor: Actor, batch: CouponBatch | None = None) 
         .select_related("batch", "created_by")
         .defer("customer_codes")  # up to a million codes: never needed to show a job
     )
-    if batch is not None:
-        qs = qs.filter(batch=batch)
-    return qs
+    return filtered(JobFilter, filters, qs)
 
 
 def job_get(*, tenant: Tenant, actor: Actor, id: int) -> IssuanceJob:
-    job = job_list(tenant=tenant, actor=actor).filter(pk=id).first()
-    if job is None:
-        raise NotFoundError(_("Not found."))
-    return job
+    return get_visible(job_list(tenant=tenant, actor=actor), pk=id)
 
 
 def job_errors(*, tenant: Tenant, job: IssuanceJob) -> QuerySet:
@@ -143,10 +140,7 @@ def segment_list(*, tenant: Tenant, actor: Actor) -> QuerySet:
 
 
 def segment_get(*, tenant: Tenant, actor: Actor, id: int) -> Segment:
-    segment = segment_list(tenant=tenant, actor=actor).filter(pk=id).first()
-    if segment is None:
-        raise NotFoundError(_("Not found."))
-    return segment
+    return get_visible(segment_list(tenant=tenant, actor=actor), pk=id)
 
 
 def _day(value) -> date:
@@ -245,10 +239,11 @@ def _coupons_in_unit(qs: QuerySet, actor: Actor) -> QuerySet:
 
 
 def customer_coupons(
-    *, tenant: Tenant, actor: Actor, code: str, status: str | None = None
+    *, tenant: Tenant, actor: Actor, code: str, filters: Mapping | None = None
 ) -> QuerySet:
     """A customer's coupons, newest first (support, integrators with scope `coupons`). A
-    regional operator sees only their regions' customers; any other customer is not found."""
+    regional operator sees only their regions' customers; any other customer is not found.
+    `filters`: status (CustomerCouponFilter)."""
     actor.require(Action.COUPONS_SUPPORT_READ)
     customers = Customer.objects.for_tenant(tenant)
     if actor.region_ids is not None:
@@ -263,23 +258,12 @@ def customer_coupons(
         .order_by("-issued_at", "-id"),
         actor,
     )
-    if status:
-        qs = qs.filter(status=status)
-    return qs
+    return filtered(CustomerCouponFilter, filters, qs)
 
 
-def redemption_list(
-    *,
-    tenant: Tenant,
-    actor: Actor,
-    batch_id: int | None = None,
-    coupon_id: int | None = None,
-    merchant: str | None = None,
-    order: str | None = None,
-    since=None,
-    until=None,
-) -> QuerySet:
-    """Redemptions for reconciliation, newest first, of the batches the actor can see.
+def redemption_list(*, tenant: Tenant, actor: Actor, filters: Mapping | None = None) -> QuerySet:
+    """Redemptions for reconciliation, newest first, of the batches the actor can see;
+    `filters`: batch, coupon, merchant, order, since, until (RedemptionFilter).
 
     A regional operator sees a redemption only when nothing on it lies outside their regions:
     the customer (as coupon lookup and the customer API scope them), the merchant and the
@@ -300,19 +284,7 @@ def redemption_list(
             Q(merchant__isnull=True) | Q(merchant__region_id__in=mine),
             Q(region__isnull=True) | Q(region_id__in=mine),
         )
-    if batch_id is not None:
-        qs = qs.filter(batch_id=batch_id)
-    if coupon_id is not None:
-        qs = qs.filter(coupon_id=coupon_id)
-    if merchant:
-        qs = qs.filter(merchant__code=merchant)
-    if order:
-        qs = qs.filter(order_ref=order)
-    if since is not None:
-        qs = qs.filter(redeemed_at__gte=since)
-    if until is not None:
-        qs = qs.filter(redeemed_at__lt=until)
-    return qs
+    return filtered(RedemptionFilter, filters, qs)
 
 
 def issuance_rule_list(*, tenant: Tenant, actor: Actor) -> QuerySet:
@@ -325,10 +297,7 @@ def issuance_rule_list(*, tenant: Tenant, actor: Actor) -> QuerySet:
 
 
 def issuance_rule_get(*, tenant: Tenant, actor: Actor, id: int) -> IssuanceRule:
-    rule = issuance_rule_list(tenant=tenant, actor=actor).filter(pk=id).first()
-    if rule is None:
-        raise NotFoundError(_("Not found."))
-    return rule
+    return get_visible(issuance_rule_list(tenant=tenant, actor=actor), pk=id)
 
 
 def coupon_lookup(*, tenant: Tenant, actor: Actor, query: str) -> QuerySet:
@@ -368,7 +337,7 @@ def coupon_history(*, tenant: Tenant, actor: Actor, coupon: Coupon) -> QuerySet:
         object_type=Coupon._meta.label_lower, object_id=str(coupon.pk)
     )
     if actor.region_ids is not None:
-        seen = redemption_list(tenant=tenant, actor=actor, coupon_id=coupon.pk)
+        seen = redemption_list(tenant=tenant, actor=actor, filters={"coupon": coupon.pk})
         hidden = list(
             CouponRedemption.objects.for_tenant(tenant)
             .filter(coupon=coupon)
@@ -380,36 +349,32 @@ def coupon_history(*, tenant: Tenant, actor: Actor, coupon: Coupon) -> QuerySet:
     return qs.order_by("created_at", "id")
 
 
-def suspicious_clusters(
-    *, tenant: Tenant, actor: Actor, days: int = 7, min_customers: int = 3, region: str = ""
-) -> list:
+def suspicious_clusters(*, tenant: Tenant, actor: Actor, filters: Mapping | None = None) -> list:
     """Device and phone fingerprints shared by many customers lately (events and redemptions):
     the "wool party" pattern. [{kind, fingerprint, customers}], most customers first.
 
-    Only customers the actor may see count (a regional operator's regions), and `region`
-    narrows them to a region and everything below it."""
+    Only customers the actor may see count (a regional operator's regions). `filters` (see
+    ClusterFilter): days (7), min_customers (3), and region, narrowing the customers to a
+    region and everything below it."""
     from django.utils import timezone
 
     from .models import Event
 
     actor.require(Action.COUPONS_SUPPORT_READ)
-    since = timezone.now() - timedelta(days=days)
-    customers = Customer.objects.for_tenant(tenant)
-    if actor.region_ids is not None:
-        customers = customers.filter(region_id__in=actor.region_ids)
-    if region:
-        customers = customers.filter(
-            region_id__in=region_subtree_ids(tenant=tenant, codes=[region])
-        )
-    narrowed = actor.region_ids is not None or bool(region)
-    seen: dict[tuple[str, str], set[int]] = {}
+    activity: list[QuerySet] = []
     for model in (Event, CouponRedemption):
-        recent = model.objects.for_tenant(tenant).filter(created_at__gte=since)
-        if narrowed:
-            recent = recent.filter(customer__in=customers.values("pk"))
+        rows = model.objects.for_tenant(tenant)
+        if actor.region_ids is not None:
+            rows = rows.filter(customer__region_id__in=actor.region_ids)
+        activity.append(filtered(ClusterFilter, filters, rows, tenant=tenant))
+    days, min_customers = ClusterFilter.window(filters)
+    since = timezone.now() - timedelta(days=days)
+    seen: dict[tuple[str, str], set[int]] = {}
+    for rows in activity:
+        recent = rows.filter(created_at__gte=since)
         for kind, field in (("device", "device_fingerprint"), ("phone", "phone_fingerprint")):
-            rows = recent.exclude(**{field: ""}).values_list(field, "customer_id").distinct()
-            for value, customer_id in rows:
+            pairs = recent.exclude(**{field: ""}).values_list(field, "customer_id").distinct()
+            for value, customer_id in pairs:
                 seen.setdefault((kind, value), set()).add(customer_id)
     clusters = [
         {"kind": kind, "fingerprint": value, "customers": len(ids)}
@@ -429,10 +394,7 @@ def blocked_customer_list(*, tenant: Tenant, actor: Actor) -> QuerySet:
 
 def blocked_customer_get(*, tenant: Tenant, actor: Actor, code: str) -> BlockedCustomer:
     """The blocklist entry of a customer (by code) the actor may see."""
-    row = blocked_customer_list(tenant=tenant, actor=actor).filter(customer__code=code).first()
-    if row is None:
-        raise NotFoundError(_("Not found."))
-    return row
+    return get_visible(blocked_customer_list(tenant=tenant, actor=actor), customer__code=code)
 
 
 def tenant_fraud_settings(tenant: Tenant) -> FraudSettings:

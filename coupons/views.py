@@ -1,14 +1,12 @@
 """Console pages of coupons: batches (form with live preview, page with stock and issuing),
 issuance jobs with a live progress bar and their error report."""
 
-from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.dateparse import parse_date
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -17,7 +15,7 @@ from django.views.decorators.http import require_POST
 from accounts.roles import Action
 from accounts.selectors import customer_get
 from campaigns.selectors import campaign_list
-from core.errors import DomainError, NotFoundError
+from core.errors import DomainError, NotFoundError, ValidationFailed
 from web.pages import LifeCycleActions, console_view, paginate
 
 from . import forms, selectors, services
@@ -93,7 +91,9 @@ def batch_detail(request, pk: int):
             "list_form": forms.IssueListForm(),
             "file_form": forms.IssueFileForm(),
             "generate_form": forms.GenerateForm(),
-            "jobs": selectors.job_list(tenant=actor.tenant, actor=actor, batch=batch)[:10],
+            "jobs": selectors.job_list(
+                tenant=actor.tenant, actor=actor, filters={"batch": batch.pk}
+            )[:10],
         },
     )
 
@@ -255,7 +255,7 @@ def coupon_detail(request, pk: int):
     # Through the scoped selector: a regional operator's customer may have redeemed at another
     # region's merchant, and that row is not theirs to see (nor to roll back here).
     redemptions = selectors.redemption_list(
-        tenant=actor.tenant, actor=actor, coupon_id=coupon.pk
+        tenant=actor.tenant, actor=actor, filters={"coupon": coupon.pk}
     ).order_by("-redeemed_at", "-id")
     live = [r for r in redemptions if r.rolled_back_at is None]
     if request.method == "POST":
@@ -293,17 +293,11 @@ def coupon_detail(request, pk: int):
 def redemption_list(request):
     actor = request.actor
     f = request.GET
-    batch = f.get("batch", "")
-    since, until = parse_date(f.get("since") or ""), parse_date(f.get("until") or "")
-    qs = selectors.redemption_list(
-        tenant=actor.tenant,
-        actor=actor,
-        batch_id=int(batch) if batch.isdigit() else None,
-        merchant=f.get("merchant") or None,
-        order=f.get("order") or None,
-        since=since,
-        until=until + timedelta(days=1) if until else None,
-    )
+    try:
+        qs = selectors.redemption_list(tenant=actor.tenant, actor=actor, filters=f)
+    except ValidationFailed as exc:  # a batch id or a day that isn't one: say so, list them all
+        messages.error(request, exc.full_text())
+        qs = selectors.redemption_list(tenant=actor.tenant, actor=actor)
     page = paginate(request, qs)
     filtered = any(f.get(k) for k in ("batch", "merchant", "order", "since", "until"))
     return render(

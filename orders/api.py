@@ -5,31 +5,26 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from accounts.models import ApiKeyScope
-from web.api.views import TenantAPIView
+from web.api.views import ListView, ObjectDetailView, TenantAPIView
 
 from . import selectors, services
 from .models import Order
 from .serializers import OrderPlaceSerializer, OrderSerializer, OrderStatusSerializer
 
 
-class OrderListView(TenantAPIView):
-    api_key_scope = ApiKeyScope.ORDERS
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         tags=["orders"],
         parameters=[
             OpenApiParameter(name, str) for name in ("status", "merchant", "staff", "region")
         ],
         responses={200: OrderSerializer(many=True)},
     )
-    def get(self, request):
-        params = request.query_params
-        qs = selectors.order_list(
-            tenant=self.tenant,
-            actor=self.actor,
-            **{k: params.get(k, "") for k in ("status", "merchant", "staff", "region")},
-        ).prefetch_related("awards__rule", "awards__lot")
-        return self.paginated(qs, OrderSerializer)
+)
+class OrderListView(ListView):
+    api_key_scope = ApiKeyScope.ORDERS
+    selector = staticmethod(selectors.order_list_with_awards)
+    output = OrderSerializer
 
     @extend_schema(
         tags=["orders"],
@@ -50,26 +45,24 @@ class OrderListView(TenantAPIView):
         )
 
 
-class OrderDetailView(TenantAPIView):
+@extend_schema_view(get=extend_schema(tags=["orders"], responses={200: OrderSerializer}))
+class OrderDetailView(ObjectDetailView):
     api_key_scope = ApiKeyScope.ORDERS
-
-    @extend_schema(tags=["orders"], responses={200: OrderSerializer})
-    def get(self, request, external_id):
-        order = selectors.order_get(tenant=self.tenant, actor=self.actor, external_id=external_id)
-        return Response(OrderSerializer(order).data)
+    getter = staticmethod(selectors.order_get)
+    output = OrderSerializer
 
 
-class OrderStatusView(TenantAPIView):
+@extend_schema_view(get=extend_schema(tags=["orders"], responses={200: OrderStatusSerializer}))
+class OrderStatusView(ObjectDetailView):
     """The order's status alone: one lookup, for integrators that poll."""
 
     api_key_scope = ApiKeyScope.ORDERS
-
-    @extend_schema(tags=["orders"], responses={200: OrderStatusSerializer})
-    def get(self, request, external_id):
-        order = selectors.order_get(tenant=self.tenant, actor=self.actor, external_id=external_id)
-        return Response(OrderStatusSerializer(order).data)
+    getter = staticmethod(selectors.order_get)
+    output = OrderStatusSerializer
 
 
+# The life-cycle posts take no body and find the order by its external id, where
+# ObjectActionView takes a numeric id and a note.
 class _OrderActionView(TenantAPIView):
     api_key_scope = ApiKeyScope.ORDERS
     # Not `action`: drf-spectacular reads view.action as a method name.

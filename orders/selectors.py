@@ -1,25 +1,17 @@
+from collections.abc import Mapping
+
 from django.db.models import QuerySet
 
 from accounts.models import Tenant
 from accounts.permissions import Actor
-from accounts.regions import region_subtree_ids
 from accounts.roles import Action
-from core.selectors import get_visible
+from core.selectors import filtered, get_visible
 
+from .filters import OrderFilter
 from .models import Order
 
 
-def order_list(
-    *,
-    tenant: Tenant,
-    actor: Actor,
-    status: str = "",
-    merchant: str = "",
-    staff: str = "",
-    region: str = "",
-    placed_after=None,
-    placed_before=None,
-) -> QuerySet:
+def order_list(*, tenant: Tenant, actor: Actor, filters: Mapping | None = None) -> QuerySet:
     """Orders the actor may read: regional operators their regions, merchant users their merchant."""
     actor.require(Action.ORDERS_READ)
     qs = Order.objects.for_tenant(tenant).select_related(
@@ -29,16 +21,15 @@ def order_list(
         qs = qs.filter(region_id__in=actor.region_ids)
     if actor.merchant_id is not None:
         qs = qs.filter(merchant_id=actor.merchant_id)
-    filters = {
-        "status": status,
-        "merchant__code": merchant,
-        "staff__code": staff,
-        "placed_at__gte": placed_after,
-        "placed_at__lt": placed_before,
-    }
-    if region:  # the region and everything below it
-        qs = qs.filter(region_id__in=region_subtree_ids(tenant=tenant, codes=[region]))
-    return qs.filter(**{k: v for k, v in filters.items() if v})
+    return filtered(OrderFilter, filters, qs, tenant=tenant)
+
+
+def order_list_with_awards(
+    *, tenant: Tenant, actor: Actor, filters: Mapping | None = None
+) -> QuerySet:
+    """order_list with each order's awards, fetched for the whole page at once (the API list)."""
+    qs = order_list(tenant=tenant, actor=actor, filters=filters)
+    return qs.prefetch_related("awards__rule", "awards__lot")
 
 
 def order_get(*, tenant: Tenant, actor: Actor, external_id: str) -> Order:

@@ -1,14 +1,20 @@
 """Points API (SPEC §8): staff points for integrators (scope `points`), programs, rules,
 adjustments and transfers for console users."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.response import Response
 
 from accounts.models import ApiKeyScope
 from accounts.selectors import staff_get
 from campaigns.selectors import campaign_get
-from web.api.views import TenantAPIView, object_action_view
+from web.api.views import (
+    ListCreateView,
+    ListView,
+    ObjectDetailView,
+    TenantAPIView,
+    object_action_view,
+)
 
 from . import selectors, services
 from . import serializers as s
@@ -41,36 +47,30 @@ class StaffEntriesView(TenantAPIView):
         description="Ledger entries of the staff member's accounts, newest first.",
     )
     def get(self, request, code):
-        qs = selectors.entry_list(tenant=self.tenant, actor=self.actor, staff_code=code)
-        if request.query_params.get("program", "").isdigit():
-            qs = qs.filter(account__program_id=request.query_params["program"])
+        qs = selectors.entry_list(
+            tenant=self.tenant, actor=self.actor, staff_code=code, filters=request.query_params
+        )
         return self.paginated(qs, s.EntrySerializer)
 
 
-class ProgramListView(TenantAPIView):
-    @extend_schema(tags=TAGS, responses={200: s.ProgramSerializer(many=True)})
-    def get(self, request):
-        return self.paginated(
-            selectors.program_list(tenant=self.tenant, actor=self.actor), s.ProgramSerializer
-        )
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(tags=TAGS, responses={200: s.ProgramSerializer(many=True)}),
+    post=extend_schema(
         tags=TAGS, request=s.ProgramCreateSerializer, responses={201: s.ProgramSerializer}
-    )
-    def post(self, request):
-        data = s.ProgramCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        program = services.program_create(
-            tenant=self.tenant, actor=self.actor, **data.service_kwargs()
-        )
-        return Response(s.ProgramSerializer(program).data, status=status.HTTP_201_CREATED)
+    ),
+)
+class ProgramListView(ListCreateView):
+    selector = staticmethod(selectors.program_list)
+    filterable = False
+    output = s.ProgramSerializer
+    input = s.ProgramCreateSerializer
+    create = staticmethod(services.program_create)
 
 
-class ProgramDetailView(TenantAPIView):
-    @extend_schema(tags=TAGS, responses={200: s.ProgramSerializer})
-    def get(self, request, id):
-        program = selectors.program_get(tenant=self.tenant, actor=self.actor, id=id)
-        return Response(s.ProgramSerializer(program).data)
+@extend_schema_view(get=extend_schema(tags=TAGS, responses={200: s.ProgramSerializer}))
+class ProgramDetailView(ObjectDetailView):
+    getter = staticmethod(selectors.program_get)
+    output = s.ProgramSerializer
 
     @extend_schema(
         tags=TAGS,
@@ -122,22 +122,19 @@ ProgramActivateView = _action(
 )
 
 
-class RuleListView(TenantAPIView):
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         tags=TAGS,
         parameters=[OpenApiParameter("campaign", int), OpenApiParameter("program", int)],
         responses={200: s.RuleSerializer(many=True)},
     )
-    def get(self, request):
-        params = request.query_params
-        qs = selectors.rule_list(
-            tenant=self.tenant,
-            actor=self.actor,
-            campaign=params.get("campaign") if params.get("campaign", "").isdigit() else None,
-            program=params.get("program") if params.get("program", "").isdigit() else None,
-        )
-        return self.paginated(qs, s.RuleSerializer)
+)
+class RuleListView(ListView):
+    selector = staticmethod(selectors.rule_list)
+    output = s.RuleSerializer
 
+    # Its own POST: the body's campaign and program are looked up in the actor's scope, and
+    # the rule is read back as the list shows it (with its points awarded).
     @extend_schema(tags=TAGS, request=s.RuleCreateSerializer, responses={201: s.RuleSerializer})
     def post(self, request):
         data = s.RuleCreateSerializer(data=request.data, context={"tenant": self.tenant})
@@ -159,11 +156,10 @@ class RuleListView(TenantAPIView):
         return Response(s.RuleSerializer(rule).data, status=status.HTTP_201_CREATED)
 
 
-class RuleDetailView(TenantAPIView):
-    @extend_schema(tags=TAGS, responses={200: s.RuleSerializer})
-    def get(self, request, id):
-        rule = selectors.rule_get(tenant=self.tenant, actor=self.actor, id=id)
-        return Response(s.RuleSerializer(rule).data)
+@extend_schema_view(get=extend_schema(tags=TAGS, responses={200: s.RuleSerializer}))
+class RuleDetailView(ObjectDetailView):
+    getter = staticmethod(selectors.rule_get)
+    output = s.RuleSerializer
 
     @extend_schema(
         tags=TAGS,
@@ -215,28 +211,22 @@ RuleActivateView = _action(
 )
 
 
-class AccountListView(TenantAPIView):
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         tags=TAGS,
         parameters=[OpenApiParameter("program", int), OpenApiParameter("search", str)],
         responses={200: s.AccountSerializer(many=True)},
     )
-    def get(self, request):
-        params = request.query_params
-        qs = selectors.account_list(
-            tenant=self.tenant,
-            actor=self.actor,
-            program=params.get("program") if params.get("program", "").isdigit() else None,
-            q=params.get("search", ""),
-        )
-        return self.paginated(qs, s.AccountSerializer)
+)
+class AccountListView(ListView):
+    selector = staticmethod(selectors.account_list)
+    output = s.AccountSerializer
 
 
-class AccountDetailView(TenantAPIView):
-    @extend_schema(tags=TAGS, responses={200: s.AccountSerializer})
-    def get(self, request, id):
-        account = selectors.account_get(tenant=self.tenant, actor=self.actor, id=id)
-        return Response(s.AccountSerializer(account).data)
+@extend_schema_view(get=extend_schema(tags=TAGS, responses={200: s.AccountSerializer}))
+class AccountDetailView(ObjectDetailView):
+    getter = staticmethod(selectors.account_get)
+    output = s.AccountSerializer
 
 
 class AccountEntriesView(TenantAPIView):
@@ -272,25 +262,25 @@ class AdjustmentView(TenantAPIView):
         return Response(s.EntrySerializer(result).data, status=status.HTTP_201_CREATED)
 
 
-class AdjustmentRequestListView(TenantAPIView):
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         tags=TAGS,
         parameters=[OpenApiParameter("status", str, enum=["pending", "approved", "rejected"])],
         responses={200: s.PointsAdjustmentRequestSerializer(many=True)},
         description="Large adjustments and their decisions, newest first.",
     )
-    def get(self, request):
-        qs = selectors.adjustment_request_list(
-            tenant=self.tenant, actor=self.actor, status=request.query_params.get("status", "")
-        )
-        return self.paginated(qs, s.PointsAdjustmentRequestSerializer)
+)
+class AdjustmentRequestListView(ListView):
+    selector = staticmethod(selectors.adjustment_request_list)
+    output = s.PointsAdjustmentRequestSerializer
 
 
-class AdjustmentRequestDetailView(TenantAPIView):
-    @extend_schema(tags=TAGS, responses={200: s.PointsAdjustmentRequestSerializer})
-    def get(self, request, id):
-        adjustment = selectors.adjustment_request_get(tenant=self.tenant, actor=self.actor, id=id)
-        return Response(s.PointsAdjustmentRequestSerializer(adjustment).data)
+@extend_schema_view(
+    get=extend_schema(tags=TAGS, responses={200: s.PointsAdjustmentRequestSerializer})
+)
+class AdjustmentRequestDetailView(ObjectDetailView):
+    getter = staticmethod(selectors.adjustment_request_get)
+    output = s.PointsAdjustmentRequestSerializer
 
 
 def _request_action(name: str, service, input, description: str):

@@ -1,18 +1,19 @@
 """Reads of points: programs, rules, accounts with their figures, ledger entries."""
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from accounts.models import Tenant
 from accounts.permissions import Actor
 from accounts.roles import Action
 from accounts.selectors import staff_get
-from core.errors import NotFoundError
+from core.selectors import filtered, get_visible
 
+from .filters import AccountFilter, AdjustmentRequestFilter, EntryFilter, RuleFilter
 from .models import (
     AwardStatus,
     LedgerEntry,
@@ -27,10 +28,6 @@ from .models import (
 from .periods import EXPIRING_SOON_DAYS
 
 
-def _not_found():
-    return NotFoundError(_("Not found."))
-
-
 def program_list(*, tenant: Tenant, actor: Actor) -> QuerySet:
     readers = (Action.POINTS_READ, Action.CAMPAIGNS_READ, Action.PORTAL_OWN)
     if not any(actor.can(action) for action in readers):
@@ -39,13 +36,12 @@ def program_list(*, tenant: Tenant, actor: Actor) -> QuerySet:
 
 
 def program_get(*, tenant: Tenant, actor: Actor, id) -> PointsProgram:
-    program = program_list(tenant=tenant, actor=actor).filter(pk=id).first()
-    if program is None:
-        raise _not_found()
-    return program
+    return get_visible(program_list(tenant=tenant, actor=actor), pk=id)
 
 
-def rule_list(*, tenant: Tenant, actor: Actor, campaign=None, program=None) -> QuerySet:
+def rule_list(*, tenant: Tenant, actor: Actor, filters: Mapping | None = None) -> QuerySet:
+    """Rules the actor may read, newest first, each with `points_awarded`; `filters`:
+    campaign, program (RuleFilter)."""
     actor.require(Action.CAMPAIGNS_READ)
     awarded = (
         OrderAward.objects.unscoped()
@@ -66,18 +62,11 @@ def rule_list(*, tenant: Tenant, actor: Actor, campaign=None, program=None) -> Q
         qs = qs.filter(regions__in=actor.region_ids).distinct()
     if actor.business_unit_id is not None:
         qs = qs.filter(campaign__business_unit_id=actor.business_unit_id)
-    if campaign:
-        qs = qs.filter(campaign_id=campaign)
-    if program:
-        qs = qs.filter(program_id=program)
-    return qs
+    return filtered(RuleFilter, filters, qs)
 
 
 def rule_get(*, tenant: Tenant, actor: Actor, id) -> PointsRule:
-    rule = rule_list(tenant=tenant, actor=actor).filter(pk=id).first()
-    if rule is None:
-        raise _not_found()
-    return rule
+    return get_visible(rule_list(tenant=tenant, actor=actor), pk=id)
 
 
 def _expiring_subquery(now: datetime):
@@ -99,9 +88,14 @@ def _expiring_subquery(now: datetime):
 
 
 def account_list(
-    *, tenant: Tenant, actor: Actor, program=None, q: str = "", now: datetime | None = None
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    filters: Mapping | None = None,
+    now: datetime | None = None,
 ) -> QuerySet:
-    """Accounts the actor may read, each with `expiring_soon` (points due in the next 30 days).
+    """Accounts the actor may read, each with `expiring_soon` (points due in the next 30 days);
+    `filters`: program, search (AccountFilter).
 
     Regional operators see holders of their regions, merchant users their merchant's staff, a
     merchant staff member only their own accounts.
@@ -125,23 +119,11 @@ def account_list(
         qs = qs.filter(Q(staff__merchant_id=actor.merchant_id) | Q(merchant_id=actor.merchant_id))
     if not actor.can(Action.POINTS_READ):  # merchant staff: their own accounts only
         qs = qs.filter(staff__user=actor.user)
-    if program:
-        qs = qs.filter(program_id=program)
-    if q:
-        qs = qs.filter(
-            Q(staff__code__icontains=q)
-            | Q(staff__name__icontains=q)
-            | Q(merchant__code__icontains=q)
-            | Q(customer__code__icontains=q)
-        )
-    return qs
+    return filtered(AccountFilter, filters, qs)
 
 
 def account_get(*, tenant: Tenant, actor: Actor, id) -> PointsAccount:
-    account = account_list(tenant=tenant, actor=actor).filter(pk=id).first()
-    if account is None:
-        raise _not_found()
-    return account
+    return get_visible(account_list(tenant=tenant, actor=actor), pk=id)
 
 
 def staff_accounts(*, tenant: Tenant, actor: Actor, code: str) -> QuerySet:
@@ -149,17 +131,27 @@ def staff_accounts(*, tenant: Tenant, actor: Actor, code: str) -> QuerySet:
     return account_list(tenant=tenant, actor=actor).filter(staff=staff)
 
 
-def entry_list(*, tenant: Tenant, actor: Actor, account=None, staff_code: str = "") -> QuerySet:
-    """Ledger entries, newest first, with what caused them."""
+def entry_list(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    account=None,
+    staff_code: str = "",
+    filters: Mapping | None = None,
+) -> QuerySet:
+    """Ledger entries, newest first, with what caused them: of the account, or of the staff
+    member's accounts; `filters`: program (EntryFilter)."""
     qs = (
         LedgerEntry.objects.for_tenant(tenant)
         .select_related("account__program", "order", "rule", "campaign", "counterpart")
         .order_by("-id")
     )
     if account is not None:
-        return qs.filter(account=account)
-    accounts = staff_accounts(tenant=tenant, actor=actor, code=staff_code)
-    return qs.filter(account__in=accounts.values("pk"))
+        qs = qs.filter(account=account)
+    else:
+        accounts = staff_accounts(tenant=tenant, actor=actor, code=staff_code)
+        qs = qs.filter(account__in=accounts.values("pk"))
+    return filtered(EntryFilter, filters, qs)
 
 
 def expiring_soon(*, tenant: Tenant, account: PointsAccount, now: datetime | None = None) -> int:
@@ -176,8 +168,11 @@ def expiring_soon(*, tenant: Tenant, account: PointsAccount, now: datetime | Non
     )
 
 
-def adjustment_request_list(*, tenant: Tenant, actor: Actor, status: str = "") -> QuerySet:
-    """Large adjustments asking for a second person, of accounts the actor may adjust."""
+def adjustment_request_list(
+    *, tenant: Tenant, actor: Actor, filters: Mapping | None = None
+) -> QuerySet:
+    """Large adjustments asking for a second person, of accounts the actor may adjust, newest
+    first; `filters`: status (AdjustmentRequestFilter)."""
     actor.require(Action.POINTS_ADJUST)
     accounts = account_list(tenant=tenant, actor=actor).values("pk")
     qs = (
@@ -187,11 +182,8 @@ def adjustment_request_list(*, tenant: Tenant, actor: Actor, status: str = "") -
         .select_related("account__customer", "decided_by", "entry")
         .order_by("-created_at", "-id")
     )
-    return qs.filter(status=status) if status else qs
+    return filtered(AdjustmentRequestFilter, filters, qs)
 
 
 def adjustment_request_get(*, tenant: Tenant, actor: Actor, id) -> PointsAdjustmentRequest:
-    request = adjustment_request_list(tenant=tenant, actor=actor).filter(pk=id).first()
-    if request is None:
-        raise _not_found()
-    return request
+    return get_visible(adjustment_request_list(tenant=tenant, actor=actor), pk=id)

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.roles import Action
 from campaigns.selectors import campaign_get
-from core.errors import DomainError
+from core.errors import DomainError, ValidationFailed
 from web.pages import LifeCycleActions, console_view, paginate, safe_next
 
 from . import forms, selectors, services
@@ -115,7 +115,7 @@ def rule_action(request, pk: int, verb: str):
 def program_detail(request, pk: int):
     actor = request.actor
     program = selectors.program_get(tenant=actor.tenant, actor=actor, id=pk)
-    rules = selectors.rule_list(tenant=actor.tenant, actor=actor, program=program.pk)
+    rules = selectors.rule_list(tenant=actor.tenant, actor=actor, filters={"program": program.pk})
     return render(request, "points/program_detail.html", {"program": program, "rules": rules})
 
 
@@ -190,12 +190,12 @@ def rule_edit(request, pk: int):
 def account_list(request):
     actor = request.actor
     program = request.GET.get("program", "")
-    accounts = selectors.account_list(
-        tenant=actor.tenant,
-        actor=actor,
-        program=program if program.isdigit() else None,
-        q=request.GET.get("q", "").strip(),
-    )
+    filters = {"program": program, "search": request.GET.get("q", "").strip()}
+    try:
+        accounts = selectors.account_list(tenant=actor.tenant, actor=actor, filters=filters)
+    except ValidationFailed as exc:  # a hand-made query string: say so, list them all
+        messages.error(request, exc.full_text())
+        accounts = selectors.account_list(tenant=actor.tenant, actor=actor)
     return render(
         request,
         "points/account_list.html",
@@ -256,7 +256,9 @@ def adjustment_requests(request):
     status = request.GET.get("status", AdjustmentRequestStatus.PENDING)
     if status not in AdjustmentRequestStatus.values:
         status = ""
-    qs = selectors.adjustment_request_list(tenant=actor.tenant, actor=actor, status=status)
+    qs = selectors.adjustment_request_list(
+        tenant=actor.tenant, actor=actor, filters={"status": status}
+    )
     return render(
         request,
         "points/adjustment_requests.html",

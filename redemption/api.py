@@ -1,7 +1,7 @@
 """Prizes API (SPEC §8): the catalog for console users; redemptions for integrators (scope
 `points`), console users and merchant staff (their own)."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.response import Response
 
@@ -9,7 +9,7 @@ from accounts.models import ApiKeyScope
 from accounts.selectors import staff_get
 from coupons.selectors import batch_get
 from points.selectors import program_get
-from web.api.views import TenantAPIView, object_action_view
+from web.api.views import ListView, ObjectDetailView, TenantAPIView, object_action_view
 
 from . import selectors, services
 from . import serializers as s
@@ -26,13 +26,13 @@ def _prize_kwargs(view, values: dict) -> dict:
     return values
 
 
-class PrizeListView(TenantAPIView):
-    @extend_schema(tags=TAGS, responses={200: s.PrizeSerializer(many=True)})
-    def get(self, request):
-        return self.paginated(
-            selectors.prize_list(tenant=self.tenant, actor=self.actor), s.PrizeSerializer
-        )
+@extend_schema_view(get=extend_schema(tags=TAGS, responses={200: s.PrizeSerializer(many=True)}))
+class PrizeListView(ListView):
+    selector = staticmethod(selectors.prize_list)
+    filterable = False
+    output = s.PrizeSerializer
 
+    # Not ListCreateView: the body's program and coupon batch are looked up in the caller's scope.
     @extend_schema(
         tags=TAGS,
         request=s.PrizeCreateSerializer,
@@ -51,11 +51,10 @@ class PrizeListView(TenantAPIView):
         return Response(s.PrizeSerializer(prize).data, status=status.HTTP_201_CREATED)
 
 
-class PrizeDetailView(TenantAPIView):
-    @extend_schema(tags=TAGS, responses={200: s.PrizeSerializer})
-    def get(self, request, id):
-        prize = selectors.prize_get(tenant=self.tenant, actor=self.actor, id=id)
-        return Response(s.PrizeSerializer(prize).data)
+@extend_schema_view(get=extend_schema(tags=TAGS, responses={200: s.PrizeSerializer}))
+class PrizeDetailView(ObjectDetailView):
+    getter = staticmethod(selectors.prize_get)
+    output = s.PrizeSerializer
 
     @extend_schema(
         tags=TAGS,
@@ -76,15 +75,16 @@ class PrizeDetailView(TenantAPIView):
         return Response(s.PrizeSerializer(prize).data)
 
 
-class RedemptionListView(TenantAPIView):
+@extend_schema_view(
+    get=extend_schema(tags=TAGS, responses={200: s.PrizeRedemptionSerializer(many=True)})
+)
+class RedemptionListView(ListView):
     api_key_scope = ApiKeyScope.POINTS
+    selector = staticmethod(selectors.redemption_list)
+    filterable = False
+    output = s.PrizeRedemptionSerializer
 
-    @extend_schema(tags=TAGS, responses={200: s.PrizeRedemptionSerializer(many=True)})
-    def get(self, request):
-        return self.paginated(
-            selectors.redemption_list(tenant=self.tenant, actor=self.actor),
-            s.PrizeRedemptionSerializer,
-        )
+    # Not ListCreateView: the staff member and the prize are looked up in the caller's scope.
 
     @extend_schema(
         tags=TAGS,
@@ -114,13 +114,11 @@ class RedemptionListView(TenantAPIView):
         )
 
 
-class RedemptionDetailView(TenantAPIView):
+@extend_schema_view(get=extend_schema(tags=TAGS, responses={200: s.PrizeRedemptionSerializer}))
+class RedemptionDetailView(ObjectDetailView):
     api_key_scope = ApiKeyScope.POINTS
-
-    @extend_schema(tags=TAGS, responses={200: s.PrizeRedemptionSerializer})
-    def get(self, request, id):
-        redemption = selectors.redemption_get(tenant=self.tenant, actor=self.actor, id=id)
-        return Response(s.PrizeRedemptionSerializer(redemption).data)
+    getter = staticmethod(selectors.redemption_get)
+    output = s.PrizeRedemptionSerializer
 
 
 RedemptionCancelView = object_action_view(
@@ -140,12 +138,14 @@ RedemptionCancelView.api_key_scope = ApiKeyScope.POINTS
 # --- lotteries --------------------------------------------------------------------------------
 
 
-class LotteryListView(TenantAPIView):
-    @extend_schema(tags=TAGS, responses={200: s.LotterySerializer(many=True)})
-    def get(self, request):
-        return self.paginated(
-            selectors.lottery_list(tenant=self.tenant, actor=self.actor), s.LotterySerializer
-        )
+@extend_schema_view(get=extend_schema(tags=TAGS, responses={200: s.LotterySerializer(many=True)}))
+class LotteryListView(ListView):
+    selector = staticmethod(selectors.lottery_list)
+    filterable = False
+    output = s.LotterySerializer
+
+    # Not ListCreateView: the program and each outcome's prize or batch are looked up in the
+    # caller's scope, and the new lottery is read back with its outcomes.
 
     @extend_schema(
         tags=TAGS,
@@ -178,11 +178,10 @@ class LotteryListView(TenantAPIView):
         return Response(s.LotterySerializer(lottery).data, status=status.HTTP_201_CREATED)
 
 
-class LotteryDetailView(TenantAPIView):
-    @extend_schema(tags=TAGS, responses={200: s.LotterySerializer})
-    def get(self, request, id):
-        lottery = selectors.lottery_get(tenant=self.tenant, actor=self.actor, id=id)
-        return Response(s.LotterySerializer(lottery).data)
+@extend_schema_view(get=extend_schema(tags=TAGS, responses={200: s.LotterySerializer}))
+class LotteryDetailView(ObjectDetailView):
+    getter = staticmethod(selectors.lottery_get)
+    output = s.LotterySerializer
 
 
 LotteryActivateView = object_action_view(

@@ -9,6 +9,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts import services
+from accounts.api import BusinessUnitListView  # the view binds its create service
 from accounts.models import BusinessUnit
 from accounts.roles import Role
 from core.models import AuditEntry, IdempotencyKey
@@ -108,13 +109,13 @@ class TestReplay:
         def broken(**kwargs):
             raise RuntimeError("bug")
 
-        monkeypatch.setattr(services, "business_unit_create", broken)
+        monkeypatch.setattr(BusinessUnitListView, "create", staticmethod(broken))
         body = {"code": "west", "name": "West"}
         failed = client.post(UNITS, body, format="json", HTTP_IDEMPOTENCY_KEY="k-5")
         assert failed.status_code == 500
         assert not IdempotencyKey.objects.for_tenant(world.tenant).filter(key="k-5").exists()
 
-        monkeypatch.setattr(services, "business_unit_create", real)
+        monkeypatch.setattr(BusinessUnitListView, "create", staticmethod(real))
         retried = client.post(UNITS, body, format="json", HTTP_IDEMPOTENCY_KEY="k-5")
         assert retried.status_code == 201
         assert "Idempotent-Replayed" not in retried
@@ -180,7 +181,7 @@ def _concurrent_posts(world, monkeypatch, *, hold: float):
         time.sleep(hold)
         return real(**kwargs)
 
-    monkeypatch.setattr(services, "business_unit_create", slow)
+    monkeypatch.setattr(BusinessUnitListView, "create", staticmethod(slow))
     token = services.personal_token_create(membership=world.members[Role.TENANT_ADMIN])[1]
 
     def call():

@@ -7,6 +7,7 @@ from accounts.roles import Role
 from accounts.tests.factories import RegionFactory
 from core.fingerprints import fingerprint
 from core.models import AuditEntry
+from tests.test_error_shape import assert_error
 
 pytestmark = pytest.mark.django_db
 
@@ -262,3 +263,31 @@ class TestMe:
         assert me["role"] == Role.FINANCE and me["tenant"] == world.tenant.slug
         key = world.key_client().get("/api/v1/me").json()
         assert key == {"api_key": "integration", "tenant": world.tenant.slug}
+
+
+class TestListFilters:
+    def test_a_junk_filter_value_is_400_naming_it_and_the_console_page_still_loads(self, world):
+        api = world.client(Role.TENANT_ADMIN).get("/api/v1/users?role=nobody")
+        body = assert_error(api, 400, "invalid", fields={"role"})
+        assert body["detail"] == "Check the filters."
+        console = world.console_client(Role.TENANT_ADMIN).get("/console/users/?role=nobody")
+        assert console.status_code == 200
+
+    def test_a_missing_or_empty_value_filters_nothing(self, world):
+        client = world.client(Role.TENANT_ADMIN)
+        everyone = client.get("/api/v1/users").json()["count"]
+        assert client.get("/api/v1/users?role=&search=").json()["count"] == everyone
+        key = world.key_client()
+        assert key.get("/api/v1/merchants?region=").json()["count"] == 1
+        assert key.get("/api/v1/staff?merchant=&search=").json()["count"] == 1
+
+    def test_staff_search_matches_the_phone_and_an_unknown_region_finds_nothing(self, world):
+        client = world.key_client()
+        client.put(
+            "/api/v1/staff/ST-9",
+            {"name": "Zhao", "merchant": world.merchant.code, "phone": "13900001234"},
+            format="json",
+        )
+        found = client.get("/api/v1/staff?search=0001234").json()["results"]
+        assert [s["code"] for s in found] == ["ST-9"]
+        assert client.get("/api/v1/customers?region=no-such-region").json()["count"] == 0

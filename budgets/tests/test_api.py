@@ -6,6 +6,7 @@ from accounts.roles import Role
 from accounts.tests.factories import MembershipFactory
 from budgets import services
 from budgets.models import BudgetStatus
+from tests.test_error_shape import assert_error
 
 from .factories import approved_budget, draft_budget, submitted_budget
 
@@ -310,3 +311,15 @@ def test_a_null_note_is_no_note(world):
     finance = world.client(R.FINANCE)
     response = finance.post(f"/api/v1/budgets/{budget.pk}/reject", {"note": None}, format="json")
     assert response.status_code == 400 and "note" in response.json()["fields"]
+
+
+def test_a_junk_adjustment_status_is_400_naming_it_and_the_console_page_still_loads(world):
+    pending_adjustment(world)
+    client = world.client(R.FINANCE)
+    assert client.get("/api/v1/budget-adjustments", {"status": "pending"}).json()["count"] == 1
+    assert client.get("/api/v1/budget-adjustments", {"status": ""}).json()["count"] == 1
+    response = client.get("/api/v1/budget-adjustments", {"status": "maybe"})
+    body = assert_error(response, 400, "invalid", fields={"status"})
+    assert body["detail"] == "Check the filters."
+    console = world.console_client(R.FINANCE).get("/console/budgets/?status=maybe")
+    assert console.status_code == 200

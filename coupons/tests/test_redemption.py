@@ -450,6 +450,8 @@ def test_redemption_list_filters_by_merchant(world, setup):
     _batch, customer, coupon = setup
     _redeem(world, coupon.code, customer, order="R1", merchant=world.merchant)
     rows = selectors.redemption_list(
-        tenant=world.tenant, actor=world.actor(Role.FINANCE), merchant=world.merchant.code
+        tenant=world.tenant,
+        actor=world.actor(Role.FINANCE),
+        filters={"merchant": world.merchant.code},
     )
     assert [r.order_ref for r in rows] == ["R1"]

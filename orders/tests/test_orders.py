@@ -5,6 +5,7 @@ from accounts.tests.factories import MerchantFactory, RegionFactory, StaffFactor
 from core.testing import run_at_once
 from orders.models import Order, OrderStatus
 from orders.tests.factories import order_body
+from tests.test_error_shape import assert_error
 
 
 @pytest.mark.django_db
@@ -154,3 +155,25 @@ def test_status_endpoint_answers_with_the_status_alone(world):
     assert response.json()["status"] == "completed"
     assert set(response.json()) == {"external_id", "status", "completed_at", "closed_at"}
     assert client.get("/api/v1/orders/nope/status").status_code == 404
+
+
+@pytest.mark.django_db
+def test_list_filters_and_a_junk_status_is_400_naming_it(world):
+    # Orders have no console page: the API is the only list to check.
+    client = world.key_client()
+    client.post("/api/v1/orders", order_body(world, "O-1"), format="json")
+    client.post("/api/v1/orders", order_body(world, "O-2"), format="json")
+    client.post("/api/v1/orders/O-2/complete")
+
+    def ids(**params):
+        return sorted(
+            o["external_id"] for o in client.get("/api/v1/orders", params).json()["results"]
+        )
+
+    assert ids() == ids(status="", merchant="", staff="", region="") == ["O-1", "O-2"]
+    assert ids(status="completed") == ["O-2"]
+    assert ids(merchant=world.merchant.code, staff=world.staff.code) == ["O-1", "O-2"]
+    assert ids(staff="someone-else") == []
+    assert ids(region=world.region.code) == ["O-1", "O-2"]
+    body = assert_error(client.get("/api/v1/orders?status=lost"), 400, "invalid", fields={"status"})
+    assert body["detail"] == "Check the filters."

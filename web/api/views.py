@@ -41,7 +41,8 @@ class TenantAPIView(APIView):
     def paginated(self, queryset, serializer_class):
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(queryset, self.request, view=self)
-        return paginator.get_paginated_response(serializer_class(page, many=True).data)
+        rows = serializer_class(page, many=True, context={"request": self.request})
+        return paginator.get_paginated_response(rows.data)
 
     # --- Idempotency-Key (SPEC §8) ------------------------------------------------------
     def initial(self, request, *args, **kwargs):
@@ -120,7 +121,7 @@ class ObjectDetailView(TenantAPIView):
 
     def get(self, request, **path):
         obj = self.getter(tenant=self.tenant, actor=self.actor, **path)
-        return Response(self.output(obj).data)
+        return Response(self.output(obj, context={"request": request}).data)
 
 
 # GET /<noun> → a page of the scoped list, narrowed by the query string through the selector's

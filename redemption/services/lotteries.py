@@ -1,0 +1,273 @@
+"""Lotteries: their prize table, their life cycle and their draws (SPEC §4).
+
+Locks are taken in one order: lottery row → outcome rows → prize row; the holder's points
+account (inside the points services) and its lots always come last. The lottery's row lock
+serialises its draws, so inventories and prize stock are counted exactly.
+"""
+
+import secrets
+import uuid
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils.translation import gettext as _
+
+from accounts.models import Tenant
+from accounts.permissions import Actor
+from accounts.roles import Action
+from core.errors import NotFoundError, RuleRefusal, ValidationFailed, invalid_transition
+from core.numbers import plain_number
+from core.services import audit_record
+from points.services import account_for_holder, points_credit, points_spend
+
+from ..errors import RedemptionErrorCode
+from ..models import Lottery, LotteryDraw, LotteryOutcome, LotteryStatus, OutcomeKind, Prize
+from ._common import _require_batch_usable, _require_redeemer, _require_staff_program
+
+# Probabilities have six decimals: a draw picks one of a million equally likely tickets.
+TICKETS = 1_000_000
+
+
+def _lottery_invalid(field_name: str, message: str):
+    return ValidationFailed(
+        message, code=RedemptionErrorCode.INVALID_LOTTERY, fields={field_name: [message]}
+    )
+
+
+def _clean_outcome(tenant: Tenant, program, outcome: dict) -> None:
+    kind = outcome["kind"]
+    needs = {OutcomeKind.POINTS: "points", OutcomeKind.PRIZE: "prize", OutcomeKind.COUPON: "batch"}
+    for name in ("points", "prize", "batch"):
+        if (outcome.get(name) is not None) != (needs.get(kind) == name):
+            raise _lottery_invalid("outcomes", _("A %(kind)s outcome names only its %(what)s.")
+                                   % {"kind": kind, "what": needs.get(kind, "probability")})  # fmt: skip
+    if kind == OutcomeKind.POINTS and outcome["points"] < 1:
+        raise _lottery_invalid("outcomes", _("A points outcome gives at least 1 point."))
+    prize, batch = outcome.get("prize"), outcome.get("batch")
+    if prize is not None and (prize.tenant_id != tenant.pk or prize.program_id != program.pk):
+        raise _lottery_invalid("outcomes", _("A prize of the lottery's program."))
+    if batch is not None and batch.tenant_id != tenant.pk:
+        raise _lottery_invalid("outcomes", _("Unknown coupon batch."))
+    if kind == OutcomeKind.NOTHING and outcome.get("inventory") is not None:
+        raise _lottery_invalid("outcomes", _("Nothing has no inventory."))
+    if not Decimal(0) < outcome["probability"] <= Decimal(1):
+        raise _lottery_invalid("outcomes", _("A probability is above 0 and at most 1."))
+
+
+@transaction.atomic
+def lottery_create(
+    *, tenant: Tenant, actor: Actor, program, name: str, cost_points: int, outcomes: list[dict]
+) -> Lottery:
+    """A draft lottery with its prize table; the probabilities add up to exactly 1."""
+    actor.require(Action.CAMPAIGNS_MANAGE)
+    if program.tenant_id != tenant.pk:
+        raise NotFoundError(_("Not found."))
+    _require_staff_program(program)
+    if cost_points < 1:
+        raise _lottery_invalid("cost_points", _("At least 1 point."))
+    if not outcomes:
+        raise _lottery_invalid("outcomes", _("At least one outcome."))
+    for outcome in outcomes:
+        _clean_outcome(tenant, program, outcome)
+        _require_batch_usable(tenant, actor, outcome.get("batch"))
+    total = sum(o["probability"] for o in outcomes)
+    if total != 1:
+        raise _lottery_invalid(
+            "outcomes",
+            _("The probabilities must add up to 1 (they add up to %(total)s).")
+            % {"total": plain_number(total)},
+        )
+    lottery = Lottery.objects.create(
+        tenant=tenant, program=program, name=name, cost_points=cost_points
+    )
+    LotteryOutcome.objects.bulk_create(
+        [LotteryOutcome(tenant=tenant, lottery=lottery, **outcome) for outcome in outcomes]
+    )
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="lottery.create",
+        obj=lottery,
+        after={
+            "program": program.pk,
+            "name": name,
+            "cost_points": cost_points,
+            "outcomes": [
+                {
+                    "kind": o["kind"],
+                    "points": o.get("points"),
+                    "prize": getattr(o.get("prize"), "pk", None),
+                    "batch": getattr(o.get("batch"), "pk", None),
+                    "probability": str(o["probability"]),
+                    "inventory": o.get("inventory"),
+                }
+                for o in outcomes
+            ],
+        },
+    )
+    return lottery
+
+
+def expected_points(lottery: Lottery) -> Decimal:
+    """The points a draw returns on average: points outcomes, and prizes at their points cost."""
+    total = Decimal(0)
+    for outcome in lottery.outcomes.all():  # prefetched with their prizes by the selectors
+        if outcome.kind == OutcomeKind.POINTS:
+            total += outcome.probability * outcome.points
+        elif outcome.kind == OutcomeKind.PRIZE:
+            total += outcome.probability * outcome.prize.points_cost
+    return total
+
+
+def _lock_lottery(tenant: Tenant, lottery_id: int) -> Lottery:
+    return (
+        Lottery.objects.for_tenant(tenant)
+        .select_for_update(of=("self",), no_key=True)
+        .select_related("program")
+        .get(pk=lottery_id)
+    )
+
+
+def _lottery_move(tenant: Tenant, actor: Actor, lottery, allowed: tuple, target: str, note: str):
+    actor.require(Action.CAMPAIGNS_MANAGE)
+    lottery = _lock_lottery(tenant, lottery.pk)
+    if lottery.status not in allowed:
+        raise invalid_transition("the lottery", lottery.status, target)
+    before = lottery.status
+    lottery.status = target
+    lottery.save(update_fields=["status", "updated_at"])
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action=f"lottery.{target}",
+        obj=lottery,
+        before={"status": before},
+        after={"status": target},
+        note=note,
+    )
+    return lottery
+
+
+@transaction.atomic
+def lottery_activate(*, tenant: Tenant, actor: Actor, lottery: Lottery, note: str = "") -> Lottery:
+    """Live only when a draw costs at least the points it returns on average (SPEC §4):
+    422 lottery_inflationary otherwise."""
+    expected = expected_points(lottery)
+    if expected > lottery.cost_points:
+        raise RuleRefusal(
+            _("A draw returns %(expected)s points on average but costs %(cost)d.")
+            % {"expected": plain_number(expected), "cost": lottery.cost_points},
+            code=RedemptionErrorCode.LOTTERY_INFLATIONARY,
+        )
+    return _lottery_move(tenant, actor, lottery, (LotteryStatus.DRAFT,), LotteryStatus.ACTIVE, note)
+
+
+@transaction.atomic
+def lottery_end(*, tenant: Tenant, actor: Actor, lottery: Lottery, note: str = "") -> Lottery:
+    return _lottery_move(
+        tenant, actor, lottery, (LotteryStatus.DRAFT, LotteryStatus.ACTIVE), LotteryStatus.ENDED,
+        note,
+    )  # fmt: skip
+
+
+class _Exhausted(Exception):
+    pass
+
+
+def _take_outcome(tenant: Tenant, outcome: LotteryOutcome) -> bool:
+    """Count the win against the outcome's inventory (and a prize's stock), or nothing at all."""
+    try:
+        with transaction.atomic():  # a savepoint: a prize out of stock gives the ticket back
+            taken = (
+                LotteryOutcome.objects.for_tenant(tenant)
+                .filter(Q(inventory__isnull=True) | Q(won__lt=F("inventory")), pk=outcome.pk)
+                .update(won=F("won") + 1)
+            )
+            if not taken:
+                raise _Exhausted
+            if outcome.kind == OutcomeKind.PRIZE:
+                took = (
+                    Prize.objects.for_tenant(tenant)
+                    .filter(pk=outcome.prize_id, stock__gte=1)
+                    .update(stock=F("stock") - 1, redeemed=F("redeemed") + 1)
+                )
+                if not took:
+                    raise _Exhausted
+    except _Exhausted:
+        return False
+    return True
+
+
+def _pick(outcomes: list[LotteryOutcome]) -> LotteryOutcome:
+    ticket = secrets.SystemRandom().randrange(TICKETS)
+    for outcome in outcomes:
+        ticket -= int(outcome.probability * TICKETS)
+        if ticket < 0:
+            return outcome
+    return outcomes[-1]
+
+
+@transaction.atomic
+def lottery_draw(*, tenant: Tenant, actor: Actor, lottery: Lottery, staff) -> LotteryDraw:
+    """Spend a draw's cost and draw with a cryptographic random source. An outcome whose
+    inventory (or prize stock) is gone yields nothing instead: its probability goes to nothing.
+
+    Coupon and prize wins are recorded on the draw (coupons belong to customers, so a staff
+    member's coupon is handed over outside the platform); points wins are credited at once.
+    """
+    _require_redeemer(actor, staff)
+    # The lottery's row lock serialises its draws: inventories are counted exactly.
+    lottery = _lock_lottery(tenant, lottery.pk)
+    if lottery.status != LotteryStatus.ACTIVE:
+        raise RuleRefusal(_("This lottery is not open."), code=RedemptionErrorCode.NOT_AVAILABLE)
+    outcomes = list(LotteryOutcome.objects.for_tenant(tenant).filter(lottery=lottery))
+    picked = _pick(outcomes)
+    won: LotteryOutcome | None = picked  # None: neither it nor "nothing" had stock left
+    if picked.kind == OutcomeKind.NOTHING or not _take_outcome(tenant, picked):
+        nothing = next((o for o in outcomes if o.kind == OutcomeKind.NOTHING), None)
+        won = nothing if nothing is not None and _take_outcome(tenant, nothing) else None
+    account = account_for_holder(tenant=tenant, program=lottery.program, holder=staff)
+    reference = f"lottery:{lottery.pk}:{uuid.uuid4().hex}"
+    spend = points_spend(
+        tenant=tenant,
+        actor=actor,
+        account=account,
+        points=lottery.cost_points,
+        reference=reference,
+        source=f"lottery:{lottery.pk}",
+    )
+    award = None
+    if won is not None and won.kind == OutcomeKind.POINTS:
+        assert won.points is not None, "a points outcome names its points (_clean_outcome)"
+        award = points_credit(
+            tenant=tenant,
+            actor=actor,
+            account=account,
+            points=won.points,
+            reference=f"{reference}:win",
+            source=f"lottery:{lottery.pk}",
+        )
+    draw = LotteryDraw.objects.create(
+        tenant=tenant,
+        lottery=lottery,
+        account=account,
+        staff=staff,
+        outcome=won,
+        spend_entry=spend,
+        award_entry=award,
+        operator_label=actor.label,
+    )
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="lottery.draw",
+        obj=draw,
+        after={
+            "lottery": lottery.pk,
+            "account": account.pk,
+            "outcome": won.pk if won else None,
+            "kind": won.kind if won else OutcomeKind.NOTHING,
+        },
+    )
+    return draw

@@ -1,0 +1,141 @@
+"""Prizes of a points program: created and changed, priced within the program's point value."""
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from accounts.models import Tenant
+from accounts.permissions import Actor
+from accounts.roles import Action
+from core.errors import NotFoundError, ValidationFailed
+from core.services import audit_record, snapshot
+from coupons.models import CouponBatch
+from points.models import PointsProgram
+
+from ..errors import RedemptionErrorCode
+from ..models import Prize, PrizeKind
+from ._common import _lock_prize, _require_batch_usable
+
+PRIZE_FIELDS = [
+    "name",
+    "kind",
+    "points_cost",
+    "value",
+    "stock",
+    "per_holder_limit",
+    "available_from",
+    "available_until",
+    "coupon_batch",
+    "is_active",
+]
+
+
+def _invalid(field_name: str, message: str):
+    return ValidationFailed(
+        message, code=RedemptionErrorCode.INVALID_PRIZE, fields={field_name: [message]}
+    )
+
+
+def _clean_prize(tenant: Tenant, program, data: dict) -> None:
+    if data["points_cost"] < 1:
+        raise _invalid("points_cost", _("At least 1 point."))
+    if data["value"] < 0:
+        raise _invalid("value", _("Not negative."))
+    if data["stock"] < 0:
+        raise _invalid("stock", _("Not negative."))
+    batch = data.get("coupon_batch")
+    if data["kind"] == PrizeKind.COUPON and batch is None:
+        raise _invalid("coupon_batch", _("A coupon prize needs a coupon batch."))
+    if batch is not None and (data["kind"] != PrizeKind.COUPON or batch.tenant_id != tenant.pk):
+        raise _invalid("coupon_batch", _("Only a coupon prize names a batch of this tenant."))
+    start, end = data.get("available_from"), data.get("available_until")
+    if start and end and end <= start:
+        raise _invalid("available_until", _("After available_from."))
+    # A prize priced far from what its points are worth gives points away or overcharges them.
+    if data["value"] > 0:
+        per_point = data["value"] / data["points_cost"]
+        if abs(per_point - program.point_value) > program.point_value * program.point_value_band:
+            raise _invalid(
+                "value",
+                _("%(value)s for %(points)d points is outside the program's point value band.")
+                % {"value": f"{data['value']:.2f}", "points": data["points_cost"]},
+            )
+
+
+@transaction.atomic
+def prize_create(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    program: PointsProgram,
+    name: str,
+    kind: str,
+    points_cost: int,
+    value: Decimal = Decimal("0.00"),
+    stock: int = 0,
+    per_holder_limit: int | None = None,
+    available_from: datetime | None = None,
+    available_until: datetime | None = None,
+    coupon_batch: CouponBatch | None = None,
+    is_active: bool = True,
+) -> Prize:
+    actor.require(Action.CAMPAIGNS_MANAGE)
+    data = {
+        "name": name,
+        "kind": kind,
+        "points_cost": points_cost,
+        "value": value,
+        "stock": stock,
+        "per_holder_limit": per_holder_limit,
+        "available_from": available_from,
+        "available_until": available_until,
+        "coupon_batch": coupon_batch,
+        "is_active": is_active,
+    }
+    if program.tenant_id != tenant.pk:
+        raise NotFoundError(_("Not found."))
+    _clean_prize(tenant, program, data)
+    _require_batch_usable(tenant, actor, coupon_batch)
+    prize = Prize.objects.create(tenant=tenant, program=program, **data)
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="prize.create",
+        obj=prize,
+        after=snapshot(prize, fields=["program", *PRIZE_FIELDS]),
+    )
+    return prize
+
+
+@transaction.atomic
+def prize_update(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    prize: Prize,
+    **changes,  # a partial update: only the fields sent (of PRIZE_FIELDS) change
+) -> Prize:
+    """Only the fields sent change; the program and the redeemed count never do."""
+    actor.require(Action.CAMPAIGNS_MANAGE)
+    unknown = set(changes) - set(PRIZE_FIELDS)
+    if unknown:
+        raise ValidationFailed(_("Unknown fields: %s") % ", ".join(sorted(unknown)))
+    prize = _lock_prize(tenant, prize.pk)
+    before = snapshot(prize, fields=PRIZE_FIELDS)
+    data = {name: getattr(prize, name) for name in PRIZE_FIELDS} | changes
+    _clean_prize(tenant, prize.program, data)
+    _require_batch_usable(tenant, actor, changes.get("coupon_batch"))
+    for name, value in changes.items():
+        setattr(prize, name, value)
+    prize.save()
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="prize.update",
+        obj=prize,
+        before=before,
+        after=snapshot(prize, fields=PRIZE_FIELDS),
+    )
+    return prize
