@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.roles import Action
 from core.errors import DomainError
-from web.pages import LifeCycleActions, console_view, paginate, safe_next
+from web.pages import LifeCycleActions, console_view, paginate, run_action, safe_next
 
 from . import filters, forms, selectors, services
 
@@ -124,12 +124,7 @@ def budget_action(request, pk: int, verb: str):
     actor = request.actor
     budget = selectors.budget_get(tenant=actor.tenant, actor=actor, id=pk)
     service, done = ACTIONS[verb]
-    try:
-        service(tenant=actor.tenant, actor=actor, budget=budget, note=request.POST.get("note", ""))
-    except DomainError as exc:
-        messages.error(request, exc.full_text())
-    else:
-        messages.success(request, done)
+    run_action(request, service, done, budget=budget, note=request.POST.get("note", ""))
     return redirect(safe_next(request, reverse("budgets:detail", args=[pk])))
 
 
@@ -159,15 +154,5 @@ def adjustment_action(request, pk: int, verb: str):
     actor = request.actor
     adjustment = selectors.budget_adjustment_get(tenant=actor.tenant, actor=actor, id=pk)
     service, done = ADJUSTMENT_ACTIONS[verb]
-    try:
-        service(
-            tenant=actor.tenant,
-            actor=actor,
-            adjustment=adjustment,
-            note=request.POST.get("note", ""),
-        )
-    except DomainError as exc:
-        messages.error(request, exc.full_text())
-    else:
-        messages.success(request, done)
+    run_action(request, service, done, adjustment=adjustment, note=request.POST.get("note", ""))
     return redirect(safe_next(request, reverse("budgets:detail", args=[adjustment.budget_id])))

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.roles import Action
 from core.errors import DomainError
-from web.pages import LifeCycleActions, console_view, paginate
+from web.pages import LifeCycleActions, console_view, paginate, run_action
 
 from . import filters, forms, selectors, services
 from .models import CAMPAIGN_MOVES, CampaignStatus
@@ -102,12 +102,7 @@ def campaign_action(request, pk: int, verb: str):
         if verb == "schedule"
         else {"note": request.POST.get("note", "")}
     )
-    try:
-        service(tenant=actor.tenant, actor=actor, campaign=campaign, **extra)
-    except DomainError as exc:
-        messages.error(request, exc.full_text())
-    else:
-        messages.success(request, done)
+    run_action(request, service, done, campaign=campaign, **extra)
     return redirect("campaigns:detail", pk=pk)
 
 

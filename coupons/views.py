@@ -16,7 +16,7 @@ from accounts.roles import Action
 from accounts.selectors import customer_get
 from campaigns.selectors import campaign_list
 from core.errors import DomainError, NotFoundError, ValidationFailed
-from web.pages import LifeCycleActions, console_view, paginate
+from web.pages import LifeCycleActions, console_view, paginate, run_action
 
 from . import forms, selectors, services
 from .models import BATCH_MOVES, BatchStatus, EventType, JobStatus
@@ -104,12 +104,7 @@ def batch_action(request, pk: int, verb: str):
     actor = request.actor
     batch = selectors.batch_get(tenant=actor.tenant, actor=actor, id=pk)
     service, _target, done = ACTIONS[verb]
-    try:
-        service(tenant=actor.tenant, actor=actor, batch=batch, note=request.POST.get("note", ""))
-    except DomainError as exc:
-        messages.error(request, exc.detail)
-    else:
-        messages.success(request, done)
+    run_action(request, service, done, batch=batch, note=request.POST.get("note", ""))
     return redirect("coupons:detail", pk=pk)
 
 
@@ -364,23 +359,15 @@ def rule_action(request, pk: int, verb: str):
     if verb != "update" and verb not in RULE_ACTIONS:
         raise NotFoundError(_("Not found."))
     rule = selectors.issuance_rule_get(tenant=actor.tenant, actor=actor, id=pk)
-    try:
-        if verb == "update":
-            services.issuance_rule_update(
-                tenant=actor.tenant,
-                actor=actor,
-                rule=rule,
-                frequency_cap_count=_number(request.POST.get("cap_count")),
-                frequency_cap_days=_number(request.POST.get("cap_days")),
-            )
-            done = gettext_lazy("Rule changed.")
-        else:
-            service, done = RULE_ACTIONS[verb]
-            service(tenant=actor.tenant, actor=actor, rule=rule)
-    except DomainError as exc:
-        messages.error(request, exc.full_text())
+    if verb == "update":
+        run_action(
+            request, services.issuance_rule_update, gettext_lazy("Rule changed."), rule=rule,
+            frequency_cap_count=_number(request.POST.get("cap_count")),
+            frequency_cap_days=_number(request.POST.get("cap_days")),
+        )  # fmt: skip
     else:
-        messages.success(request, done)
+        service, done = RULE_ACTIONS[verb]
+        run_action(request, service, done, rule=rule)
     return redirect("coupons:rules")
 
 

@@ -14,13 +14,13 @@ from django.views.decorators.http import require_POST
 from accounts.roles import Action
 from campaigns.selectors import campaign_get
 from core.errors import DomainError, ValidationFailed
-from web.pages import LifeCycleActions, console_view, paginate, safe_next
+from web.pages import LifeCycleActions, console_view, paginate, run_action, safe_next
 
 from . import forms, selectors, services
 from .models import AdjustmentRequestStatus, PointsAdjustmentRequest
 
 if TYPE_CHECKING:
-    from django_stubs_ext import StrPromise
+    pass
 
 
 @console_view(Action.POINTS_READ)
@@ -67,17 +67,6 @@ def program_edit(request, pk: int):
     return render(request, "points/program_form.html", {"form": form, "program": program})
 
 
-def _run_action(request, service, done: "StrPromise", **target) -> None:
-    """A life-cycle button: the service's refusal is shown as a message, not a page of its own."""
-    actor = request.actor
-    try:
-        service(tenant=actor.tenant, actor=actor, note=request.POST.get("note", ""), **target)
-    except DomainError as exc:
-        messages.error(request, exc.full_text())
-    else:
-        messages.success(request, done)
-
-
 PROGRAM_ACTIONS: LifeCycleActions = {
     "activate": (services.program_activate, gettext_lazy("The program is active again.")),
     "deactivate": (
@@ -97,7 +86,7 @@ def program_action(request, pk: int, verb: str):
     actor = request.actor
     program = selectors.program_get(tenant=actor.tenant, actor=actor, id=pk)
     service, done = PROGRAM_ACTIONS[verb]
-    _run_action(request, service, done, program=program)
+    run_action(request, service, done, note=request.POST.get("note", ""), program=program)
     return redirect("points:program_detail", pk=program.pk)
 
 
@@ -107,7 +96,7 @@ def rule_action(request, pk: int, verb: str):
     actor = request.actor
     rule = selectors.rule_get(tenant=actor.tenant, actor=actor, id=pk)
     service, done = RULE_ACTIONS[verb]
-    _run_action(request, service, done, rule=rule)
+    run_action(request, service, done, note=request.POST.get("note", ""), rule=rule)
     return redirect("points:program_detail", pk=rule.program_id)
 
 
@@ -278,15 +267,5 @@ def adjustment_request_action(request, pk: int, verb: str):
     actor = request.actor
     adjustment = selectors.adjustment_request_get(tenant=actor.tenant, actor=actor, id=pk)
     service, done = REQUEST_ACTIONS[verb]
-    try:
-        service(
-            tenant=actor.tenant,
-            actor=actor,
-            request=adjustment,
-            note=request.POST.get("note", ""),
-        )
-    except DomainError as exc:
-        messages.error(request, exc.full_text())
-    else:
-        messages.success(request, done)
+    run_action(request, service, done, request=adjustment, note=request.POST.get("note", ""))
     return redirect(safe_next(request, reverse("points:adjustment_requests")))

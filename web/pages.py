@@ -10,6 +10,7 @@ from functools import wraps
 from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
@@ -19,7 +20,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from accounts.roles import CONSOLE_ROLES, PORTAL_ROLES, Action
-from core.errors import NotFoundError, PermissionDeniedError
+from core.errors import DomainError, NotFoundError, PermissionDeniedError
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrPromise
@@ -97,3 +98,16 @@ def filtered_list(request, template: str, filterset, **context):
         template,
         {"filter": filterset, "page": paginate(request, filterset.qs), **context},
     )
+
+
+def run_action(request, service, done: "StrPromise", /, **arguments) -> None:
+    """A console button that calls one service: its refusal becomes an error message on the
+    page the user goes back to, its success `done`. `arguments` name the object and, for a
+    life-cycle move, the form's note (positional-only above, so one may be called `request`)."""
+    actor = request.actor
+    try:
+        service(tenant=actor.tenant, actor=actor, **arguments)
+    except DomainError as exc:
+        messages.error(request, exc.full_text())
+    else:
+        messages.success(request, done)
