@@ -4,6 +4,8 @@ of as many rows into a bare table with the same unique index, in the same run.
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/pointsops_bench \\
         .venv/bin/python bench/coupon_generation.py [--count 1000000] [--write docs/benchmarks.md]
 
+The database DATABASE_URL names (a pointsops_bench… one) is dropped, created and migrated.
+
 The job runs in a child process (the task function called in-process, as a worker would), so its
 peak memory is that process's own (`ru_maxrss` of the child). Not a test: it never asserts a
 time; it prints the figures and the targets (ratio job/raw >= 0.5, worker peak <= 300 MB).
@@ -27,6 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("SECRET_KEY", "bench")
+
+from http_load import ensure_database  # noqa: E402  (bench/ is on the path as the script's folder)
 
 
 def _setup():
@@ -158,10 +162,15 @@ def main():
         run_job(*args.run_job)
         return
 
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        sys.exit("The benchmark compares against PostgreSQL COPY: set DATABASE_URL.")
+    ensure_database(os.environ["DATABASE_URL"])  # its own, fresh: a new machine has none
     _setup()
     from django.conf import settings
+    from django.core.management import call_command
     from django.db import connection
 
+    call_command("migrate", verbosity=0)
     if connection.vendor != "postgresql":
         sys.exit("The benchmark compares against PostgreSQL COPY: set DATABASE_URL.")
     from coupons.models import Coupon, IssuanceJob

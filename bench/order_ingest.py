@@ -293,15 +293,16 @@ def write_results(
         f"{'clean' if budgets_ok else 'MISMATCH'}",
         "- What limits ingest: Python CPU per request, on CPUs the server shares with PostgreSQL "
         "and the clients. A placed order costs about 2.5-3x the CPU of the one-lookup GET in "
-        "the request process (ORM and DRF for 17 statements: the API key, the staff member "
+        "the request process (ORM and DRF for 16 statements: the API key, the staff member "
         "with their merchant, the region, the order, the rules, the region counter, the "
         "account (or its first INSERT), the weekly cap, the earn entry, the account, the lot, "
-        "the counter, the award, the budget entry, the budget, BEGIN and COMMIT). Every award reserves its money on the campaign budget's "
-        "row (SPEC 2.1), so orders serialize on that row from the reservation to the commit: "
-        "the reservation is the award's last write and holds the row for two round trips, the "
-        "conditional `UPDATE … RETURNING` and the COMMIT. Neither the order nor the budget "
-        "entry takes a savepoint: each is one `INSERT … ON CONFLICT DO NOTHING RETURNING`, "
-        "whose unique key makes a resend a no-op.",
+        "the counter, the award, the budget movement, BEGIN and COMMIT). Every award reserves "
+        "its money on the campaign budget's row (SPEC 2.1), so orders serialize on that row "
+        "from the reservation to the commit: the reservation is the award's last write, one "
+        "statement that locks the row only if the money fits, inserts the budget entry (`ON "
+        "CONFLICT DO NOTHING` on its reference, so a resend is a no-op) and moves the figures, "
+        "and it holds the row for that round trip and the COMMIT. The order takes no savepoint "
+        "either: one `INSERT … ON CONFLICT DO NOTHING RETURNING`.",
         "",
     ]
     return "\n".join(lines)

@@ -410,10 +410,11 @@ def write_results(
         "batch (`redeemed + 1`) and the campaign budget (reserved to spent, SPEC 2.1), so "
         "redemptions serialize on them. Both are the transaction's last writes, batch then "
         "budget (the lock order of rollbacks too): the batch row is held for its UPDATE, the "
-        "budget entry (one `INSERT … ON CONFLICT DO NOTHING`, no savepoint), the budget's "
-        "`UPDATE … RETURNING` and the COMMIT; the audit row is written before. The rest is "
-        "Python CPU: 17 statements through the ORM and DRF (a still issued unique coupon needs "
-        "no retry lookup; the batch's merchant and region scope is one query).",
+        "budget movement (one statement: the budget row locked only if the money fits, the "
+        "entry inserted `ON CONFLICT DO NOTHING`, the figures moved) and the COMMIT; the audit "
+        "row is written before. The rest is Python CPU: 16 statements through the ORM and DRF "
+        "(a still issued unique coupon needs no retry lookup; the batch's merchant and region "
+        "scope is one query).",
         *extra,
         "",
     ]
