@@ -63,7 +63,7 @@ clean:
 # and recreated, so it never touches the demo or the test databases.
 BENCH_DATABASE ?= postgres://postgres@127.0.0.1:5432
 bench: setup check-services
-	DATABASE_URL=$(BENCH_DATABASE)/pointsops_bench $(PY) bench/coupon_generation.py --write docs/benchmarks.md
+	DATABASE_URL=$(BENCH_DATABASE)/pointsops_bench $(PY) bench/coupon_generation.py --write --repeat 3
 	DATABASE_URL=$(BENCH_DATABASE)/pointsops_bench_orders REDIS_URL=$(TEST_REDIS_URL) $(PY) bench/order_ingest.py
 	DATABASE_URL=$(BENCH_DATABASE)/pointsops_bench_expiry $(PY) bench/points_expiry.py
 	DATABASE_URL=$(BENCH_DATABASE)/pointsops_bench_redeem REDIS_URL=$(TEST_REDIS_URL) $(PY) bench/redeem.py

@@ -2,7 +2,7 @@
 of as many rows into a bare table with the same unique index, in the same run.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/pointsops_bench \\
-        .venv/bin/python bench/coupon_generation.py [--count 1000000] [--write docs/benchmarks.md]
+        .venv/bin/python bench/coupon_generation.py [--count 1000000] [--write]
 
 The database DATABASE_URL names (a pointsops_bench… one) is dropped, created and migrated.
 
@@ -30,7 +30,9 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("SECRET_KEY", "bench")
 
-from http_load import ensure_database  # noqa: E402  (bench/ is on the path as the script's folder)
+from http_load import ensure_database, replace_section  # noqa: E402  (bench/ is on the path)
+
+TITLE = "## Coupon generation (bench/coupon_generation.py)"
 
 
 def _setup():
@@ -150,7 +152,9 @@ def _cleanup(tenant, batch) -> None:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=1_000_000)
-    parser.add_argument("--write", help="append the figures to this markdown file")
+    parser.add_argument(
+        "--write", action="store_true", help="put the figures in docs/benchmarks.md (its section)"
+    )
     parser.add_argument(
         "--chunk-size", type=int, default=None, help="rows per chunk (default: the setting)"
     )
@@ -221,8 +225,7 @@ def main():
     print("\n".join(lines))
     if args.write:
         section = [
-            "",
-            "## Coupon generation (bench/coupon_generation.py)",
+            TITLE,
             "",
             f"Run {time.strftime('%Y-%m-%d %H:%M')} on {platform.node()} "
             f"({os.cpu_count()} cores, Python {platform.python_version()}, "
@@ -231,8 +234,7 @@ def main():
             *(f"- {line}" for line in lines),
             "",
         ]
-        with open(ROOT / args.write, "a", encoding="utf-8") as out:
-            out.write("\n".join(section))
+        print("written to", replace_section(TITLE, "\n".join(section)))
 
 
 if __name__ == "__main__":
