@@ -12,6 +12,7 @@ from .models import ApiKeyScope, BusinessUnit, MerchantStaff, Region
 from .roles import Role
 from .selectors import (
     business_unit_list,
+    customer_get,
     membership_list_for_user,
     membership_regions,
     membership_staff,
@@ -209,10 +210,21 @@ class RegionForm(UpsertForm):
 class MerchantForm(UpsertForm):
     name = forms.CharField(label=_("Name"), max_length=200)
     region = forms.CharField(label=_("Region code"), required=False, max_length=50)
+    customer = forms.CharField(
+        label=_("Customer code"),
+        required=False,
+        max_length=50,
+        help_text=_("The merchant's own customer record: coupon prizes its staff redeem go to it."),
+    )
     is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
 
     def clean_region(self):
         return self._lookup("region", region_get, _("No region with this code in your scope."))
+
+    def clean_customer(self):
+        return self._lookup(
+            "customer", customer_get, _("No customer with this code in your scope.")
+        )
 
 
 class StaffForm(UpsertForm):

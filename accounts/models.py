@@ -103,6 +103,11 @@ class Merchant(TenantScoped):
     region = models.ForeignKey(
         Region, null=True, blank=True, on_delete=models.PROTECT, related_name="merchants"
     )
+    # The merchant as the platform's customer: a coupon prize its staff redeem is issued to this
+    # record (SPEC §4), so the reward serves the merchant who pays for the orders.
+    customer = models.ForeignKey(
+        "Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     is_active = models.BooleanField(default=True)
 
     class Meta:

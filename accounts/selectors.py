@@ -90,7 +90,7 @@ def region_get(*, tenant: Tenant, actor: Actor, code: str) -> Region:
 
 def merchant_list(*, tenant: Tenant, actor: Actor, filters: Mapping | None = None) -> QuerySet:
     actor.require(Action.MASTER_DATA_READ)
-    qs = Merchant.objects.for_tenant(tenant).select_related("region")
+    qs = Merchant.objects.for_tenant(tenant).select_related("region", "customer")
     if actor.region_ids is not None:
         qs = qs.filter(region_id__in=actor.region_ids)
     if actor.merchant_id is not None:

@@ -3,7 +3,7 @@ from rest_framework import serializers
 from core.fingerprints import fingerprint
 from web.api.fields import TenantCodeField
 
-from .models import ApiKeyScope, BusinessUnit, Merchant, MerchantStaff, Region
+from .models import ApiKeyScope, BusinessUnit, Customer, Merchant, MerchantStaff, Region
 from .roles import Role
 
 # --- auth ---------------------------------------------------------------------------------------
@@ -118,6 +118,14 @@ class RegionSerializer(serializers.Serializer):
 class MerchantUpsertSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     region = TenantCodeField(Region, required=False, allow_null=True, default=None)
+    customer = TenantCodeField(
+        Customer,
+        related=("region",),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The merchant's own customer record: coupon prizes its staff redeem go to it.",
+    )
     is_active = serializers.BooleanField(required=False, default=True)
 
 
@@ -125,6 +133,7 @@ class MerchantSerializer(serializers.Serializer):
     code = serializers.CharField()
     name = serializers.CharField()
     region = serializers.CharField(source="region.code", default=None)
+    customer = serializers.CharField(source="customer.code", default=None)
     is_active = serializers.BooleanField()
 
 

@@ -230,6 +230,12 @@ PERIODIC_TASKS: dict[str, dict] = {
 }
 
 # --- API ------------------------------------------------------------------------------------
+# Per holder, portal and API alike (core/ratelimit.py): a person redeems and draws by hand.
+HOLDER_RATES = {
+    "prize_redeem": os.environ.get("THROTTLE_HOLDER_REDEEM", "20/min"),
+    "lottery_draw": os.environ.get("THROTTLE_HOLDER_DRAW", "30/min"),
+}
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.ApiKeyAuthentication",

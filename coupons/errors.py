@@ -17,6 +17,7 @@ class CouponErrorCode(StrEnum):
     BATCH_NOT_ACTIVE = "batch_not_active"  # issuing from a draft, paused or ended batch (409)
     NOT_CLAIMABLE = "not_claimable"  # a claim on a batch that is not public (422)
     CAMPAIGN_ENDED = "campaign_ended"  # activating a batch of an ended campaign (409)
+    COUPON_USED = "coupon_used"  # taking back a prize's coupon that was redeemed (409)
 
 
 class IssueRowReason(StrEnum):

@@ -243,6 +243,11 @@ class Coupon(TenantScoped):
     def __str__(self):
         return self.code or f"{self.batch_id}/{self.customer_id}/{self.seq}"
 
+    @property
+    def code_to_show(self) -> str:
+        """What the holder types at checkout: the coupon's code, or its batch's shared code."""
+        return self.code or self.batch.shared_code or ""
+
 
 class CouponHolding(TenantScoped):
     """How many coupons of a batch one customer has received: the row every issuance to that

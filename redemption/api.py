@@ -75,6 +75,19 @@ class PrizeDetailView(ObjectDetailView):
         return Response(s.PrizeSerializer(prize).data)
 
 
+PrizeStockAdjustView = object_action_view(
+    "PrizeStockAdjustView",
+    getter=selectors.prize_get,
+    service=services.prize_stock_adjust,
+    param="prize",
+    input=s.StockAdjustmentSerializer,
+    output=s.PrizeSerializer,
+    tags=TAGS,
+    description="Units counted in or written off, with the reason in the audit log. 400 "
+    "invalid_prize when the stock would fall below zero.",
+)
+
+
 @extend_schema_view(
     get=extend_schema(tags=TAGS, responses={200: s.PrizeRedemptionSerializer(many=True)})
 )
@@ -128,14 +141,52 @@ RedemptionCancelView = object_action_view(
     param="redemption",
     output=s.PrizeRedemptionSerializer,
     tags=TAGS,
-    description="Refunds the points and returns the stock; a second cancel is 409 "
-    "invalid_transition.",
+    description="Refunds the points, returns the stock and takes back an unused prize coupon. "
+    "409 invalid_transition on a second cancel, not_cancellable once a physical prize shipped "
+    "(for the holder) or was delivered (for anyone), coupon_used once its coupon was redeemed.",
 )
 # The undo of an integrator's redemption is theirs to call too.
 RedemptionCancelView.api_key_scope = ApiKeyScope.POINTS
 
+RedemptionShipView = object_action_view(
+    "RedemptionShipView",
+    getter=selectors.redemption_get,
+    service=services.redemption_ship,
+    param="redemption",
+    input=s.ShipSerializer,
+    output=s.PrizeRedemptionSerializer,
+    tags=TAGS,
+    description="A physical prize handed to the carrier: to ship → shipped. Operators.",
+)
+RedemptionDeliverView = object_action_view(
+    "RedemptionDeliverView",
+    getter=selectors.redemption_get,
+    service=services.redemption_deliver,
+    param="redemption",
+    output=s.PrizeRedemptionSerializer,
+    tags=TAGS,
+    description="Shipped → delivered; it can no longer be cancelled. Operators.",
+)
+
 
 # --- lotteries --------------------------------------------------------------------------------
+
+
+def _lottery_kwargs(view, data) -> dict:
+    """The body's lottery with each outcome's prize or batch looked up in the caller's scope."""
+    data.is_valid(raise_exception=True)
+    values = dict(data.validated_data)
+    outcomes = []
+    for outcome in values.pop("outcomes"):
+        outcome = dict(outcome)
+        if outcome.get("prize") is not None:
+            outcome["prize"] = selectors.prize_get(
+                tenant=view.tenant, actor=view.actor, id=outcome["prize"]
+            )
+        if outcome.get("batch") is not None:
+            outcome["batch"] = batch_get(tenant=view.tenant, actor=view.actor, id=outcome["batch"])
+        outcomes.append(outcome)
+    return {**values, "outcomes": outcomes}
 
 
 @extend_schema_view(get=extend_schema(tags=TAGS, responses={200: s.LotterySerializer(many=True)}))
@@ -155,24 +206,10 @@ class LotteryListView(ListView):
         "or an outcome naming what its kind does not use.",
     )
     def post(self, request):
-        data = s.LotteryCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
+        values = _lottery_kwargs(self, s.LotteryCreateSerializer(data=request.data))
         program = program_get(tenant=self.tenant, actor=self.actor, id=values.pop("program"))
-        outcomes = []
-        for outcome in values.pop("outcomes"):
-            outcome = dict(outcome)
-            if outcome.get("prize") is not None:
-                outcome["prize"] = selectors.prize_get(
-                    tenant=self.tenant, actor=self.actor, id=outcome["prize"]
-                )
-            if outcome.get("batch") is not None:
-                outcome["batch"] = batch_get(
-                    tenant=self.tenant, actor=self.actor, id=outcome["batch"]
-                )
-            outcomes.append(outcome)
         lottery = services.lottery_create(
-            tenant=self.tenant, actor=self.actor, program=program, outcomes=outcomes, **values
+            tenant=self.tenant, actor=self.actor, program=program, **values
         )
         lottery = selectors.lottery_get(tenant=self.tenant, actor=self.actor, id=lottery.pk)
         return Response(s.LotterySerializer(lottery).data, status=status.HTTP_201_CREATED)
@@ -182,6 +219,20 @@ class LotteryListView(ListView):
 class LotteryDetailView(ObjectDetailView):
     getter = staticmethod(selectors.lottery_get)
     output = s.LotterySerializer
+
+    @extend_schema(
+        tags=TAGS,
+        request=s.LotteryUpdateSerializer,
+        responses={200: s.LotterySerializer},
+        description="A draft's name, cost and whole prize table, replaced; 409 "
+        "invalid_transition once it went live. 400 invalid_lottery as on create.",
+    )
+    def put(self, request, id):
+        lottery = selectors.lottery_get(tenant=self.tenant, actor=self.actor, id=id)
+        values = _lottery_kwargs(self, s.LotteryUpdateSerializer(data=request.data))
+        services.lottery_update(tenant=self.tenant, actor=self.actor, lottery=lottery, **values)
+        lottery = selectors.lottery_get(tenant=self.tenant, actor=self.actor, id=id)
+        return Response(s.LotterySerializer(lottery).data)
 
 
 LotteryActivateView = object_action_view(

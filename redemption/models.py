@@ -83,21 +83,61 @@ class PrizeRedemption(TenantScoped):
     status = models.CharField(
         max_length=16, choices=RedemptionStatus.choices, default=RedemptionStatus.REDEEMED
     )
+    # The client's key for this redemption (a portal form's hidden field): a double tap or a
+    # retry with the same key returns the first redemption instead of spending twice.
+    request_key = models.CharField(max_length=64, blank=True)
+    coupon = models.ForeignKey(
+        "coupons.Coupon", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )  # what a coupon prize issued to the holder's linked customer
     shipping_address = models.TextField(blank=True)
     fulfilment_status = models.CharField(
         max_length=16, choices=FulfilmentStatus.choices, blank=True, default=""
     )
+    carrier = models.CharField(max_length=100, blank=True)
+    tracking_number = models.CharField(max_length=100, blank=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
     operator_label = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["-id"]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gte=1), name="prize_redemption_qty"),
+            models.UniqueConstraint(
+                fields=["tenant", "account", "request_key"],
+                condition=~Q(request_key=""),
+                name="prize_redemption_request_key",
+            ),
         ]
-        indexes = [models.Index(fields=["tenant", "prize", "account"])]
+        indexes = [
+            models.Index(fields=["tenant", "prize", "account"]),
+            models.Index(
+                fields=["tenant", "fulfilment_status", "-id"],
+                name="prize_redemption_to_fulfil",
+                condition=~Q(fulfilment_status=""),
+            ),
+        ]
 
     def __str__(self):
         return f"{self.prize} x {self.quantity}"
+
+    @property
+    def holder_may_cancel(self) -> bool:
+        """A holder takes back a physical prize until it ships; a virtual prize is delivered
+        and a coupon issued at once, so only an operator undoes those (SPEC §4)."""
+        return (
+            self.status == RedemptionStatus.REDEEMED
+            and self.fulfilment_status == FulfilmentStatus.PENDING
+        )
+
+    @property
+    def operator_may_cancel(self) -> bool:
+        """Anything not yet delivered: a parcel lost in transit is refunded too."""
+        return (
+            self.status == RedemptionStatus.REDEEMED
+            and self.fulfilment_status != FulfilmentStatus.DELIVERED
+        )
 
 
 class LotteryStatus(models.TextChoices):
@@ -187,10 +227,21 @@ class LotteryDraw(TenantScoped):
     award_entry = models.OneToOneField(
         "points.LedgerEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    coupon = models.ForeignKey(
+        "coupons.Coupon", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )  # a coupon win, issued to the holder's linked customer
+    request_key = models.CharField(max_length=64, blank=True)  # as PrizeRedemption's
     operator_label = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "account", "request_key"],
+                condition=~Q(request_key=""),
+                name="lottery_draw_request_key",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.lottery} draw {self.pk}"

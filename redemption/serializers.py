@@ -66,11 +66,32 @@ class PrizeRedemptionSerializer(serializers.Serializer):
     quantity = serializers.IntegerField()
     points = serializers.IntegerField()
     status = serializers.CharField()
+    coupon_code = serializers.CharField(
+        source="coupon.code_to_show", default=None, help_text="A coupon prize's code."
+    )
     shipping_address = serializers.CharField()
     fulfilment_status = serializers.CharField()
+    carrier = serializers.CharField()
+    tracking_number = serializers.CharField()
+    shipped_at = serializers.DateTimeField()
+    delivered_at = serializers.DateTimeField()
+    cancelled_at = serializers.DateTimeField()
     spend_entry = serializers.IntegerField(source="spend_entry_id")
     refund_entry = serializers.IntegerField(source="refund_entry_id")
     created_at = serializers.DateTimeField()
+
+
+class ShipSerializer(serializers.Serializer):
+    carrier = serializers.CharField(max_length=100)
+    tracking_number = serializers.CharField(max_length=100)
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class StockAdjustmentSerializer(serializers.Serializer):
+    delta = serializers.IntegerField(
+        min_value=-INT_MAX, max_value=INT_MAX, help_text="Units counted in (+) or written off (-)."
+    )
+    reason = serializers.CharField(max_length=2000)
 
 
 class OutcomeCreateSerializer(serializers.Serializer):
@@ -89,6 +110,12 @@ class LotteryCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     cost_points = serializers.IntegerField(min_value=1)
     outcomes = OutcomeCreateSerializer(many=True, allow_empty=False)
+
+
+class LotteryUpdateSerializer(LotteryCreateSerializer):
+    """PUT: the whole design; the program is fixed."""
+
+    program = None  # type: ignore[assignment]
 
 
 class OutcomeSerializer(serializers.Serializer):
@@ -124,6 +151,7 @@ class DrawSerializer(serializers.Serializer):
     kind = serializers.SerializerMethodField()
     points_spent = serializers.IntegerField(source="spend_entry.points")
     points_won = serializers.SerializerMethodField()
+    coupon_code = serializers.CharField(source="coupon.code_to_show", default=None)
     created_at = serializers.DateTimeField()
 
     def get_kind(self, draw) -> str:

@@ -85,6 +85,7 @@ NO_SECOND_OBJECT = {
     ("points-rules/<int:id>/deactivate", "POST"): "first object only",
     ("points-rules/<int:id>/activate", "POST"): "first object only",
     ("lotteries/<int:id>/activate", "POST"): "first object only",
+    ("prizes/<int:id>/stock-adjustments", "POST"): "first object only (prizes have no region)",
     ("lotteries/<int:id>/end", "POST"): "first object only",
 }
 
@@ -166,6 +167,10 @@ class Scene:
         self.far_redemption = redemption_services.prize_redeem(
             tenant=t, actor=system, staff=self.far_staff, prize=self.prize
         )
+        self.draft_lottery = redemption_services.lottery_create(
+            tenant=t, actor=world.actor(Role.OPERATOR), program=self.program, name="Draft spin",
+            cost_points=10, outcomes=[{"kind": "nothing", "probability": Decimal("1")}],
+        )  # fmt: skip
         self.lottery = redemption_services.lottery_activate(
             tenant=t,
             actor=world.actor(Role.OPERATOR),
@@ -279,6 +284,18 @@ CASES = [
     Case("prize-redemptions/<int:id>/cancel", "POST", RO,
          lambda s: (f"prize-redemptions/{s.far_redemption.pk}/cancel", {}),
          404, "another region's staff member's redemption"),
+    Case("prize-redemptions/<int:id>/ship", "POST", RO,
+         lambda s: (f"prize-redemptions/{s.far_redemption.pk}/ship",
+                    {"carrier": "SF", "tracking_number": "1"}),
+         404, "shipping another region's staff member's prize"),
+    Case("prize-redemptions/<int:id>/deliver", "POST", RO,
+         lambda s: (f"prize-redemptions/{s.far_redemption.pk}/deliver", {}),
+         404, "delivering another region's staff member's prize"),
+    Case("lotteries/<int:id>", "PUT", RO,
+         lambda s: (f"lotteries/{s.draft_lottery.pk}", {"name": "Wide", "cost_points": 10,
+                    "outcomes": [{"kind": "coupon", "batch": s.wide_batch.pk,
+                                  "probability": "1"}]}),
+         403, "a draft's outcome of a batch whose campaign spans other regions"),
     Case("lotteries/<int:id>/draws", "POST", RO,
          lambda s: (f"lotteries/{s.lottery.pk}/draws", {"staff": s.far_staff.code}),
          404, "a draw for a staff member of another region"),

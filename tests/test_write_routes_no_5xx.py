@@ -39,6 +39,7 @@ from coupons.tests.factories import active_batch, draft_batch, running_campaign
 from points import services as points_services
 from points.models import PointsRule
 from points.tests.factories import running_campaign as points_campaign
+from redemption import services as redemption_services
 from redemption.tests.factories import give_points, lottery, prize, staff_program
 from tests.test_tenant_isolation import API_PREFIX, PARAM, Route, api_routes
 
@@ -258,6 +259,34 @@ def _prize_ctx(w):
     made = prize(w, program, points_cost=100, value=Decimal("1.00"))
     give_points(w, program, w.staff, 1000)
     return {"id": made.pk, "prize": made, "program": program}
+
+
+def _physical_redemption(w):
+    program = staff_program(w)
+    made = prize(w, program, kind="physical", points_cost=100, value=Decimal("1.00"))
+    give_points(w, program, w.staff, 1000)
+    redemption = redemption_services.prize_redeem(
+        tenant=w.tenant, actor=w.system, staff=w.staff, prize=made, shipping_address="1 Net Road"
+    )
+    return {"id": redemption.pk}
+
+
+def _lottery_body(w, c):
+    return {
+        "name": "Net lottery",
+        "cost_points": 100,
+        "outcomes": [
+            {
+                "kind": "points",
+                "points": 50,
+                "prize": None,
+                "batch": None,
+                "probability": "0.5",
+                "inventory": 10,
+            },
+            {"kind": "nothing", "probability": "0.5"},
+        ],
+    }
 
 
 def _active_lottery(w):
@@ -633,22 +662,17 @@ EXAMPLES: dict[str, Example | list[Example]] = {
     ),
     "lotteries": Example(
         setup=lambda w: {"program": staff_program(w)},
-        body=lambda w, c: {
-            "program": c["program"].pk,
-            "name": "Net lottery",
-            "cost_points": 100,
-            "outcomes": [
-                {
-                    "kind": "points",
-                    "points": 50,
-                    "prize": None,
-                    "batch": None,
-                    "probability": "0.5",
-                    "inventory": 10,
-                },
-                {"kind": "nothing", "probability": "0.5"},
-            ],
-        },
+        body=lambda w, c: {"program": c["program"].pk, **_lottery_body(w, c)},
+    ),
+    "lotteries/<int:id>": Example(
+        setup=lambda w: {"id": lottery(w, staff_program(w)).pk}, body=_lottery_body
+    ),
+    "prizes/<int:id>/stock-adjustments": Example(
+        setup=_prize_ctx, body=lambda w, c: {"delta": 3, "reason": "A delivery arrived"}
+    ),
+    "prize-redemptions/<int:id>/ship": Example(
+        setup=_physical_redemption,
+        body=lambda w, c: {"carrier": "SF Express", "tracking_number": "SF1", "note": ""},
     ),
     "lotteries/<int:id>/draws": Example(
         setup=_active_lottery, body=lambda w, c: {"staff": w.staff.code}
@@ -667,6 +691,7 @@ NO_JSON_BODY: dict[str, str] = {
     "issuance-rules/<int:id>/activate": "a life-cycle move without a note",
     "issuance-rules/<int:id>/deactivate": "a life-cycle move without a note",
     "prize-redemptions/<int:id>/cancel": "a life-cycle move without a note",
+    "prize-redemptions/<int:id>/deliver": "a life-cycle move without a note",
     "lotteries/<int:id>/activate": "a life-cycle move without a note",
     "lotteries/<int:id>/end": "a life-cycle move without a note",
 }

@@ -135,16 +135,21 @@ def merchant_upsert(
     code: str,
     name: str,
     region: Region | None = None,
+    customer: Customer | None = None,
     is_active: bool = True,
 ) -> tuple[Merchant, bool]:
+    """`customer`: the merchant's own customer record, which receives the coupon prizes its
+    staff redeem (SPEC §4); a regional operator links only a customer of their regions."""
     _require_region_scope(actor, region)
+    if customer is not None:
+        _require_region_scope(actor, customer.region)
     return _upsert(
         tenant=tenant,
         actor=actor,
         model=Merchant,
         code=code,
-        values={"name": name, "region": region, "is_active": is_active},
-        audit_fields=["name", "region", "is_active"],
+        values={"name": name, "region": region, "customer": customer, "is_active": is_active},
+        audit_fields=["name", "region", "customer", "is_active"],
         region_of=lambda row: row.region,
     )
 

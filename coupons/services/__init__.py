@@ -1,7 +1,7 @@
 """Every write of coupons, one module per sub-noun:
 
 - `batches`: a batch's design and life cycle;
-- `issuing`: the one issuing rule (`_issue`), claims and single issues;
+- `issuing`: the one issuing rule (`_issue`), claims, single issues and prize coupons;
 - `segments`: saved customer filters;
 - `jobs`: issuance and code-generation jobs, the customer file they read;
 - `redemption`: validate and redeem; `rollback`: roll back, and the order-close hooks;
@@ -54,7 +54,13 @@ from .issuance_rules import (
     issuance_rule_deactivate,
     issuance_rule_update,
 )
-from .issuing import CODE_RETRIES, coupon_claim, coupon_issue
+from .issuing import (
+    CODE_RETRIES,
+    coupon_claim,
+    coupon_issue,
+    coupon_issue_as_reward,
+    coupon_void_reward,
+)
 from .jobs import (
     MAX_GENERATE,
     STALE_AFTER,
@@ -97,8 +103,10 @@ __all__ = [
     "coupon_claim",
     "coupon_evaluate",
     "coupon_issue",
+    "coupon_issue_as_reward",
     "coupon_redeem",
     "coupon_rollback",
+    "coupon_void_reward",
     "coupons_expire_due",
     "coupons_lock_for_order_close",
     "coupons_on_campaign_ended",

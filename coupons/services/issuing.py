@@ -227,6 +227,35 @@ def coupon_issue(*, tenant: Tenant, actor: Actor, batch: CouponBatch, customer: 
     return _issue_one(tenant, batch, customer, claim=False)
 
 
+def coupon_issue_as_reward(*, tenant: Tenant, batch: CouponBatch, customer: Customer) -> Coupon:
+    """One coupon for a prize redeemed or a lottery won (SPEC §4), inside the caller's
+    transaction. No actor permission applies: the operator who designed the prize or the
+    lottery chose the batch (and had to be able to issue from it); the holder earned it. The
+    batch's limits and stock hold as for every other mode (409 batch_exhausted, 422
+    limit_reached), and its budget pays when the coupon is redeemed."""
+    if customer.tenant_id != tenant.pk or batch.tenant_id != tenant.pk:
+        raise ValidationFailed(_("Unknown customer."), fields={"customer": [_("Unknown.")]})
+    if batch.status != BatchStatus.ACTIVE:
+        raise ConflictError(_("The batch is not active."), code=CouponErrorCode.BATCH_NOT_ACTIVE)
+    return _issue_one(tenant, batch, customer, claim=False)
+
+
+def coupon_void_reward(*, tenant: Tenant, coupon: Coupon) -> None:
+    """Take back a prize's coupon that was never used (its redemption cancelled), inside the
+    caller's transaction: 409 coupon_used once it was redeemed. It still counts against the
+    customer's limit and the batch's stock, as an issued coupon does."""
+    voided = (
+        Coupon.objects.for_tenant(tenant)
+        .filter(pk=coupon.pk, status=CouponStatus.ISSUED)
+        .update(status=CouponStatus.VOIDED, updated_at=timezone.now())
+    )
+    if not voided:
+        raise ConflictError(
+            _("The coupon was used already; it cannot be taken back."),
+            code=CouponErrorCode.COUPON_USED,
+        )
+
+
 def _issue_one(tenant: Tenant, batch: CouponBatch, customer: Customer, *, claim: bool) -> Coupon:
     outcome = _issue(
         tenant=tenant, batch=batch, customer_ids=[customer.pk], now=timezone.now(), claim=claim

@@ -1,7 +1,7 @@
 """Writes of prizes and lotteries (SPEC §4), one module per sub-noun:
 
-- `prizes`: a prize's design (created, changed);
-- `redemptions`: prizes redeemed for points, redemptions cancelled;
+- `prizes`: a prize's design (created, changed) and its stock counted in or written off;
+- `redemptions`: prizes redeemed for points, their fulfilment, redemptions cancelled;
 - `lotteries`: a lottery's prize table, its life cycle and its draws.
 
 Locks are taken in one order: redemption row → prize row, or lottery row → outcome rows → prize
@@ -19,9 +19,15 @@ from .lotteries import (
     lottery_create,
     lottery_draw,
     lottery_end,
+    lottery_update,
 )
-from .prizes import PRIZE_FIELDS, prize_create, prize_update
-from .redemptions import prize_redeem, redemption_cancel
+from .prizes import PRIZE_FIELDS, prize_create, prize_stock_adjust, prize_update
+from .redemptions import (
+    prize_redeem,
+    redemption_cancel,
+    redemption_deliver,
+    redemption_ship,
+)
 
 __all__ = [
     "PRIZE_FIELDS",
@@ -31,8 +37,12 @@ __all__ = [
     "lottery_create",
     "lottery_draw",
     "lottery_end",
+    "lottery_update",
     "prize_create",
     "prize_redeem",
+    "prize_stock_adjust",
     "prize_update",
     "redemption_cancel",
+    "redemption_deliver",
+    "redemption_ship",
 ]

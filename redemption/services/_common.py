@@ -1,5 +1,5 @@
 """What prizes, redemptions and lotteries share: who redeems, the batch a prize hands out, the
-staff program, and the prize row's lock."""
+staff program, the customer a coupon goes to, request keys, and the prize row's lock."""
 
 from django.utils.translation import gettext as _
 
@@ -9,11 +9,13 @@ from accounts.permissions import Actor
 from accounts.roles import Action
 from campaigns.scope import campaign_require_change
 from campaigns.selectors import campaign_get
-from core.errors import NotFoundError, ValidationFailed
+from core.errors import ConflictError, CoreErrorCode, NotFoundError, RuleRefusal, ValidationFailed
+from core.ratelimit import holder_rate_check
 from coupons.models import CouponBatch
 from points.errors import PointsErrorCode
 from points.models import Holder
 
+from ..errors import RedemptionErrorCode
 from ..models import Prize
 
 
@@ -51,3 +53,43 @@ def _require_staff_program(program) -> None:
         raise ValidationFailed(
             _("This is for another kind of holder."), code=PointsErrorCode.WRONG_HOLDER
         )
+
+
+def _linked_customer(staff):
+    """Where a staff member's coupon goes: their merchant as the platform's customer (SPEC §4).
+    422 no_linked_customer without that link, before anything is spent."""
+    customer = staff.merchant.customer
+    if customer is None:
+        raise RuleRefusal(
+            _(
+                "A coupon needs the customer record of %(merchant)s, and it has none yet. Ask "
+                "your operator to link one to the merchant."
+            )
+            % {"merchant": staff.merchant.name},
+            code=RedemptionErrorCode.NO_LINKED_CUSTOMER,
+        )
+    return customer
+
+
+def _replayed(model, tenant: Tenant, account, request_key: str, **same):
+    """The row a request key already made for this account, or None. Called under the row
+    lock that serialises the write (prize or lottery), so a double tap finds the first one;
+    the key reused for another prize or lottery is a 409 idempotency_conflict."""
+    if not request_key:
+        return None
+    row = model.objects.for_tenant(tenant).filter(account=account, request_key=request_key).first()
+    if row is None:
+        return None
+    if any(getattr(row, name) != value for name, value in same.items()):
+        raise ConflictError(
+            _("This request key was used for something else."),
+            code=CoreErrorCode.IDEMPOTENCY_CONFLICT,
+        )
+    return row
+
+
+def _throttle(actor: Actor, action: str, staff) -> None:
+    """People and integrators redeem and draw at a person's pace (429 throttled past
+    HOLDER_RATES); the platform's own jobs (seed, commands) are not held up."""
+    if not actor.system:
+        holder_rate_check(tenant_id=staff.tenant_id, action=action, holder_id=staff.pk)

@@ -1,10 +1,12 @@
 """Lotteries: their prize table, their life cycle and their draws (SPEC §4).
 
-Locks are taken in one order: lottery row → outcome rows → prize row; the holder's points
-account (inside the points services) and its lots always come last. The lottery's row lock
+Locks are taken in one order: lottery row → outcome rows → prize row, or the coupon rows a
+coupon win issues (coupons' own order); the holder's points account (inside the points
+services) and its lots always come last. The lottery's row lock
 serialises its draws, so inventories and prize stock are counted exactly.
 """
 
+import random
 import secrets
 import uuid
 from decimal import Decimal
@@ -16,14 +18,29 @@ from django.utils.translation import gettext as _
 from accounts.models import Tenant
 from accounts.permissions import Actor
 from accounts.roles import Action
-from core.errors import NotFoundError, RuleRefusal, ValidationFailed, invalid_transition
+from core.errors import (
+    ConflictError,
+    NotFoundError,
+    RuleRefusal,
+    ValidationFailed,
+    invalid_transition,
+)
 from core.numbers import plain_number
 from core.services import audit_record
+from coupons.models import Coupon
+from coupons.services import coupon_issue_as_reward
 from points.services import account_for_holder, points_credit, points_spend
 
 from ..errors import RedemptionErrorCode
 from ..models import Lottery, LotteryDraw, LotteryOutcome, LotteryStatus, OutcomeKind, Prize
-from ._common import _require_batch_usable, _require_redeemer, _require_staff_program
+from ._common import (
+    _linked_customer,
+    _replayed,
+    _require_batch_usable,
+    _require_redeemer,
+    _require_staff_program,
+    _throttle,
+)
 
 # Probabilities have six decimals: a draw picks one of a million equally likely tickets.
 TICKETS = 1_000_000
@@ -55,14 +72,9 @@ def _clean_outcome(tenant: Tenant, program, outcome: dict) -> None:
         raise _lottery_invalid("outcomes", _("A probability is above 0 and at most 1."))
 
 
-@transaction.atomic
-def lottery_create(
-    *, tenant: Tenant, actor: Actor, program, name: str, cost_points: int, outcomes: list[dict]
-) -> Lottery:
-    """A draft lottery with its prize table; the probabilities add up to exactly 1."""
-    actor.require(Action.CAMPAIGNS_MANAGE)
-    if program.tenant_id != tenant.pk:
-        raise NotFoundError(_("Not found."))
+def _clean_lottery(
+    tenant: Tenant, actor: Actor, program, cost_points: int, outcomes: list[dict]
+) -> None:
     _require_staff_program(program)
     if cost_points < 1:
         raise _lottery_invalid("cost_points", _("At least 1 point."))
@@ -78,6 +90,36 @@ def lottery_create(
             _("The probabilities must add up to 1 (they add up to %(total)s).")
             % {"total": plain_number(total)},
         )
+
+
+def _lottery_design(name: str, cost_points: int, outcomes: list[dict]) -> dict:
+    """The lottery as the audit log keeps it."""
+    return {
+        "name": name,
+        "cost_points": cost_points,
+        "outcomes": [
+            {
+                "kind": o["kind"],
+                "points": o.get("points"),
+                "prize": getattr(o.get("prize"), "pk", None),
+                "batch": getattr(o.get("batch"), "pk", None),
+                "probability": str(o["probability"]),
+                "inventory": o.get("inventory"),
+            }
+            for o in outcomes
+        ],
+    }
+
+
+@transaction.atomic
+def lottery_create(
+    *, tenant: Tenant, actor: Actor, program, name: str, cost_points: int, outcomes: list[dict]
+) -> Lottery:
+    """A draft lottery with its prize table; the probabilities add up to exactly 1."""
+    actor.require(Action.CAMPAIGNS_MANAGE)
+    if program.tenant_id != tenant.pk:
+        raise NotFoundError(_("Not found."))
+    _clean_lottery(tenant, actor, program, cost_points, outcomes)
     lottery = Lottery.objects.create(
         tenant=tenant, program=program, name=name, cost_points=cost_points
     )
@@ -89,22 +131,45 @@ def lottery_create(
         actor=actor,
         action="lottery.create",
         obj=lottery,
-        after={
-            "program": program.pk,
-            "name": name,
-            "cost_points": cost_points,
-            "outcomes": [
-                {
-                    "kind": o["kind"],
-                    "points": o.get("points"),
-                    "prize": getattr(o.get("prize"), "pk", None),
-                    "batch": getattr(o.get("batch"), "pk", None),
-                    "probability": str(o["probability"]),
-                    "inventory": o.get("inventory"),
-                }
-                for o in outcomes
-            ],
-        },
+        after={"program": program.pk, **_lottery_design(name, cost_points, outcomes)},
+    )
+    return lottery
+
+
+@transaction.atomic
+def lottery_update(
+    *, tenant: Tenant, actor: Actor, lottery: Lottery, name: str, cost_points: int,
+    outcomes: list[dict],
+) -> Lottery:  # fmt: skip
+    """A draft's name, cost and whole prize table, replaced (409 invalid_transition once it
+    went live: a draw already made was drawn against the table it had)."""
+    actor.require(Action.CAMPAIGNS_MANAGE)
+    lottery = _lock_lottery(tenant, lottery.pk)
+    if lottery.status != LotteryStatus.DRAFT:
+        raise invalid_transition("the lottery", lottery.status, "edited")
+    _clean_lottery(tenant, actor, lottery.program, cost_points, outcomes)
+    old = LotteryOutcome.objects.for_tenant(tenant).filter(lottery=lottery)
+    before = {
+        "name": lottery.name,
+        "cost_points": lottery.cost_points,
+        "outcomes": [
+            {**row, "probability": str(row["probability"])}
+            for row in old.values("kind", "points", "prize", "batch", "probability", "inventory")
+        ],
+    }
+    LotteryOutcome.objects.for_tenant(tenant).filter(lottery=lottery).delete()
+    LotteryOutcome.objects.bulk_create(
+        [LotteryOutcome(tenant=tenant, lottery=lottery, **outcome) for outcome in outcomes]
+    )
+    lottery.name, lottery.cost_points = name, cost_points
+    lottery.save(update_fields=["name", "cost_points", "updated_at"])
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="lottery.update",
+        obj=lottery,
+        before=before,
+        after=_lottery_design(name, cost_points, outcomes),
     )
     return lottery
 
@@ -175,8 +240,10 @@ class _Exhausted(Exception):
     pass
 
 
-def _take_outcome(tenant: Tenant, outcome: LotteryOutcome) -> bool:
-    """Count the win against the outcome's inventory (and a prize's stock), or nothing at all."""
+def _take_outcome(tenant: Tenant, outcome: LotteryOutcome, customer) -> tuple[bool, Coupon | None]:
+    """Count the win against the outcome's inventory (and a prize's stock, or issue the coupon
+    to the holder's linked customer): (True, the coupon if any), or (False, None) and nothing
+    at all when something ran out."""
     try:
         with transaction.atomic():  # a savepoint: a prize out of stock gives the ticket back
             taken = (
@@ -194,13 +261,27 @@ def _take_outcome(tenant: Tenant, outcome: LotteryOutcome) -> bool:
                 )
                 if not took:
                     raise _Exhausted
+            if outcome.kind == OutcomeKind.COUPON:
+                try:
+                    coupon = coupon_issue_as_reward(
+                        tenant=tenant, batch=outcome.batch, customer=customer
+                    )
+                except (ConflictError, RuleRefusal) as exc:  # exhausted, paused, at its limit
+                    raise _Exhausted from exc
+                return True, coupon
     except _Exhausted:
-        return False
-    return True
+        return False, None
+    return True, None
 
 
-def _pick(outcomes: list[LotteryOutcome]) -> LotteryOutcome:
-    ticket = secrets.SystemRandom().randrange(TICKETS)
+# The draws' random source: cryptographic (SPEC §4). A test may put a seeded one in its place.
+RANDOM: random.Random = secrets.SystemRandom()
+
+
+def _pick(outcomes: list[LotteryOutcome], source: random.Random | None = None) -> LotteryOutcome:
+    """One outcome, each as likely as its probability: a ticket of a million, the outcomes
+    holding consecutive runs of tickets in table order."""
+    ticket = (source or RANDOM).randrange(TICKETS)
     for outcome in outcomes:
         ticket -= int(outcome.probability * TICKETS)
         if ticket < 0:
@@ -209,26 +290,42 @@ def _pick(outcomes: list[LotteryOutcome]) -> LotteryOutcome:
 
 
 @transaction.atomic
-def lottery_draw(*, tenant: Tenant, actor: Actor, lottery: Lottery, staff) -> LotteryDraw:
+def lottery_draw(
+    *, tenant: Tenant, actor: Actor, lottery: Lottery, staff, request_key: str = ""
+) -> LotteryDraw:
     """Spend a draw's cost and draw with a cryptographic random source. An outcome whose
-    inventory (or prize stock) is gone yields nothing instead: its probability goes to nothing.
+    inventory (or prize stock, or coupon batch) is gone yields nothing instead: its probability
+    goes to nothing.
 
-    Coupon and prize wins are recorded on the draw (coupons belong to customers, so a staff
-    member's coupon is handed over outside the platform); points wins are credited at once.
+    Points wins are credited at once; a coupon win is issued to the customer record of the
+    holder's merchant (422 no_linked_customer before the draw when the table holds coupons and
+    there is none); a prize win is recorded on the draw. A retry with the same `request_key`
+    returns the first draw. 422 insufficient_points or not_available; 429 throttled.
     """
     _require_redeemer(actor, staff)
     # The lottery's row lock serialises its draws: inventories are counted exactly.
     lottery = _lock_lottery(tenant, lottery.pk)
+    account = account_for_holder(tenant=tenant, program=lottery.program, holder=staff)
+    replay = _replayed(LotteryDraw, tenant, account, request_key, lottery_id=lottery.pk)
+    if replay is not None:
+        return replay
+    _throttle(actor, "lottery_draw", staff)
     if lottery.status != LotteryStatus.ACTIVE:
         raise RuleRefusal(_("This lottery is not open."), code=RedemptionErrorCode.NOT_AVAILABLE)
-    outcomes = list(LotteryOutcome.objects.for_tenant(tenant).filter(lottery=lottery))
+    outcomes = list(
+        LotteryOutcome.objects.for_tenant(tenant).filter(lottery=lottery).select_related("batch")
+    )
+    has_coupons = any(o.kind == OutcomeKind.COUPON for o in outcomes)
+    customer = _linked_customer(staff) if has_coupons else None
     picked = _pick(outcomes)
     won: LotteryOutcome | None = picked  # None: neither it nor "nothing" had stock left
-    if picked.kind == OutcomeKind.NOTHING or not _take_outcome(tenant, picked):
+    taken, coupon = (False, None)
+    if picked.kind != OutcomeKind.NOTHING:
+        taken, coupon = _take_outcome(tenant, picked, customer)
+    if not taken:
         nothing = next((o for o in outcomes if o.kind == OutcomeKind.NOTHING), None)
-        won = nothing if nothing is not None and _take_outcome(tenant, nothing) else None
-    account = account_for_holder(tenant=tenant, program=lottery.program, holder=staff)
-    reference = f"lottery:{lottery.pk}:{uuid.uuid4().hex}"
+        won = nothing if nothing is not None and _take_outcome(tenant, nothing, None)[0] else None
+    reference = f"lottery:{lottery.pk}:{request_key or uuid.uuid4().hex}:{account.pk}"
     spend = points_spend(
         tenant=tenant,
         actor=actor,
@@ -256,6 +353,8 @@ def lottery_draw(*, tenant: Tenant, actor: Actor, lottery: Lottery, staff) -> Lo
         outcome=won,
         spend_entry=spend,
         award_entry=award,
+        coupon=coupon,
+        request_key=request_key,
         operator_label=actor.label,
     )
     audit_record(
@@ -268,6 +367,7 @@ def lottery_draw(*, tenant: Tenant, actor: Actor, lottery: Lottery, staff) -> Lo
             "account": account.pk,
             "outcome": won.pk if won else None,
             "kind": won.kind if won else OutcomeKind.NOTHING,
+            "coupon": coupon.pk if coupon else None,
         },
     )
     return draw

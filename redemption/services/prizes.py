@@ -139,3 +139,34 @@ def prize_update(
         after=snapshot(prize, fields=PRIZE_FIELDS),
     )
     return prize
+
+
+@transaction.atomic
+def prize_stock_adjust(
+    *, tenant: Tenant, actor: Actor, prize: Prize, delta: int, reason: str
+) -> Prize:
+    """Stock counted in or written off (a delivery arrived, a unit broke), with its reason in
+    the audit log. Redemptions take stock themselves; this never touches `redeemed`. 400 when
+    the stock would fall below zero."""
+    actor.require(Action.CAMPAIGNS_MANAGE)
+    reason = reason.strip()
+    if not reason:
+        raise _invalid("reason", _("Say why the stock changes."))
+    if delta == 0:
+        raise _invalid("delta", _("Add or remove at least one."))
+    prize = _lock_prize(tenant, prize.pk)
+    if prize.stock + delta < 0:
+        raise _invalid("delta", _("Only %(stock)d in stock to remove.") % {"stock": prize.stock})
+    before = prize.stock
+    prize.stock += delta
+    prize.save(update_fields=["stock", "updated_at"])
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="prize.stock_adjust",
+        obj=prize,
+        before={"stock": before},
+        after={"stock": prize.stock, "delta": delta},
+        note=reason,
+    )
+    return prize

@@ -3,6 +3,8 @@
 from decimal import Decimal
 
 from accounts.roles import Role
+from accounts.tests.factories import CustomerFactory
+from coupons.tests.factories import active_batch
 from points import services as points_services
 from points.models import PointsProgram
 from points.tests.factories import program
@@ -65,3 +67,33 @@ def lottery(world, prog=None, *, cost_points=100, outcomes=None, activate=False)
             tenant=world.tenant, actor=world.actor(Role.OPERATOR), lottery=made
         )
     return made
+
+
+def link_customer(world, merchant=None):
+    """The merchant's own customer record, which receives its staff's coupon prizes."""
+    merchant = merchant or world.merchant
+    merchant.customer = CustomerFactory(
+        tenant=world.tenant, region=world.region, code=f"MERCHANT-{merchant.code}"
+    )
+    merchant.save(update_fields=["customer"])
+    return merchant.customer
+
+
+def coupon_prize(world, prog=None, *, batch=None, **fields):
+    """A prize that hands out a coupon of an active batch (20 CNY off, 100 in stock)."""
+    batch = batch or active_batch(world, per_customer_limit=5)
+    return prize(world, prog, name="20 CNY coupon", kind="coupon", coupon_batch=batch, **fields)
+
+
+def physical_prize(world, prog=None, **fields):
+    values = {
+        "name": "Power bank",
+        "kind": "physical",
+        "points_cost": 500,
+        "value": Decimal("5.00"),
+    }
+    return prize(world, prog, **(values | fields))
+
+
+def ship_address() -> str:
+    return "Room 1101, 88 Century Avenue, Pudong, Shanghai"

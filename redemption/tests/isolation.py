@@ -33,8 +33,15 @@ def _lottery(world):
     return existing or lottery(world)
 
 
-route_param(api.PrizeDetailView, "id", Prize, make=_prize)
-for view in (api.RedemptionDetailView, api.RedemptionCancelView):
+for view in (api.PrizeDetailView, api.PrizeStockAdjustView):
+    route_param(view, "id", Prize, make=_prize)
+redemption_views = (
+    api.RedemptionDetailView,
+    api.RedemptionCancelView,
+    api.RedemptionShipView,
+    api.RedemptionDeliverView,
+)
+for view in redemption_views:
     route_param(view, "id", PrizeRedemption, make=_redemption)
 for view in (api.LotteryDetailView, api.LotteryActivateView, api.LotteryEndView, api.DrawView):
     route_param(view, "id", Lottery, make=_lottery)

@@ -1,5 +1,9 @@
 """Lotteries: the inflation guard on activation, draws recorded, inventories (SPEC §4)."""
 
+import math
+import random
+import secrets
+from collections import Counter
 from decimal import Decimal
 from unittest import mock
 
@@ -9,12 +13,14 @@ from accounts.models import ApiKeyScope
 from accounts.roles import Role
 from accounts.tests.factories import StaffFactory
 from core.errors import ConflictError, RuleRefusal, ValidationFailed
+from coupons.tests.factories import active_batch
 from points.models import EntryKind
 from points.services import ledger_mismatches
 from redemption import services
 from redemption.models import LotteryDraw, LotteryOutcome
+from redemption.services import lotteries
 
-from .factories import give_points, lottery, prize, staff_program
+from .factories import give_points, link_customer, lottery, prize, staff_program
 
 pytestmark = pytest.mark.django_db
 
@@ -160,3 +166,132 @@ def test_draws_are_listed_for_those_who_may_read_them(world):
     assert {d["kind"] for d in listed["results"]} == {"nothing"}
     own = world.client(Role.MERCHANT_STAFF).get(url).json()
     assert [d["staff"] for d in own["results"]] == [world.staff.code]
+
+
+# --- the odds, over many draws ----------------------------------------------------------------
+
+ODDS = {"points": Decimal("0.05"), "prize": Decimal("0.15"), "coupon": Decimal("0.30")}
+ODDS["nothing"] = 1 - sum(ODDS.values())
+
+
+def _table() -> list[LotteryOutcome]:
+    return [LotteryOutcome(kind=kind, probability=p) for kind, p in ODDS.items()]
+
+
+def test_frequencies_over_100000_draws_are_within_bounds_of_the_odds():
+    draws = 100_000
+    source = random.Random(20261207)
+    counts = Counter(lotteries._pick(_table(), source).kind for _ in range(draws))
+    chi_square = 0.0
+    for kind, p in ODDS.items():
+        expected = draws * float(p)
+        sigma = math.sqrt(expected * (1 - float(p)))
+        assert abs(counts[kind] - expected) < 4 * sigma, (kind, counts[kind], expected)
+        chi_square += (counts[kind] - expected) ** 2 / expected
+    assert chi_square < 16.27  # 3 degrees of freedom, p = 0.001
+
+
+def test_the_picker_would_notice_a_skewed_table():
+    # The same check fails when the tickets are not spread as the odds say (the test can fail).
+    source = random.Random(1)
+    skewed = [LotteryOutcome(kind="points", probability=Decimal("0.06")), *_table()[1:]]
+    counts = Counter(lotteries._pick(skewed, source).kind for _ in range(100_000))
+    assert abs(counts["points"] - 5_000) > 4 * math.sqrt(5_000 * 0.95)
+
+
+def test_draws_use_the_cryptographic_source_and_record_what_it_picked(world, monkeypatch):
+    assert isinstance(lotteries.RANDOM, secrets.SystemRandom)
+    lot = lottery(
+        world,
+        cost_points=100,
+        outcomes=[
+            {"kind": "points", "points": 150, "probability": Decimal("0.4")},
+            {"kind": "nothing", "probability": Decimal("0.6")},
+        ],
+        activate=True,
+    )
+    give_points(world, lot.program, world.staff, 10_000)
+    monkeypatch.setattr(lotteries, "RANDOM", random.Random(7))
+    won = Counter(_draw(world, lot).outcome.kind for _ in range(60))
+    replay = random.Random(7)
+    outcomes = list(lot.outcomes.all())
+    assert won == Counter(lotteries._pick(outcomes, replay).kind for _ in range(60))
+
+
+# --- coupon wins, request keys, editing a draft ------------------------------------------------
+
+
+def _coupon_lottery(world):
+    batch = active_batch(world, per_customer_limit=5)
+    return lottery(
+        world,
+        cost_points=100,
+        outcomes=[
+            {"kind": "coupon", "batch": batch, "probability": Decimal("0.5")},
+            {"kind": "nothing", "probability": Decimal("0.5")},
+        ],
+        activate=True,
+    )
+
+
+def test_a_coupon_win_is_issued_to_the_merchants_customer_record(world):
+    customer = link_customer(world)
+    lot = _coupon_lottery(world)
+    give_points(world, lot.program, world.staff, 100)
+    with _ticket(0):
+        draw = _draw(world, lot)
+    assert draw.outcome.kind == "coupon"
+    assert draw.coupon.customer_id == customer.pk and draw.coupon.code_to_show
+
+
+def test_a_coupon_lottery_refuses_a_holder_without_a_linked_customer_before_drawing(world):
+    lot = _coupon_lottery(world)
+    account = give_points(world, lot.program, world.staff, 100)
+    with pytest.raises(RuleRefusal) as caught:
+        _draw(world, lot)
+    assert caught.value.code == "no_linked_customer"
+    account.refresh_from_db()
+    assert account.balance == 100 and not LotteryDraw.objects.for_tenant(world.tenant).exists()
+
+
+def test_the_same_request_key_returns_the_first_draw(world):
+    lot = lottery(world, activate=True)
+    account = give_points(world, lot.program, world.staff, 1000)
+    first = services.lottery_draw(
+        tenant=world.tenant, actor=world.system, lottery=lot, staff=world.staff, request_key="k"
+    )
+    again = services.lottery_draw(
+        tenant=world.tenant, actor=world.system, lottery=lot, staff=world.staff, request_key="k"
+    )
+    assert again.pk == first.pk
+    account.refresh_from_db()
+    assert account.balance == 1000 - 100 + (first.award_entry.points if first.award_entry else 0)
+
+
+def test_a_draft_is_edited_whole_and_a_live_lottery_not_at_all(world):
+    lot = lottery(world)
+    operator = world.actor(Role.OPERATOR)
+    table = [
+        {"kind": "points", "points": 40, "probability": Decimal("0.25")},
+        {"kind": "nothing", "probability": Decimal("0.75")},
+    ]
+    edited = services.lottery_update(
+        tenant=world.tenant, actor=operator, lottery=lot, name="Night draw", cost_points=20,
+        outcomes=table,
+    )  # fmt: skip
+    assert (edited.name, edited.cost_points) == ("Night draw", 20)
+    assert [(o.kind, o.points) for o in edited.outcomes.order_by("id")] == [
+        ("points", 40), ("nothing", None),
+    ]  # fmt: skip
+    with pytest.raises(ValidationFailed):
+        services.lottery_update(
+            tenant=world.tenant, actor=operator, lottery=lot, name="x", cost_points=20,
+            outcomes=table[:1],
+        )  # fmt: skip
+    services.lottery_activate(tenant=world.tenant, actor=operator, lottery=lot)
+    with pytest.raises(ConflictError) as caught:
+        services.lottery_update(
+            tenant=world.tenant, actor=operator, lottery=lot, name="x", cost_points=20,
+            outcomes=table,
+        )  # fmt: skip
+    assert caught.value.code == "invalid_transition"
