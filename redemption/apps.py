@@ -13,4 +13,5 @@ class RedemptionConfig(AppConfig):
         return [
             NavItem(_("Prizes"), "redemption:prize_list", Action.CAMPAIGNS_READ),
             NavItem(_("Lotteries"), "redemption:lottery_list", Action.CAMPAIGNS_READ),
+            NavItem(_("Fulfilment"), "redemption:fulfilment_list", Action.CAMPAIGNS_READ),
         ]

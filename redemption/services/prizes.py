@@ -125,7 +125,8 @@ def prize_update(
     prize = _lock_prize(tenant, prize.pk)
     before = snapshot(prize, fields=PRIZE_FIELDS)
     data = {name: getattr(prize, name) for name in PRIZE_FIELDS} | changes
-    _clean_prize(tenant, prize.program, data)
+    if set(changes) - {"is_active"}:  # taking a prize off the shelf is never refused
+        _clean_prize(tenant, prize.program, data)
     _require_batch_usable(tenant, actor, changes.get("coupon_batch"))
     for name, value in changes.items():
         setattr(prize, name, value)
