@@ -7,9 +7,13 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from accounts.demo import PORTAL_STAFF
-from accounts.models import MerchantStaff
+from accounts.demo import PORTAL_MERCHANT, PORTAL_STAFF
+from accounts.models import Membership, MerchantStaff
+from accounts.permissions import Actor
+from accounts.services import customer_upsert, merchant_upsert
 from core.demo import DemoContext, demo_step
+from coupons.demo import OPERATOR
+from coupons.models import CouponBatch
 from points import services as points_services
 from points.demo import PROGRAM
 from points.models import PointsAccount, PointsProgram
@@ -79,7 +83,7 @@ def seed_prizes(ctx: DemoContext) -> str:
         PrizeRedemption.objects.for_tenant(tenant).exists()
         or LotteryDraw.objects.for_tenant(tenant).exists()
     ):
-        return f"prizes: {len(prizes)} prizes and a lottery, redemptions already there"
+        return f"prizes: {len(PRIZES)} prizes and a lottery, redemptions already there"
     rng = ctx.rng("prize-redemptions")
     top_up = prizes["Phone top-up 10 CNY"]
     # The month's service stars get a bonus from the operator (an audited adjustment), then
@@ -107,7 +111,7 @@ def seed_prizes(ctx: DemoContext) -> str:
                 tenant=tenant, actor=ctx.actor, lottery=lottery, staff=account.staff
             )
             drawn += 1
-    return f"prizes: {len(prizes)} prizes and a lottery; {redeemed} redemptions, {drawn} draws"
+    return f"prizes: {len(PRIZES)} prizes and a lottery; {redeemed} redemptions, {drawn} draws"
 
 
 @demo_step(order=74)  # after the portal merchant's orders (points/demo.py)
@@ -131,3 +135,91 @@ def seed_portal_redemption(ctx: DemoContext) -> str:
     )
     services.prize_redeem(tenant=tenant, actor=ctx.actor, staff=staff, prize=top_up)
     return f"{PORTAL_STAFF} redemption: 1 {top_up.name}"
+
+
+# What the portal shows on its first visit (issue 14): a coupon prize that issues a real
+# coupon to the shop's own customer record, and a physical prize already in fulfilment.
+SHOP_CUSTOMER = f"SHOP-{PORTAL_MERCHANT}"
+COUPON_PRIZE = ("Repair voucher 20 CNY", "Apology vouchers", "20.00", 60)
+PHYSICAL_PRIZE = ("Power bank 10,000 mAh", "60.00", 40)
+TOP_REVIEWER_BONUS = 400
+
+
+def _portal_prizes(ctx: DemoContext, program: PointsProgram) -> tuple[Prize, Prize]:
+    name, batch_name, value, stock = COUPON_PRIZE
+    coupon = Prize.objects.for_tenant(ctx.tenant).filter(name=name).first()
+    if coupon is None:
+        coupon = services.prize_create(
+            tenant=ctx.tenant, actor=ctx.actor, program=program, name=name, kind="coupon",
+            value=Decimal(value), points_cost=int(Decimal(value) / program.point_value),
+            stock=stock, per_holder_limit=1,
+            coupon_batch=CouponBatch.objects.for_tenant(ctx.tenant).get(name=batch_name),
+        )  # fmt: skip
+    name, value, stock = PHYSICAL_PRIZE
+    physical = Prize.objects.for_tenant(ctx.tenant).filter(name=name).first()
+    if physical is None:
+        physical = services.prize_create(
+            tenant=ctx.tenant, actor=ctx.actor, program=program, name=name, kind="physical",
+            value=Decimal(value), points_cost=int(Decimal(value) / program.point_value),
+            stock=stock, per_holder_limit=1,
+        )  # fmt: skip
+    return coupon, physical
+
+
+@demo_step(order=76)  # after demo-staff's top-up (seed_portal_redemption)
+@transaction.atomic
+def seed_portal_fulfilment(ctx: DemoContext) -> str:
+    """The portal merchant is linked to its customer record; demo-staff, the month's top
+    reviewer, takes the repair voucher (its code shows in the portal) and a power bank that the
+    operator has shipped; a colleague's power bank waits in the fulfilment queue. Balances end
+    where they were (the bonus pays for both). Once: a power bank redeemed by demo-staff stays."""
+    tenant = ctx.tenant
+    program = PointsProgram.objects.for_tenant(tenant).get(name=PROGRAM)
+    coupon_prize, power_bank = _portal_prizes(ctx, program)
+    staff = (
+        MerchantStaff.objects.for_tenant(tenant).select_related("merchant").get(code=PORTAL_STAFF)
+    )
+    if PrizeRedemption.objects.for_tenant(tenant).filter(staff=staff, prize=power_bank).exists():
+        return "portal prizes: already there"
+    merchant = staff.merchant
+    customer, _created = customer_upsert(
+        tenant=tenant, actor=ctx.actor, code=SHOP_CUSTOMER, name=merchant.name,
+        region=merchant.region,
+    )  # fmt: skip
+    merchant_upsert(
+        tenant=tenant, actor=ctx.actor, code=merchant.code, name=merchant.name,
+        region=merchant.region, customer=customer, is_active=merchant.is_active,
+    )  # fmt: skip
+    staff.merchant.refresh_from_db(fields=["customer"])  # where the voucher goes
+    operator = Actor(
+        tenant=tenant, membership=Membership.objects.for_tenant(tenant).get(user__username=OPERATOR)
+    )
+    colleague = (
+        MerchantStaff.objects.for_tenant(tenant)
+        .filter(merchant=merchant)
+        .exclude(pk=staff.pk)
+        .order_by("code")
+        .first()
+    )
+    address = f"{merchant.name}, service desk, {merchant.region.name if merchant.region else ''}"
+    for holder, bonus in ((staff, TOP_REVIEWER_BONUS), (colleague, power_bank.points_cost)):
+        account = points_services.account_for_holder(tenant=tenant, program=program, holder=holder)
+        points_services.points_adjust(
+            tenant=tenant, actor=operator, account=account, points=bonus,
+            reason="Double Eleven top reviewer",
+        )  # fmt: skip
+    services.prize_redeem(tenant=tenant, actor=ctx.actor, staff=staff, prize=coupon_prize)
+    mine = services.prize_redeem(
+        tenant=tenant, actor=ctx.actor, staff=staff, prize=power_bank, shipping_address=address
+    )
+    services.redemption_ship(
+        tenant=tenant, actor=operator, redemption=mine, carrier="SF Express",
+        tracking_number="SF1403926617455",
+    )  # fmt: skip
+    services.prize_redeem(
+        tenant=tenant, actor=ctx.actor, staff=colleague, prize=power_bank, shipping_address=address
+    )
+    return (
+        f"portal prizes: {merchant.code} linked to {SHOP_CUSTOMER}; {PORTAL_STAFF} took a "
+        f"{coupon_prize.name} and a shipped {power_bank.name}; {colleague.code}'s waits to ship"
+    )
