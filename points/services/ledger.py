@@ -248,8 +248,10 @@ def points_spend(
     points: int,
     reference: str,
     source: str = "",
+    reason: str = "",
 ) -> LedgerEntry:
-    """Spend usable points first-in, first-out (prizes, lottery draws). 422 insufficient_points."""
+    """Spend usable points first-in, first-out (prizes, lottery draws). 422 insufficient_points.
+    `reason`: what the holder's history says they spent it on (the prize's name)."""
     with transaction.atomic():
         account = locks.lock_account(tenant, account.pk)
         existing = LedgerEntry.objects.for_tenant(tenant).filter(reference=reference).first()
@@ -264,7 +266,8 @@ def points_spend(
         taken = _take(locks.lock_open_lots(tenant, account), points)
         entry = _entry(
             tenant, account, kind=EntryKind.SPEND, points=points, usable_delta=-points,
-            reference=reference, links=Links(source=source, operator_label=actor.label),
+            reference=reference,
+            links=Links(source=source, operator_label=actor.label, reason=reason),
         )  # fmt: skip
         _apply_takes(tenant, entry, taken)
         return entry
