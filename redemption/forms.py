@@ -86,7 +86,9 @@ def _batch_lookup(actor, value: str):
 class PrizeForm(ConsoleForm):
     """A new prize. Times are read in the tenant's time zone (the request activates it)."""
 
-    program = forms.ModelChoiceField(label=_("Points program"), queryset=None)
+    program: forms.ModelChoiceField = forms.ModelChoiceField(
+        label=_("Points program"), queryset=None
+    )
     name = forms.CharField(label=_("Name"), max_length=200)
     kind = forms.ChoiceField(label=_("Kind"), choices=PrizeKind.choices)
     points_cost = forms.IntegerField(label=_("Points cost"), min_value=1)
@@ -204,7 +206,9 @@ class StockAdjustForm(BootstrapMixin, forms.Form):
 
 
 class LotteryForm(ConsoleForm):
-    program = forms.ModelChoiceField(label=_("Points program"), queryset=None)
+    program: forms.ModelChoiceField = forms.ModelChoiceField(
+        label=_("Points program"), queryset=None
+    )
     name = forms.CharField(label=_("Name"), max_length=200)
     cost_points = forms.IntegerField(
         label=_("Cost of a draw (points)"),
@@ -316,7 +320,7 @@ class BaseOutcomeFormSet(forms.BaseFormSet):
         return [
             form.outcome()
             for form in self.forms
-            if form.has_changed() and not self._should_delete_form(form)
+            if form.has_changed() and not self._should_delete_form(form)  # type: ignore[attr-defined]
         ]
 
     def clean(self):

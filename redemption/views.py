@@ -4,7 +4,6 @@ the fulfilment queue of physical prizes. Operators (CAMPAIGNS_MANAGE) create, ch
 readers (CAMPAIGNS_READ) see the same pages without the buttons."""
 
 from django.contrib import messages
-from django.db.models import QuerySet
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -13,7 +12,6 @@ from django.views.decorators.http import require_POST
 
 from accounts.roles import Action
 from core.errors import DomainError
-from core.models import AuditEntry
 from core.selectors import get_visible
 from web.pages import LifeCycleActions, console_view, filtered_list, paginate, run_action, safe_next
 
@@ -71,25 +69,6 @@ def prize_edit(request, pk: int):
     return render(request, "redemption/prize_form.html", {"form": form, "prize": prize})
 
 
-# TEMPORARY: belongs in redemption/selectors.py as `prize_stock_history` (asked of the lead).
-# Operators lack AUDIT_READ, so accounts.selectors.audit_entry_list can't serve; as with
-# budgets.selectors.budget_history, whoever may read the prize reads how its stock came about.
-STOCK_ACTIONS = ("prize.create", "prize.stock_adjust")
-
-
-def _prize_stock_history(*, tenant, actor, prize: Prize) -> QuerySet:
-    selectors.prize_get(tenant=tenant, actor=actor, id=prize.pk)
-    return (
-        AuditEntry.objects.for_tenant(tenant)
-        .filter(
-            object_type=Prize._meta.label_lower,
-            object_id=str(prize.pk),
-            action__in=STOCK_ACTIONS,
-        )
-        .order_by("-created_at", "-id")
-    )
-
-
 def _stock_rows(entries) -> list[dict]:
     """Each stock change as people read it: when, who, from → to, the change, and why."""
     rows = []
@@ -114,7 +93,7 @@ def _stock_rows(entries) -> list[dict]:
 
 def _prize_page(request, prize: Prize, *, stock_form=None):
     actor = request.actor
-    history = _prize_stock_history(tenant=actor.tenant, actor=actor, prize=prize)
+    history = selectors.prize_stock_history(tenant=actor.tenant, actor=actor, prize=prize)
     redemptions = (
         selectors.redemption_list(tenant=actor.tenant, actor=actor)
         .filter(prize=prize)

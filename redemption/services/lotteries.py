@@ -263,6 +263,7 @@ def _take_outcome(tenant: Tenant, outcome: LotteryOutcome, customer) -> tuple[bo
                     raise _Exhausted
             if outcome.kind == OutcomeKind.COUPON:
                 try:
+                    assert outcome.batch is not None, "a coupon outcome names its batch"
                     coupon = coupon_issue_as_reward(
                         tenant=tenant, batch=outcome.batch, customer=customer
                     )
@@ -333,6 +334,7 @@ def lottery_draw(
         points=lottery.cost_points,
         reference=reference,
         source=f"lottery:{lottery.pk}",
+        reason=lottery.name,
     )
     award = None
     if won is not None and won.kind == OutcomeKind.POINTS:

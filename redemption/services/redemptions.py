@@ -83,8 +83,8 @@ def prize_redeem(
 
     409 out_of_stock; 422 limit_reached, not_available (inactive, not open yet, past its
     deadline), insufficient_points, no_linked_customer (a coupon prize for a holder whose
-    merchant has no customer record); 429 throttled. A coupon prize issues one coupon per unit
-    from its batch to the customer record of the holder's merchant (SPEC §4). A retry with the
+    merchant has no customer record); 429 throttled. A coupon prize (one at a time) issues a
+    coupon from its batch to the customer record of the holder's merchant (SPEC §4). A retry with the
     same `request_key` returns the first redemption and spends nothing more.
     """
     _require_redeemer(actor, staff)
@@ -102,7 +102,13 @@ def prize_redeem(
         raise ValidationFailed(
             _("Where to ship it?"), fields={"shipping_address": [_("Required.")]}
         )
-    customer = _linked_customer(staff) if prize.kind == PrizeKind.COUPON else None
+    customer = None
+    if prize.kind == PrizeKind.COUPON:
+        if quantity != 1:  # one redemption shows one code; a second coupon is a second tap
+            raise ValidationFailed(
+                _("Coupons are redeemed one at a time."), fields={"quantity": [_("1.")]}
+            )
+        customer = _linked_customer(staff)
     if prize.stock < quantity:
         raise ConflictError(_("Out of stock."), code=RedemptionErrorCode.OUT_OF_STOCK)
     _check_holder_limit(tenant, prize, account, quantity)
@@ -116,10 +122,7 @@ def prize_redeem(
     coupon = None
     if customer is not None:
         assert prize.coupon_batch is not None, "a coupon prize names its batch (prize_coupon_batch)"
-        for _unit in range(quantity):
-            coupon = coupon_issue_as_reward(
-                tenant=tenant, batch=prize.coupon_batch, customer=customer
-            )
+        coupon = coupon_issue_as_reward(tenant=tenant, batch=prize.coupon_batch, customer=customer)
     spend = points_spend(
         tenant=tenant,
         actor=actor,
@@ -127,6 +130,7 @@ def prize_redeem(
         points=points,
         reference=f"prize:{prize.pk}:{request_key or uuid.uuid4().hex}:{account.pk}",
         source=f"prize:{prize.pk}",
+        reason=f"{prize.name} x {quantity}" if quantity > 1 else prize.name,
     )
     # Under the row lock this cannot miss; the condition keeps stock from ever going negative.
     took = (

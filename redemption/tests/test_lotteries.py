@@ -171,7 +171,7 @@ def test_draws_are_listed_for_those_who_may_read_them(world):
 # --- the odds, over many draws ----------------------------------------------------------------
 
 ODDS = {"points": Decimal("0.05"), "prize": Decimal("0.15"), "coupon": Decimal("0.30")}
-ODDS["nothing"] = 1 - sum(ODDS.values())
+ODDS["nothing"] = Decimal(1) - sum(ODDS.values(), Decimal(0))
 
 
 def _table() -> list[LotteryOutcome]:
