@@ -2,8 +2,7 @@ from django.urls import path
 
 from . import views
 
-app_name = "portal"
+# Mounted in the portal namespace by web/urls_portal.py.
 urlpatterns = [
-    path("", views.portal_home, name="home"),
-    path("staff/", views.portal_staff_list, name="staff_list"),
+    path("profile/", views.portal_profile, name="profile"),
 ]

@@ -320,6 +320,7 @@ def merchant_form(request, code: str | None = None):
             "code": merchant.code,
             "name": merchant.name,
             "region": merchant.region.code if merchant.region else "",
+            "customer": merchant.customer.code if merchant.customer else "",
             "is_active": merchant.is_active,
         }
         if merchant
@@ -334,7 +335,7 @@ def merchant_form(request, code: str | None = None):
         existing=merchant,
         getter=selectors.merchant_get,
         service=services.merchant_upsert,
-        fields=("code", "name", "region", "is_active"),
+        fields=("code", "name", "region", "customer", "is_active"),
         taken=_("This code is taken; edit that merchant instead."),
     )
     if saved:
@@ -492,24 +493,11 @@ def audit_list(request):
 
 
 @portal_view()
-def portal_home(request):
+def portal_profile(request):
+    """Who I am here: my staff record (a staff member) or the merchant I administer."""
     actor = request.actor
-    if actor.can(Action.PORTAL_MERCHANT):
-        return redirect("portal:staff_list")
-    staff = selectors.staff_own_get(tenant=actor.tenant, actor=actor)
-    return render(request, "portal/home.html", {"staff": staff})
-
-
-@portal_view(Action.PORTAL_MERCHANT)
-def portal_staff_list(request):
-    actor = request.actor
-    qs = selectors.staff_list(tenant=actor.tenant, actor=actor)
-    merchant = selectors.merchant_get(
-        tenant=actor.tenant, actor=actor, code=actor.membership.merchant.code
-    )
-    return filtered_list(
-        request,
-        "portal/staff_list.html",
-        filters.StaffConsoleFilter(request.GET, queryset=qs, request=request),
-        merchant=merchant,
-    )
+    staff = None
+    if actor.can(Action.PORTAL_OWN):
+        staff = selectors.staff_own_get(tenant=actor.tenant, actor=actor)
+    context = {"staff": staff, "merchant": actor.membership.merchant}
+    return render(request, "portal/profile.html", context)

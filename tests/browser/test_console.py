@@ -173,6 +173,8 @@ def test_merchant_staff_lands_in_the_portal_on_a_phone(
     page.set_viewport_size({"width": 390, "height": 844})
     log_in(page, live_server.url, world.members[Role.MERCHANT_STAFF].user.username)
     expect(page).to_have_url(re.compile(r"/portal/$"))
+    expect(page.get_by_role("heading", name="My points")).to_be_visible()
+    page.get_by_role("link", name="Me", exact=True).click()
     expect(page.get_by_role("heading", name="My profile")).to_be_visible()
     expect(page.locator(".profile-card")).to_contain_text(world.staff.name)
     expect(page.locator(".profile-card")).to_contain_text(world.merchant.name)
