@@ -11,6 +11,7 @@ form carries a fresh request key, so a double tap redeems or draws once.
 """
 
 import re
+from functools import wraps
 
 from django.contrib import messages
 from django.contrib.humanize.templatetags.humanize import intcomma
@@ -31,13 +32,19 @@ from .portal_forms import RedeemForm, new_request_key
 _REQUEST_KEY = re.compile(r"^[0-9a-f]{32}$")
 
 
-def _own_staff(request):
-    actor = request.actor
-    return staff_own_get(tenant=actor.tenant, actor=actor)
+def own_staff_page(view):
+    """A merchant staff member's own page, called with their staff record; a login not linked
+    to one gets the notice instead."""
 
+    @wraps(view)
+    def with_staff(request, *args, **kwargs):
+        actor = request.actor
+        staff = staff_own_get(tenant=actor.tenant, actor=actor)
+        if staff is None:
+            return render(request, "portal/prizes/not_linked.html")
+        return view(request, staff, *args, **kwargs)
 
-def _not_linked(request):
-    return render(request, "portal/prizes/not_linked.html")
+    return portal_view(Action.PORTAL_OWN)(with_staff)
 
 
 def _balances(request, staff) -> list:
@@ -45,12 +52,9 @@ def _balances(request, staff) -> list:
     return list(selectors.staff_balances(tenant=actor.tenant, actor=actor, staff=staff))
 
 
-@portal_view(Action.PORTAL_OWN)
-def prize_catalogue(request):
+@own_staff_page
+def prize_catalogue(request, staff):
     """What the staff member can afford first, then what they save up for, then what opens."""
-    staff = _own_staff(request)
-    if staff is None:
-        return _not_linked(request)
     actor = request.actor
     prizes = selectors.catalogue_for_staff(tenant=actor.tenant, actor=actor, staff=staff)
     context = {"page": paginate(request, prizes), "balances": _balances(request, staff)}
@@ -63,11 +67,8 @@ def _prize_page(request, staff, prize, form):
 
 
 @never_cache  # "back" must render a fresh request key, not show the form that was sent
-@portal_view(Action.PORTAL_OWN)
-def prize_detail(request, id):
-    staff = _own_staff(request)
-    if staff is None:
-        return _not_linked(request)
+@own_staff_page
+def prize_detail(request, staff, id):
     actor = request.actor
     prize = selectors.catalogue_prize_get(tenant=actor.tenant, actor=actor, staff=staff, id=id)
     return _prize_page(request, staff, prize, RedeemForm(prize=prize))
@@ -75,13 +76,10 @@ def prize_detail(request, id):
 
 @never_cache
 @require_POST
-@portal_view(Action.PORTAL_OWN)
-def prize_redeem(request, id):
+@own_staff_page
+def prize_redeem(request, staff, id):
     """The redeem form: first its review page, then (confirmed) the redemption itself. A
     refusal shows the form again with its message; nothing was spent."""
-    staff = _own_staff(request)
-    if staff is None:
-        return _not_linked(request)
     actor = request.actor
     prize = selectors.catalogue_prize_get(tenant=actor.tenant, actor=actor, staff=staff, id=id)
     form = RedeemForm(request.POST, prize=prize)
@@ -129,11 +127,8 @@ def prize_redeem(request, id):
 # --- lotteries ------------------------------------------------------------------------------
 
 
-@portal_view(Action.PORTAL_OWN)
-def lottery_list(request):
-    staff = _own_staff(request)
-    if staff is None:
-        return _not_linked(request)
+@own_staff_page
+def lottery_list(request, staff):
     actor = request.actor
     lotteries = selectors.lottery_list_for_staff(tenant=actor.tenant, actor=actor)
     context = {"page": paginate(request, lotteries), "balances": _balances(request, staff)}
@@ -145,12 +140,9 @@ def _balance_in(balances: list, program_id: int) -> int:
 
 
 @never_cache  # a fresh request key per render (see prize_detail)
-@portal_view(Action.PORTAL_OWN)
-def lottery_detail(request, id):
+@own_staff_page
+def lottery_detail(request, staff, id):
     """The cost, the odds table and the expected return before the draw; past draws below."""
-    staff = _own_staff(request)
-    if staff is None:
-        return _not_linked(request)
     actor = request.actor
     lottery = selectors.lottery_get_for_staff(tenant=actor.tenant, actor=actor, id=id)
     balances = _balances(request, staff)
@@ -172,11 +164,8 @@ def lottery_detail(request, id):
 
 
 @require_POST
-@portal_view(Action.PORTAL_OWN)
-def lottery_draw(request, id):
-    staff = _own_staff(request)
-    if staff is None:
-        return _not_linked(request)
+@own_staff_page
+def lottery_draw(request, staff, id):
     actor = request.actor
     lottery = selectors.lottery_get_for_staff(tenant=actor.tenant, actor=actor, id=id)
     request_key = request.POST.get("request_key", "")
@@ -198,12 +187,9 @@ def lottery_draw(request, id):
 
 
 @never_cache  # "draw again" carries a fresh request key
-@portal_view(Action.PORTAL_OWN)
-def draw_detail(request, id):
+@own_staff_page
+def draw_detail(request, staff, id):
     """What the draw won, and the balance now."""
-    staff = _own_staff(request)
-    if staff is None:
-        return _not_linked(request)
     actor = request.actor
     draw = selectors.draw_get(tenant=actor.tenant, actor=actor, id=id)
     lottery = draw.lottery
@@ -221,33 +207,24 @@ def draw_detail(request, id):
 # --- my redemptions -------------------------------------------------------------------------
 
 
-@portal_view(Action.PORTAL_OWN)
-def redemption_list(request):
-    staff = _own_staff(request)
-    if staff is None:
-        return _not_linked(request)
+@own_staff_page
+def redemption_list(request, staff):
     actor = request.actor
     redemptions = selectors.redemption_list(tenant=actor.tenant, actor=actor).filter(staff=staff)
     context = {"page": paginate(request, redemptions)}
     return render(request, "portal/prizes/redemptions.html", context)
 
 
-@portal_view(Action.PORTAL_OWN)
-def redemption_detail(request, id):
-    staff = _own_staff(request)
-    if staff is None:
-        return _not_linked(request)
+@own_staff_page
+def redemption_detail(request, staff, id):
     actor = request.actor
     redemption = selectors.redemption_get(tenant=actor.tenant, actor=actor, id=id)
     return render(request, "portal/prizes/redemption.html", {"redemption": redemption})
 
 
 @require_POST
-@portal_view(Action.PORTAL_OWN)
-def redemption_cancel(request, id):
-    staff = _own_staff(request)
-    if staff is None:
-        return _not_linked(request)
+@own_staff_page
+def redemption_cancel(request, staff, id):
     actor = request.actor
     redemption = selectors.redemption_get(tenant=actor.tenant, actor=actor, id=id)
     done = _("Cancelled. %(points)s points are back in your balance.") % {
