@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from accounts.roles import Action
 from core.exports import csv_response, xlsx_bytes
@@ -99,7 +100,7 @@ def _export_columns(fmt: str):
         (_("Spent"), lambda s: s.spent),
         (_("Balance"), lambda s: s.balance),
         (_("Expiring in 30 days"), lambda s: s.expiring),
-        (_("Redemptions"), lambda s: s.redemptions),
+        (pgettext("prizes", "Redemptions"), lambda s: s.redemptions),
         (_("Draws"), lambda s: s.draws),
         (_("Last activity"), lambda s: moment(s.last_activity)),
     ]
