@@ -3,9 +3,11 @@ at the program's value of a point (0.20 CNY), a climax lottery whose draw return
 than it costs, and a few redemptions and draws by staff who earned enough in the demo month —
 all through the services, so stock, points and ledger are the real ones."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.demo import PORTAL_MERCHANT, PORTAL_STAFF
 from accounts.models import Membership, MerchantStaff
@@ -184,7 +186,7 @@ def seed_portal_fulfilment(ctx: DemoContext) -> str:
     merchant = staff.merchant
     customer, _created = customer_upsert(
         tenant=tenant, actor=ctx.actor, code=SHOP_CUSTOMER, name=merchant.name,
-        region=merchant.region,
+        region=merchant.region, registered_on=timezone.localdate() - timedelta(days=400),
     )  # fmt: skip
     merchant_upsert(
         tenant=tenant, actor=ctx.actor, code=merchant.code, name=merchant.name,

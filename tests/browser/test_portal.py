@@ -182,3 +182,20 @@ def test_staff_redeem_and_draw_merchant_sees_it_operator_ships_it(
     expect(page.locator("main")).to_contain_text("Shipped")
     expect(page.locator("main")).to_contain_text("SF1403926617455")
     page.close()
+
+
+def test_every_staff_page_in_chinese_is_accessible_on_a_phone(
+    browser: Browser, live_server, world, earning
+):
+    base = live_server.url
+    page = browser.new_page(viewport=PHONE)
+    page.set_default_timeout(15_000)
+    log_in(page, base, world.members[Role.MERCHANT_STAFF].user.username)
+    page.context.add_cookies([{"name": "django_language", "value": "zh-hans", "url": base}])
+    page.goto(f"{base}/portal/")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+    _, power_bank, draw = earning
+    for path in ("", "earn/", "history/", "prizes/", f"prizes/{power_bank.pk}/", "lotteries/",
+                 f"lotteries/{draw.pk}/", "redemptions/", "profile/"):  # fmt: skip
+        _visit(page, f"{base}/portal/{path}")
+    page.close()
