@@ -20,9 +20,9 @@ class Throttled(DomainError):
 
 
 def _parse(rate: str) -> tuple[int, int]:
+    """ "20/min" → (20, 60); the period as DRF reads it, by its first letter (s, m, h, d)."""
     count, _slash, period = rate.partition("/")
-    seconds = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600}[period]
-    return int(count), seconds
+    return int(count), {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[:1]]
 
 
 def holder_rate_check(*, tenant_id: int, action: str, holder_id: int) -> None:
@@ -34,5 +34,10 @@ def holder_rate_check(*, tenant_id: int, action: str, holder_id: int) -> None:
     window = int(time.time() // seconds)
     key = f"holder-rate:{tenant_id}:{action}:{holder_id}:{window}"
     cache.add(key, 0, timeout=seconds + 1)
-    if cache.incr(key) > limit:
+    try:
+        count = cache.incr(key)
+    except ValueError:  # the key was evicted between add and incr: this is its first hit
+        cache.set(key, 1, timeout=seconds + 1)
+        count = 1
+    if count > limit:
         raise Throttled(_("Too many requests; wait a moment and try again."))

@@ -635,7 +635,6 @@ def earning_guide(
             )
         else:
             guide.tiers = sorted(rule.tiers, key=lambda t: t["from"])
-            rule.tiers = guide.tiers
             open_regions = []
             for region_id, (code, name) in candidates[rule.pk].items():
                 orders, awarded = counters.get((rule.pk, region_id), (0, 0))

@@ -14,6 +14,7 @@ from coupons import selectors as coupon_selectors
 from coupons.models import BatchStatus
 from points import selectors as points_selectors
 from points.models import Holder
+from web.api.fields import INT_MAX
 from web.forms import BootstrapMixin, ConsoleForm
 
 from . import selectors
@@ -185,7 +186,10 @@ class PrizeEditForm(PrizeForm):
 
 class StockAdjustForm(BootstrapMixin, forms.Form):
     delta = forms.IntegerField(
-        label=_("Change of stock"), help_text=_("Positive to add, negative to take away.")
+        label=_("Change of stock"),
+        help_text=_("Positive to add, negative to take away."),
+        min_value=-INT_MAX,
+        max_value=INT_MAX,
     )
     reason = forms.CharField(
         label=_("Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 2})
@@ -315,19 +319,23 @@ class BaseOutcomeFormSet(forms.BaseFormSet):
             form.fields["DELETE"].label = _("Remove")
             form.fields["DELETE"].widget.attrs["class"] = "form-check-input"
 
-    def outcomes(self) -> list[dict]:
-        """The filled rows not marked for removal, in the order shown."""
+    def _kept(self) -> list:
+        """The rows that name a kind and are not marked for removal, in the order shown (an
+        unchanged existing row counts: editing only the name keeps the table)."""
         return [
-            form.outcome()
+            form
             for form in self.forms
-            if form.has_changed() and not self._should_delete_form(form)  # type: ignore[attr-defined]
+            if getattr(form, "cleaned_data", {}).get("kind") and not self._should_delete_form(form)  # type: ignore[attr-defined]
         ]
+
+    def outcomes(self) -> list[dict]:
+        return [form.outcome() for form in self._kept()]
 
     def clean(self):
         super().clean()
         if any(self.errors):
             return
-        rows = [f for f in self.forms if f.has_changed() and not self._should_delete_form(f)]
+        rows = self._kept()
         if not rows:
             raise ValidationError(_("Add at least one outcome."))
         # The service checks the fractions too; this says it in the percent the form speaks.

@@ -168,12 +168,12 @@ def _staff_prizes(*, tenant: Tenant, actor: Actor, staff: MerchantStaff, now: da
     """
     _require_own(actor, staff)
     balance = Subquery(
-        PointsAccount.objects.unscoped()
-        .filter(tenant=tenant, program=OuterRef("program_id"), staff=staff)
+        PointsAccount.objects.for_tenant(tenant)
+        .filter(program=OuterRef("program_id"), staff=staff)
         .values("balance")[:1]
     )
     taken = Subquery(
-        PrizeRedemption.objects.unscoped()
+        PrizeRedemption.objects.for_tenant(tenant)
         .filter(prize=OuterRef("pk"), staff=staff, status=RedemptionStatus.REDEEMED)
         .order_by()
         .values("prize")

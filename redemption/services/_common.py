@@ -1,6 +1,9 @@
 """What prizes, redemptions and lotteries share: who redeems, the batch a prize hands out, the
 staff program, the customer a coupon goes to, request keys, and the prize row's lock."""
 
+from contextlib import contextmanager
+
+from django.db import IntegrityError
 from django.utils.translation import gettext as _
 
 from accounts import scope as data_scope
@@ -71,6 +74,25 @@ def _linked_customer(staff):
     return customer
 
 
+def _key_reused() -> ConflictError:
+    return ConflictError(
+        _("This request key was used for something else."),
+        code=CoreErrorCode.IDEMPOTENCY_CONFLICT,
+    )
+
+
+@contextmanager
+def _one_row_per_request_key():
+    """Around the insert: the same key sent at once for two prizes (two row locks, so neither
+    saw the other in `_replayed`) loses on the unique constraint, as the same 409."""
+    try:
+        yield
+    except IntegrityError as exc:
+        if "request_key" not in str(exc):
+            raise
+        raise _key_reused() from exc
+
+
 def _replayed(model, tenant: Tenant, account, request_key: str, **same):
     """The row a request key already made for this account, or None. Called under the row
     lock that serialises the write (prize or lottery), so a double tap finds the first one;
@@ -81,10 +103,7 @@ def _replayed(model, tenant: Tenant, account, request_key: str, **same):
     if row is None:
         return None
     if any(getattr(row, name) != value for name, value in same.items()):
-        raise ConflictError(
-            _("This request key was used for something else."),
-            code=CoreErrorCode.IDEMPOTENCY_CONFLICT,
-        )
+        raise _key_reused()
     return row
 
 

@@ -32,9 +32,18 @@ from coupons.services import coupon_issue_as_reward
 from points.services import account_for_holder, points_credit, points_spend
 
 from ..errors import RedemptionErrorCode
-from ..models import Lottery, LotteryDraw, LotteryOutcome, LotteryStatus, OutcomeKind, Prize
+from ..models import (
+    Lottery,
+    LotteryDraw,
+    LotteryOutcome,
+    LotteryStatus,
+    OutcomeKind,
+    Prize,
+    PrizeKind,
+)
 from ._common import (
     _linked_customer,
+    _one_row_per_request_key,
     _replayed,
     _require_batch_usable,
     _require_redeemer,
@@ -64,6 +73,10 @@ def _clean_outcome(tenant: Tenant, program, outcome: dict) -> None:
     prize, batch = outcome.get("prize"), outcome.get("batch")
     if prize is not None and (prize.tenant_id != tenant.pk or prize.program_id != program.pk):
         raise _lottery_invalid("outcomes", _("A prize of the lottery's program."))
+    if prize is not None and prize.kind == PrizeKind.PHYSICAL:  # a draw asks for no address
+        raise _lottery_invalid(
+            "outcomes", _("A physical prize ships to an address: offer it in the catalogue.")
+        )
     if batch is not None and batch.tenant_id != tenant.pk:
         raise _lottery_invalid("outcomes", _("Unknown coupon batch."))
     if kind == OutcomeKind.NOTHING and outcome.get("inventory") is not None:
@@ -347,18 +360,19 @@ def lottery_draw(
             reference=f"{reference}:win",
             source=f"lottery:{lottery.pk}",
         )
-    draw = LotteryDraw.objects.create(
-        tenant=tenant,
-        lottery=lottery,
-        account=account,
-        staff=staff,
-        outcome=won,
-        spend_entry=spend,
-        award_entry=award,
-        coupon=coupon,
-        request_key=request_key,
-        operator_label=actor.label,
-    )
+    with _one_row_per_request_key():
+        draw = LotteryDraw.objects.create(
+            tenant=tenant,
+            lottery=lottery,
+            account=account,
+            staff=staff,
+            outcome=won,
+            spend_entry=spend,
+            award_entry=award,
+            coupon=coupon,
+            request_key=request_key,
+            operator_label=actor.label,
+        )
     audit_record(
         tenant=tenant,
         actor=actor,

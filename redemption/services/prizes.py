@@ -18,6 +18,8 @@ from ..errors import RedemptionErrorCode
 from ..models import Prize, PrizeKind
 from ._common import _lock_prize, _require_batch_usable
 
+STOCK_MAX = 2**31 - 1  # Prize.stock is a PositiveIntegerField
+
 PRIZE_FIELDS = [
     "name",
     "kind",
@@ -158,6 +160,8 @@ def prize_stock_adjust(
     prize = _lock_prize(tenant, prize.pk)
     if prize.stock + delta < 0:
         raise _invalid("delta", _("Only %(stock)d in stock to remove.") % {"stock": prize.stock})
+    if prize.stock + delta > STOCK_MAX:  # the column's bound: a clear 400, not a 500
+        raise _invalid("delta", _("At most %(max)d in stock.") % {"max": STOCK_MAX})
     before = prize.stock
     prize.stock += delta
     prize.save(update_fields=["stock", "updated_at"])

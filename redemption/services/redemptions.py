@@ -29,6 +29,7 @@ from ..models import FulfilmentStatus, Prize, PrizeKind, PrizeRedemption, Redemp
 from ._common import (
     _linked_customer,
     _lock_prize,
+    _one_row_per_request_key,
     _replayed,
     _require_redeemer,
     _require_staff_program,
@@ -140,22 +141,23 @@ def prize_redeem(
     )
     if not took:
         raise ConflictError(_("Out of stock."), code=RedemptionErrorCode.OUT_OF_STOCK)
-    redemption = PrizeRedemption.objects.create(
-        tenant=tenant,
-        prize=prize,
-        account=account,
-        staff=staff,
-        quantity=quantity,
-        points=points,
-        spend_entry=spend,
-        request_key=request_key,
-        coupon=coupon,
-        shipping_address=shipping_address.strip(),
-        fulfilment_status=FulfilmentStatus.PENDING
-        if prize.kind == PrizeKind.PHYSICAL
-        else FulfilmentStatus.NOT_NEEDED,
-        operator_label=actor.label,
-    )
+    with _one_row_per_request_key():
+        redemption = PrizeRedemption.objects.create(
+            tenant=tenant,
+            prize=prize,
+            account=account,
+            staff=staff,
+            quantity=quantity,
+            points=points,
+            spend_entry=spend,
+            request_key=request_key,
+            coupon=coupon,
+            shipping_address=shipping_address.strip(),
+            fulfilment_status=FulfilmentStatus.PENDING
+            if prize.kind == PrizeKind.PHYSICAL
+            else FulfilmentStatus.NOT_NEEDED,
+            operator_label=actor.label,
+        )
     audit_record(
         tenant=tenant,
         actor=actor,

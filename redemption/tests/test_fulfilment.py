@@ -319,3 +319,30 @@ def test_redemptions_are_throttled_per_holder(world, me, settings):
     give_points(world, p.program, colleague, 100)
     _redeem(world, p, world.actor(Role.OPERATOR), staff=colleague)  # another holder: not held up
     assert staff_program(world) == p.program
+
+
+def test_stock_beyond_the_columns_bound_is_a_clear_error(world):
+    p = prize(world, stock=5)
+    with pytest.raises(ValidationFailed) as caught:
+        services.prize_stock_adjust(
+            tenant=world.tenant, actor=world.actor(Role.OPERATOR), prize=p, delta=2**31 - 1,
+            reason="typo",
+        )  # fmt: skip
+    assert "delta" in caught.value.fields
+    client = world.console_client(Role.OPERATOR)
+    page = client.post(
+        f"/console/prizes/{p.pk}/stock/", {"stock-delta": str(2**40), "stock-reason": "typo"}
+    )
+    assert page.status_code == 200  # the form again, with the field's error
+    assert Prize.objects.for_tenant(world.tenant).get(pk=p.pk).stock == 5
+
+
+@pytest.mark.parametrize("rate", ["2/min", "2/minute", "2/m"])
+def test_holder_rates_read_as_drf_reads_them(world, me, settings, rate):
+    settings.HOLDER_RATES = {"prize_redeem": rate}
+    p = prize(world, points_cost=100, value=Decimal("1.00"))
+    give_points(world, p.program, world.staff, 1000)
+    _redeem(world, p, me)
+    _redeem(world, p, me)
+    with pytest.raises(Throttled):
+        _redeem(world, p, me)

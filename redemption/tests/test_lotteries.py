@@ -295,3 +295,16 @@ def test_a_draft_is_edited_whole_and_a_live_lottery_not_at_all(world):
             outcomes=table,
         )  # fmt: skip
     assert caught.value.code == "invalid_transition"
+
+
+def test_a_physical_prize_is_not_a_lottery_outcome(world):
+    power_bank = prize(world, kind="physical", name="Power bank")
+    with pytest.raises(ValidationFailed) as caught:
+        lottery(
+            world,
+            outcomes=[
+                {"kind": "prize", "prize": power_bank, "probability": Decimal("0.1")},
+                {"kind": "nothing", "probability": Decimal("0.9")},
+            ],
+        )
+    assert "catalogue" in caught.value.detail

@@ -528,3 +528,23 @@ def test_another_tenants_objects_are_not_found(world, other_world):
     for url in posts:
         assert client.post(url, {"stock-delta": "1", "stock-reason": "x"}).status_code == 404, url
     assert PrizeRedemption.objects.for_tenant(other_world.tenant).get().status == "redeemed"
+
+
+def test_editing_only_a_drafts_name_keeps_its_outcomes(world):
+    draft = lottery(world, cost_points=100)
+    client = world.console_client(Role.OPERATOR)
+    unchanged = [
+        {"kind": "points", "points": "100", "percent": "50"},
+        {"kind": "nothing", "percent": "50"},
+    ]
+    response = client.post(
+        reverse("redemption:lottery_edit", args=[draft.pk]),
+        {"name": "Renamed", "cost_points": "100", **_outcomes(*unchanged, initial=2)},
+    )
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert draft.name == "Renamed"
+    assert [(o.kind, o.probability) for o in draft.outcomes.all()] == [
+        ("points", Decimal("0.5")),
+        ("nothing", Decimal("0.5")),
+    ]
