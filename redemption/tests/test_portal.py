@@ -112,7 +112,7 @@ def test_catalogue_shows_the_window_end_in_the_tenant_time_zone(world, shop):
         available_until=until,
     )  # fmt: skip
     local = timezone.localtime(until, world.tenant.zone)
-    assert f"Until {local:%-d %b %H:%M}" in _page(_staff_client(world), "prizes")
+    assert f"Until {local:%m-%d %H:%M}" in _page(_staff_client(world), "prizes")
 
 
 def test_catalogue_hides_inactive_and_ended_prizes(world, shop):
