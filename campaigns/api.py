@@ -12,6 +12,7 @@ from web.api.views import (
 
 from . import selectors, services
 from . import serializers as s
+from .checks import local_days
 from .models import CampaignStatus
 
 TAGS = ["campaigns"]
@@ -65,12 +66,22 @@ class CampaignDetailView(ObjectDetailView):
 class CampaignCheckView(TenantAPIView):
     @extend_schema(
         tags=TAGS,
+        parameters=[s.CheckWindowSerializer],
         responses={200: s.CheckSerializer},
-        description="Errors block scheduling; warnings need acknowledging (SPEC §6).",
+        description="Errors block scheduling; warnings need acknowledging (SPEC §6). The "
+        "simulation replays the tenant's orders of `from` to `to` (default: as many days as the "
+        "campaign lasts, up to yesterday); a big window runs as a job: `simulation.status` is "
+        "`queued` or `running` with `done` of `total`, and the same request later shows it done.",
     )
     def get(self, request, id):
         campaign = selectors.campaign_get(tenant=self.tenant, actor=self.actor, id=id)
-        return Response(services.campaign_check(tenant=self.tenant, campaign=campaign))
+        window = s.CheckWindowSerializer(data=request.query_params)
+        window.is_valid(raise_exception=True)
+        days = window.validated_data
+        chosen = local_days(self.tenant, days["from"], days["to"]) if days else None
+        return Response(
+            services.campaign_check(tenant=self.tenant, campaign=campaign, window=chosen)
+        )
 
 
 def _action(name: str, service, input=s.CampaignNoteSerializer, description: str = ""):

@@ -1,7 +1,9 @@
+from decimal import Decimal
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from core.models import TenantScoped
+from core.models import MONEY, TenantScoped
 
 # Every new tenant starts with these (SPEC §2.2); the list is the tenant's to edit.
 DEFAULT_CHANNELS = [
@@ -91,3 +93,72 @@ class Campaign(TenantScoped):
 
     def __str__(self):
         return self.name
+
+
+class SimulationStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class SimulationKind(models.TextChoices):
+    PAST = "past", _("Past orders")
+    SHADOW = "shadow", _("Shadow run on live orders")
+
+
+class CampaignSimulation(TenantScoped):
+    """A replay of orders through a campaign's design (campaigns.simulation).
+
+    `past`: the check's replay of past orders, kept per version: the same rules, programs,
+    prizes, budget figure and window give the same result, so a repeated check reads it.
+    `shadow`: one per scheduled campaign, the live orders since it was scheduled, replayed
+    again by the periodic task; its awards are ShadowAward rows, never paid.
+    """
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="simulations")
+    kind = models.CharField(
+        max_length=8, choices=SimulationKind.choices, default=SimulationKind.PAST
+    )
+    version = models.CharField(max_length=64)  # sha256 of what the result depends on; "shadow"
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    status = models.CharField(
+        max_length=16, choices=SimulationStatus.choices, default=SimulationStatus.QUEUED
+    )
+    total = models.PositiveIntegerField(default=0)  # orders in the window
+    done = models.PositiveIntegerField(default=0)
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "campaign", "version"], name="campaign_simulation_version"
+            )
+        ]
+
+
+class ShadowAward(TenantScoped):
+    """What a scheduled campaign's rules would have given a live order, had it been running:
+    computed by the award code (points.engine) in its shadow run, never paid, never in a
+    balance, and dropped when the campaign starts or ends."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="+")
+    rule = models.ForeignKey("points.PointsRule", on_delete=models.CASCADE, related_name="+")
+    holder_id = models.BigIntegerField()  # the staff, merchant or customer, as the program says
+    region = models.ForeignKey("accounts.Region", on_delete=models.CASCADE, related_name="+")
+    rank = models.PositiveBigIntegerField(null=True, blank=True)
+    requested = models.BigIntegerField(default=0)
+    points = models.BigIntegerField(default=0)
+    money = models.DecimalField(**MONEY, default=Decimal("0.00"))
+    outcome = models.CharField(max_length=16)
+    placed_at = models.DateTimeField()
+    closed = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["placed_at", "id"]
+        indexes = [models.Index(fields=["tenant", "campaign", "placed_at"])]

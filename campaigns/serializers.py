@@ -105,16 +105,69 @@ class CampaignSerializer(serializers.Serializer):
         return sorted(r.code for r in campaign.regions.all())
 
 
+class CheckObjectSerializer(serializers.Serializer):
+    type = serializers.CharField(help_text="budget, campaign, points_rule, prize or lottery")
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    url = serializers.CharField(help_text="The console page where it is changed.")
+
+
 class CheckItemSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    detail = serializers.CharField()
+    code = serializers.CharField(help_text="Stable: prize_unreachable, points_exceed_budget, …")
+    severity = serializers.ChoiceField(choices=["error", "warning"])
+    detail = serializers.CharField(help_text="What is wrong, with the figures.")
+    figures = serializers.DictField(help_text="The figures that triggered it.")
+    object = CheckObjectSerializer(allow_null=True, help_text="What to fix.")
+
+
+class SimulationSerializer(serializers.Serializer):
+    id = serializers.IntegerField(required=False)
+    status = serializers.ChoiceField(choices=["none", "queued", "running", "done", "failed"])
+    window = serializers.DictField(help_text="`from` and `to` of the replayed orders.")
+    total = serializers.IntegerField(required=False, help_text="Orders in the window.")
+    done = serializers.IntegerField(required=False, help_text="Orders replayed so far.")
+    result = serializers.DictField(
+        allow_null=True,
+        help_text="When done: orders, points, money, budget_available, budget_refusals, and per "
+        "program holders_active, holders_earning, share_earning, points, money, histogram, "
+        "regions_unlocked and prizes (holders who could afford each).",
+    )
+    error = serializers.CharField(required=False)
 
 
 class CheckSerializer(serializers.Serializer):
     # A field, not Serializer.errors: DRF's metaclass takes declared fields off the class.
     errors = CheckItemSerializer(many=True, help_text="Block scheduling.")  # type: ignore[assignment]
     warnings = CheckItemSerializer(many=True, help_text="Need `acknowledge_warnings` to schedule.")
-    simulation = serializers.DictField(help_text="Estimates from past orders (SPEC §6).")
+    simulation = SimulationSerializer(help_text="The campaign's rules replayed on past orders.")
+
+
+MAX_WINDOW_DAYS = 366
+
+
+class CheckWindowSerializer(serializers.Serializer):
+    """`?from=&to=`: the days of past orders the simulation replays (the tenant's days)."""
+
+    # `from` is a keyword: the field is declared under another name and renamed below.
+    from_ = serializers.DateField(required=False, help_text="First day (inclusive).")
+    to = serializers.DateField(required=False, help_text="Last day (inclusive).")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_")
+        return fields
+
+    def validate(self, data):
+        start, end = data.get("from"), data.get("to")
+        if (start is None) != (end is None):
+            raise serializers.ValidationError({"to": [_("Give both from and to, or neither.")]})
+        if start is not None and end < start:
+            raise serializers.ValidationError({"to": [_("On or after from.")]})
+        if start is not None and (end - start).days >= MAX_WINDOW_DAYS:
+            raise serializers.ValidationError(
+                {"to": [_("At most %(days)d days.") % {"days": MAX_WINDOW_DAYS}]}
+            )
+        return data
 
 
 class ChannelSerializer(serializers.Serializer):

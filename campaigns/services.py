@@ -17,7 +17,6 @@ from core.errors import (
     ConflictError,
     CoreErrorCode,
     PermissionDeniedError,
-    RuleRefusal,
     ValidationFailed,
     invalid_transition,
 )
@@ -26,10 +25,11 @@ from core.services import audit_record, snapshot
 from core.tenant_setup import tenant_setup_step
 from coupons.services import coupons_on_campaign_ended
 
-from .checks import campaign_check_run
+from .checks import CheckReport, campaign_check_run, check_refusal
 from .errors import CampaignErrorCode
 from .models import CAMPAIGN_MOVES, DEFAULT_CHANNELS, Campaign, CampaignStatus, Channel
 from .scope import campaign_require_change, campaign_require_regions
+from .simulation import shadows_drop
 
 logger = logging.getLogger("pointsops.campaigns")
 
@@ -261,27 +261,29 @@ def campaign_update(
     return campaign
 
 
-def campaign_check(*, tenant: Tenant, campaign: Campaign) -> dict:
-    """`{errors: [{code, detail}], warnings: [...], simulation: {...}}` (SPEC §8)."""
-    return campaign_check_run(tenant=tenant, campaign=campaign).as_dict()
+def campaign_check(*, tenant: Tenant, campaign: Campaign, window=None) -> dict:
+    """`{errors, warnings, simulation}` (SPEC §8); the simulation replays `window` (from, to),
+    by default as long as the campaign and ending where today begins."""
+    return campaign_check_run(tenant=tenant, campaign=campaign, window=window).as_dict()
 
 
 def _refuse_on_errors(
     tenant: Tenant, campaign: Campaign, *, acknowledge_warnings: bool = True
-) -> None:
+) -> CheckReport:
     report = campaign_check_run(tenant=tenant, campaign=campaign)
     if report.errors:
-        raise RuleRefusal(
+        raise check_refusal(
+            report.errors,
             _("The campaign check found errors."),
-            code=CampaignErrorCode.CAMPAIGN_CHECK_FAILED,
-            fields={e["code"]: [e["detail"]] for e in report.errors},
+            CampaignErrorCode.CAMPAIGN_CHECK_FAILED,
         )
     if report.warnings and not acknowledge_warnings:
-        raise RuleRefusal(
+        raise check_refusal(
+            report.warnings,
             _("The campaign check has warnings; acknowledge them to go on."),
-            code=CampaignErrorCode.WARNINGS_NOT_ACKNOWLEDGED,
-            fields={w["code"]: [w["detail"]] for w in report.warnings},
+            CampaignErrorCode.WARNINGS_NOT_ACKNOWLEDGED,
         )
+    return report
 
 
 def _transition(
@@ -291,6 +293,8 @@ def _transition(
         raise invalid_transition(_("campaign"), campaign.status, target)
     before = _campaign_snapshot(campaign)
     now = timezone.now()
+    if campaign.status == CampaignStatus.SCHEDULED:
+        shadows_drop(campaign_ids=[campaign.pk])  # from its start its awards are real
     campaign.status = target
     stamp = {"schedule": "scheduled_at", "start": "started_at", "end": "ended_at"}.get(verb)
     if stamp:
@@ -317,7 +321,18 @@ def campaign_schedule(
     campaign = _lock(tenant, campaign)
     if CampaignStatus.SCHEDULED not in CAMPAIGN_MOVES[campaign.status]:
         raise invalid_transition(_("campaign"), campaign.status, CampaignStatus.SCHEDULED)
-    _refuse_on_errors(tenant, campaign, acknowledge_warnings=acknowledge_warnings)
+    report = _refuse_on_errors(tenant, campaign, acknowledge_warnings=acknowledge_warnings)
+    if report.warnings:
+        # Who went on despite which warnings, and when: the audit entry is the record.
+        audit_record(
+            tenant=tenant,
+            actor=actor,
+            action="campaign.acknowledge_warnings",
+            obj=campaign,
+            after={
+                "warnings": [{"code": w["code"], "detail": w["detail"]} for w in report.warnings]
+            },
+        )
     campaign = _transition(tenant, actor, campaign, CampaignStatus.SCHEDULED, "schedule")
     if campaign.starts_at <= timezone.now():
         campaign = _transition(tenant, actor, campaign, CampaignStatus.RUNNING, "start")
@@ -407,6 +422,8 @@ def _advance(condition: Q, *, target: str, verb: str, stamp: str, now: datetime)
                 )
                 for pk, tenant_id, status, name in rows
             )
+            if target == CampaignStatus.RUNNING:
+                shadows_drop(campaign_ids=[r[0] for r in rows])
             moved += len(rows)
 
 

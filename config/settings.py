@@ -84,6 +84,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", 
 ISSUANCE_UPLOAD_MAX_SIZE = int(os.environ.get("ISSUANCE_UPLOAD_MAX_SIZE", 20 * 1024 * 1024))
 FILE_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("FILE_UPLOAD_MAX_MEMORY_SIZE", 2_621_440))
 
+# A campaign simulation over at most this many past orders answers inline; more run as a job.
+SIMULATION_INLINE_ORDERS = int(os.environ.get("SIMULATION_INLINE_ORDERS", 20_000))
+
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 
@@ -223,6 +226,7 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "pointsops")
 PERIODIC_TASKS: dict[str, dict] = {
     "idempotency-keys-purge": {"task": "core.tasks.idempotency_keys_purge", "seconds": 3600},
     "campaigns_advance": {"task": "campaigns.tasks.campaigns_advance", "seconds": 60},
+    "shadow-runs-refresh": {"task": "campaigns.tasks.shadow_runs_refresh", "seconds": 300},
     "points-expire-due": {"task": "points.tasks.points_expire_due", "seconds": 3600},
     "points-activate-due": {"task": "points.tasks.points_activate_due", "seconds": 300},
     "issuance-jobs-resume": {"task": "coupons.tasks.issuance_jobs_resume", "seconds": 300},

@@ -53,6 +53,7 @@ class Order(TenantScoped):
             ),
         ]
         indexes = [
+            models.Index(fields=["tenant", "placed_at"]),  # the campaign simulation's window
             models.Index(fields=["tenant", "region", "placed_at"]),
             models.Index(fields=["tenant", "staff", "placed_at"]),
             models.Index(fields=["tenant", "merchant", "placed_at"]),

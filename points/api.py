@@ -56,7 +56,11 @@ class StaffEntriesView(TenantAPIView):
 @extend_schema_view(
     get=extend_schema(tags=TAGS, responses={200: s.ProgramSerializer(many=True)}),
     post=extend_schema(
-        tags=TAGS, request=s.ProgramCreateSerializer, responses={201: s.ProgramSerializer}
+        tags=TAGS,
+        request=s.ProgramCreateSerializer,
+        responses={201: s.ProgramSerializer},
+        description="point_value_range defaults to point_value ± 20 %. 400 invalid_program: "
+        "a range that does not hold point_value or starts at zero (field point_value_range).",
     ),
 )
 class ProgramListView(ListCreateView):
@@ -78,7 +82,9 @@ class ProgramDetailView(ObjectDetailView):
         responses={200: s.ProgramSerializer},
         description="Only the fields sent change; the holder never does. 409 program_in_use: "
         "point_value or pending once points were earned (they would change what those points "
-        "mean). 403 out_of_scope: rules outside the caller's regions or business unit use it.",
+        "mean). 400 invalid_program on point_value_range: a new point_value sent alone falls "
+        "outside the current range (send a range with it). 403 out_of_scope: rules outside the caller's regions or "
+        "business unit use it.",
     )
     def patch(self, request, id):
         program = selectors.program_get(tenant=self.tenant, actor=self.actor, id=id)

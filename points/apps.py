@@ -5,6 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class PointsConfig(AppConfig):
     name = "points"
 
+    def ready(self):
+        from . import checks  # noqa: F401  (adds the campaign check's points checks)
+
     @property
     def console_nav(self):
         from accounts.roles import Action

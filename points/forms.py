@@ -9,9 +9,18 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Region
 from campaigns.selectors import campaign_list
+from core.errors import DomainError
 from web.forms import BootstrapMixin, ConsoleForm
 
-from .models import ExpiryPeriod, ExpiryPolicy, Holder, PendingPolicy, RuleKind, TierBasis
+from .models import (
+    ExpiryPeriod,
+    ExpiryPolicy,
+    Holder,
+    PendingPolicy,
+    RuleKind,
+    TierBasis,
+    default_point_value_range,
+)
 
 
 class ProgramForm(ConsoleForm):
@@ -19,6 +28,26 @@ class ProgramForm(ConsoleForm):
     holder = forms.ChoiceField(label=_("Whose points"), choices=Holder.choices)
     point_value = forms.DecimalField(
         label=_("Value of one point"), max_digits=12, decimal_places=6, min_value=0
+    )
+    point_value_min = forms.DecimalField(
+        label=_("Lowest value per point"),
+        max_digits=12,
+        decimal_places=6,
+        required=False,
+        help_text=_(
+            "The least money a prize may give for each point it costs (its value divided by its "
+            "points). Empty: 0.8 times the value of a point."
+        ),
+    )
+    point_value_max = forms.DecimalField(
+        label=_("Highest value per point"),
+        max_digits=12,
+        decimal_places=6,
+        required=False,
+        help_text=_(
+            "The most money a prize may give for each point it costs; dearer prizes may give "
+            "more per point. Empty: 1.2 times the value of a point."
+        ),
     )
     expiry_policy = forms.ChoiceField(label=_("Expiry"), choices=ExpiryPolicy.choices)
     expiry_days = forms.IntegerField(label=_("Expire after days"), min_value=1, required=False)
@@ -46,13 +75,6 @@ class ProgramForm(ConsoleForm):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "gold, 1000, 1.5"}),
     )
-    point_value_band = forms.DecimalField(
-        label=_("Allowed deviation of a prize's value per point"),
-        max_digits=5,
-        decimal_places=4,
-        min_value=0,
-        required=False,
-    )
 
     def clean_tiers(self) -> list[dict]:
         tiers = []
@@ -76,9 +98,24 @@ class ProgramForm(ConsoleForm):
     def service_kwargs(self) -> dict:
         data = dict(self.cleaned_data)
         data["expiry_period"] = data.get("expiry_period") or ""
-        if data["point_value_band"] is None:
-            data.pop("point_value_band")  # the program's default
+        for name in ("point_value_min", "point_value_max"):
+            if data[name] is None:
+                data.pop(name)  # the program's default
         return data
+
+    def add_domain_error(self, exc: DomainError) -> None:
+        """The API's point_value_range is the two range fields here: the message goes above the
+        form, once, and both fields are marked."""
+        messages = exc.fields.get("point_value_range")
+        if not messages:
+            return super().add_domain_error(exc)
+        for message in messages:
+            self.add_error(None, message)
+        for name in ("point_value_min", "point_value_max"):
+            self._mark_invalid(name)
+        rest = {name: m for name, m in exc.fields.items() if name != "point_value_range"}
+        if rest:
+            super().add_domain_error(type(exc)(exc.detail, code=exc.code, fields=rest))
 
 
 class ProgramEditForm(ProgramForm):
@@ -98,6 +135,19 @@ class ProgramEditForm(ProgramForm):
     def service_kwargs(self) -> dict:
         data = super().service_kwargs()
         data.pop("holder")
+        defaults = dict(
+            zip(
+                ("point_value_min", "point_value_max"),
+                default_point_value_range(data["point_value"]),
+                strict=True,
+            )
+        )
+        for name, default in defaults.items():
+            data[name] = data.get(name, default)  # an end emptied: the new value's ± 20 %
+            if data[name] == self.initial.get(name):
+                # An end kept is not sent, so a new point value alone is checked against the
+                # range it would leave (program_update) rather than slipping out of it.
+                data.pop(name)
         return data
 
 

@@ -19,6 +19,7 @@ from campaigns.models import Campaign, CampaignStatus
 from core.errors import NotFoundError
 from core.selectors import filtered, get_visible
 
+from .engine import multiplier_of
 from .filters import AccountFilter, AdjustmentRequestFilter, EntryFilter, RuleFilter
 from .models import (
     AwardStatus,
@@ -612,7 +613,7 @@ def earning_guide(
     guides: dict[int, CampaignGuide] = {}
     for rule in applicable:
         account = accounts.get(rule.program_id)
-        multiplier = _multiplier_of(account)
+        multiplier = multiplier_of(account.program, account.tier) if account else Decimal(1)
         mine = earned.get((account.pk, rule.pk), _Earned()) if account else _Earned()
         program_sums = _sum_earned(earned, account.pk) if account else _Earned()
         guide = RuleGuide(
@@ -657,16 +658,6 @@ def earning_guide(
             guide.regions_more = len(open_regions) - len(guide.regions)
         guides.setdefault(rule.campaign_id, CampaignGuide(rule.campaign, [])).rules.append(guide)
     return list(guides.values())
-
-
-def _multiplier_of(account: PointsAccount | None) -> Decimal:
-    """The tier multiplier the award code applies (ledger `_multiplier`), 1 without a tier."""
-    if account is None:
-        return Decimal(1)
-    for tier in account.program.tiers or []:
-        if tier["name"] == account.tier:
-            return Decimal(str(tier["multiplier"]))
-    return Decimal(1)
 
 
 # --- my history ---

@@ -27,6 +27,28 @@ class TransferLimitsSerializer(serializers.Serializer):
     per_month = serializers.IntegerField(min_value=1, required=False, allow_null=True)
 
 
+class PointValueRangeSerializer(serializers.Serializer):
+    """The money per point a prize of the program may give (its value / its points cost)."""
+
+    min = serializers.DecimalField(
+        max_digits=12, decimal_places=6, help_text="The lowest value per point, above zero."
+    )
+    max = serializers.DecimalField(
+        max_digits=12, decimal_places=6, help_text="The highest value per point."
+    )
+
+
+class PointValueRangePatchSerializer(PointValueRangeSerializer):
+    """In a PATCH either end may be sent alone; the other stays."""
+
+    min = serializers.DecimalField(
+        max_digits=12, decimal_places=6, required=False, help_text="The lowest value per point."
+    )
+    max = serializers.DecimalField(
+        max_digits=12, decimal_places=6, required=False, help_text="The highest value per point."
+    )
+
+
 class ProgramTierSerializer(WholeEvenInPatch, serializers.Serializer):
     name = serializers.CharField(max_length=100)
     threshold = serializers.IntegerField(min_value=0)
@@ -42,8 +64,10 @@ class ProgramCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     holder = serializers.ChoiceField(Holder.choices, default=Holder.STAFF)
     point_value = serializers.DecimalField(max_digits=12, decimal_places=6, min_value=0)
-    point_value_band = serializers.DecimalField(
-        max_digits=5, decimal_places=4, min_value=0, required=False
+    point_value_range = PointValueRangeSerializer(
+        required=False,
+        help_text="The money per point a prize may give (value / points_cost); point_value "
+        "± 20 % when left out. Prize creation refuses a value per point outside it.",
     )
     expiry = ExpirySerializer(required=False)
     pending = serializers.ChoiceField(PendingPolicy.choices, default=PendingPolicy.UNTIL_COMPLETED)
@@ -60,6 +84,7 @@ class ProgramCreateSerializer(serializers.Serializer):
 
     def service_kwargs(self) -> dict:
         data = dict(self.validated_data)
+        _range_kwargs(data)
         expiry = data.pop("expiry", None) or {}
         limits = data.pop("transfer_limits", None) or {}
         data["pending_policy"] = data.pop("pending")
@@ -70,6 +95,14 @@ class ProgramCreateSerializer(serializers.Serializer):
         data["transfer_per_month"] = limits.get("per_month")
         data["tiers"] = [dict(t) for t in data.get("tiers", [])]
         return data
+
+
+def _range_kwargs(data: dict) -> None:
+    """`point_value_range {min, max}` as the service's point_value_min and point_value_max."""
+    value_range = data.pop("point_value_range", None) or {}
+    for key in ("min", "max"):
+        if key in value_range:
+            data[f"point_value_{key}"] = value_range[key]
 
 
 def _refuse_fixed(serializer, names) -> None:
@@ -85,6 +118,11 @@ class ProgramUpdateSerializer(ProgramCreateSerializer):
 
     # None drops the inherited field (DRF); the stubs want a field here.
     holder = None  # type: ignore[assignment]
+    point_value_range = PointValueRangePatchSerializer(
+        required=False,
+        help_text="Either end, or both. A new point_value sent without a range must fall inside "
+        "the current one.",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, partial=True, **kwargs)
@@ -95,6 +133,7 @@ class ProgramUpdateSerializer(ProgramCreateSerializer):
 
     def service_kwargs(self) -> dict:
         data = dict(self.validated_data)
+        _range_kwargs(data)
         if "expiry" in data:
             expiry = data.pop("expiry") or {}
             for key in ("policy", "days", "period"):
@@ -112,12 +151,19 @@ class ProgramUpdateSerializer(ProgramCreateSerializer):
         return data
 
 
+class ProgramValueRangeSerializer(serializers.Serializer):
+    """A program's range of value per point, as PointValueRangeSerializer reads it."""
+
+    min = serializers.DecimalField(max_digits=12, decimal_places=6, source="point_value_min")
+    max = serializers.DecimalField(max_digits=12, decimal_places=6, source="point_value_max")
+
+
 class ProgramSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     holder = serializers.CharField()
     point_value = serializers.DecimalField(max_digits=12, decimal_places=6)
-    point_value_band = serializers.DecimalField(max_digits=5, decimal_places=4)
+    point_value_range = ProgramValueRangeSerializer(source="*")
     expiry = serializers.SerializerMethodField()
     pending = serializers.CharField(source="pending_policy")
     pending_days = serializers.IntegerField()

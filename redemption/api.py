@@ -38,7 +38,8 @@ class PrizeListView(ListView):
         request=s.PrizeCreateSerializer,
         responses={201: s.PrizeSerializer},
         description="400 invalid_prize: a coupon prize without a batch, a batch on another "
-        "kind, or a value per point outside the program's point value band.",
+        "kind, or a value per point (value / points_cost) outside the program's "
+        "point_value_range.",
     )
     def post(self, request):
         data = s.PrizeCreateSerializer(data=request.data)

@@ -5,6 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class RedemptionConfig(AppConfig):
     name = "redemption"
 
+    def ready(self):
+        from . import checks  # noqa: F401  (adds the campaign check's catalogue and lottery checks)
+
     @property
     def console_nav(self):
         from accounts.roles import Action

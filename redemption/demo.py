@@ -1,4 +1,4 @@
-"""Prizes of the demo tenant (SPEC §9): phone top-ups, an e-card and an iPhone, every one priced
+"""Prizes of the demo tenant (SPEC §9): phone top-ups and an e-card, every one priced
 at the program's value of a point (0.20 CNY), a climax lottery whose draw returns fewer points
 than it costs, and a few redemptions and draws by staff who earned enough in the demo month —
 all through the services, so stock, points and ledger are the real ones."""
@@ -27,8 +27,9 @@ from .models import Lottery, LotteryDraw, LotteryStatus, Prize, PrizeRedemption
 PRIZES = [
     ("Phone top-up 10 CNY", "virtual", "10.00", 500),
     ("Phone top-up 30 CNY", "virtual", "30.00", 300),
-    ("JD e-card 50 CNY", "virtual", "50.00", 200),
-    ("iPhone 17", "physical", "5999.00", 1),
+    # The top prize is what one staff member can earn in the month: 50 a week (the campaign
+    # check refuses a prize nobody can reach; the review's 10,000-point iPhone was one).
+    ("JD e-card 40 CNY", "virtual", "40.00", 200),
 ]
 LOTTERY = "Double Eleven climax lottery"
 REDEMPTIONS = {"tiny": 5, "demo": 40, "full": 400}  # staff who spend points
@@ -143,8 +144,8 @@ def seed_portal_redemption(ctx: DemoContext) -> str:
 # coupon to the shop's own customer record, and a physical prize already in fulfilment.
 SHOP_CUSTOMER = f"SHOP-{PORTAL_MERCHANT}"
 COUPON_PRIZE = ("Repair voucher 20 CNY", "Apology vouchers", "20.00", 60)
-PHYSICAL_PRIZE = ("Power bank 10,000 mAh", "60.00", 40)
-TOP_REVIEWER_BONUS = 400
+PHYSICAL_PRIZE = ("Power bank 10,000 mAh", "39.00", 40)
+TOP_REVIEWER_BONUS = 295  # the voucher (100) and the power bank (195)
 
 
 def _portal_prizes(ctx: DemoContext, program: PointsProgram) -> tuple[Prize, Prize]:

@@ -92,6 +92,16 @@ class PrizeForm(ConsoleForm):
     )
     name = forms.CharField(label=_("Name"), max_length=200)
     kind = forms.ChoiceField(label=_("Kind"), choices=PrizeKind.choices)
+    group = forms.CharField(
+        label=_("Product group"),
+        max_length=100,
+        required=False,
+        help_text=_(
+            "Such as “Phone top-up”: prizes of the same program, kind and group are of the same "
+            "kind, and the campaign check compares them with each other. Empty: the kind's "
+            "general group."
+        ),
+    )
     points_cost = forms.IntegerField(label=_("Points cost"), min_value=1)
     value = forms.DecimalField(
         label=_("Value"),
@@ -99,7 +109,10 @@ class PrizeForm(ConsoleForm):
         decimal_places=2,
         min_value=0,
         initial=Decimal("0.00"),
-        help_text=_("What one costs the tenant; it must fit the program's value of a point."),
+        help_text=_(
+            "What one costs the tenant; divided by its points, it must fall in the program's "
+            "range of value per point."
+        ),
     )
     stock = forms.IntegerField(
         label=_("Stock"),
@@ -166,6 +179,7 @@ class PrizeEditForm(PrizeForm):
     def initial_for(prize: Prize) -> dict:
         return {
             "name": prize.name,
+            "group": prize.group,
             "points_cost": prize.points_cost,
             "value": prize.value,
             "per_holder_limit": prize.per_holder_limit,

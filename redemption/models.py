@@ -23,6 +23,10 @@ class Prize(TenantScoped):
     )
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=16, choices=PrizeKind.choices)
+    # A product group such as "Phone top-up": prizes of one program, kind and group are of the
+    # same kind (a blank group is the kind's general group), and the campaign check compares
+    # their value per point with each other only.
+    group = models.CharField(max_length=100, blank=True)
     points_cost = models.PositiveBigIntegerField()
     value = models.DecimalField(**MONEY, default=Decimal("0.00"))  # what one costs the tenant
     stock = models.PositiveIntegerField(default=0)  # still available

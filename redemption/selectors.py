@@ -90,7 +90,7 @@ def lottery_list(*, tenant: Tenant, actor: Actor) -> QuerySet:
     return (
         Lottery.objects.for_tenant(tenant)
         .select_related("program")
-        .prefetch_related("outcomes__prize")
+        .prefetch_related("outcomes__prize", "outcomes__batch")
         .order_by("-id")
     )
 
@@ -163,7 +163,7 @@ def _staff_prizes(*, tenant: Tenant, actor: Actor, staff: MerchantStaff, now: da
     `balance` (their usable points in the prize's program), `taken` (how many they hold, not
     cancelled), `limit_left` (None: no per-holder limit), `missing` (points still to earn for
     one), `is_open` (redeemable by its window and switch), `upcoming` (opens later), `can_redeem`
-    (one could be redeemed right now), `group` (CAN_AFFORD, SAVING_UP, COMING_SOON).
+    (one could be redeemed right now), `shelf` (CAN_AFFORD, SAVING_UP, COMING_SOON).
     Every figure comes from one query, however many prizes.
     """
     _require_own(actor, staff)
@@ -210,7 +210,7 @@ def _staff_prizes(*, tenant: Tenant, actor: Actor, staff: MerchantStaff, now: da
                 default=False,
                 output_field=BooleanField(),
             ),
-            group=Case(
+            shelf=Case(
                 When(upcoming=True, then=Value(COMING_SOON)),
                 When(missing=0, then=Value(CAN_AFFORD)),
                 default=Value(SAVING_UP),
@@ -230,7 +230,7 @@ def catalogue_for_staff(
     return (
         _staff_prizes(tenant=tenant, actor=actor, staff=staff, now=now)
         .filter(Q(available_until__isnull=True) | Q(available_until__gt=now), is_active=True)
-        .order_by("group", "-can_redeem", "missing", "available_from", "points_cost", "name", "id")
+        .order_by("shelf", "-can_redeem", "missing", "available_from", "points_cost", "name", "id")
     )
 
 

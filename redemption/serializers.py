@@ -10,6 +10,14 @@ class PrizeCreateSerializer(serializers.Serializer):
     program = serializers.IntegerField()
     name = serializers.CharField(max_length=200)
     kind = serializers.ChoiceField(PrizeKind.choices)
+    group = serializers.CharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="A product group, such as “Phone top-up”: prizes of one program, kind and "
+        "group are of the same kind. Empty: the kind's general group.",
+    )
     points_cost = serializers.IntegerField(min_value=1)
     value = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
     stock = serializers.IntegerField(min_value=0, max_value=INT_MAX)
@@ -37,6 +45,7 @@ class PrizeSerializer(serializers.Serializer):
     program = serializers.IntegerField(source="program_id")
     name = serializers.CharField()
     kind = serializers.CharField()
+    group = serializers.CharField()
     points_cost = serializers.IntegerField()
     value = serializers.DecimalField(max_digits=14, decimal_places=2)
     stock = serializers.IntegerField()

@@ -1,6 +1,7 @@
 """The issue's flow in a real browser: finance drafts and submits a budget, a second finance
 user approves it, the operator creates and schedules a campaign, and a regional operator cannot
-see a campaign outside their regions."""
+see a campaign outside their regions. Then the campaign check: a failing design refused, fixed
+through its finding's link, and a simulation's progress polled until its charts are drawn."""
 
 from datetime import timedelta
 
@@ -11,8 +12,12 @@ from playwright.sync_api import expect
 from accounts.roles import Role
 from accounts.tests.factories import PASSWORD, MembershipFactory
 from budgets.models import Budget, BudgetStatus
-from campaigns.models import Campaign, CampaignStatus
+from campaigns import tasks
+from campaigns.models import Campaign, CampaignSimulation, CampaignStatus
+from campaigns.simulation import simulation_run_job
+from tests.browser.axe import assert_accessible
 
+from .designs import failing_design, past_orders
 from .factories import new_campaign
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -79,7 +84,7 @@ def test_budget_approval_and_campaign_schedule(browser, live_server, world):
     page.select_option("select[name=regions]", label=str(world.region))
     page.locator("#main").get_by_role("button", name="Save", exact=True).click()
     expect(page.locator("h1")).to_contain_text("Draft")
-    expect(page.locator("#check")).to_contain_text("No errors, no warnings.")
+    expect(page.locator("#check")).to_contain_text("The design passes every check.")
     page.get_by_role("button", name="Schedule").click()
     expect(page.locator("h1")).to_contain_text("Scheduled")
     campaign = Campaign.objects.for_tenant(world.tenant).get(name="Browser campaign")
@@ -96,4 +101,60 @@ def test_budget_approval_and_campaign_schedule(browser, live_server, world):
     expect(page.locator("#results")).not_to_contain_text("Southern campaign")
     response = page.goto(f"/console/campaigns/{foreign.pk}/")
     assert response.status == 404
+    page.context.close()
+
+
+def test_a_failing_design_is_refused_then_fixed_through_its_finding(browser, live_server, world):
+    campaign, _prog, iphone = failing_design(world)
+    page = log_in(browser, live_server, "alpha-operator")
+    page.goto(f"/console/campaigns/{campaign.pk}/")
+    finding = page.locator("#check [data-check=prize_unreachable]")
+    expect(finding).to_contain_text("Error")
+    expect(finding).to_contain_text("costs 10,000 points, but one holder can earn at most 7,500")
+    assert_accessible(page)
+
+    page.get_by_role("button", name="Schedule").click()
+    expect(page.locator(".messages .alert-danger")).to_contain_text(
+        "The campaign check found errors."
+    )
+    expect(page.locator("h1")).to_contain_text("Draft")
+
+    finding.get_by_role("link", name="Fix “iPhone 17”").click()
+    page.wait_for_url(f"**/console/prizes/{iphone.pk}/edit/")
+    page.get_by_label("Points cost").fill("7000")
+    page.locator("#main").get_by_role("button", name="Save").click()
+    expect(page.locator(".alert-success")).to_contain_text("was saved")
+
+    page.goto(f"/console/campaigns/{campaign.pk}/")
+    expect(page.locator("#check [data-check]")).to_have_count(0)
+    expect(page.locator("#check")).to_contain_text("The design passes every check.")
+    page.get_by_role("button", name="Schedule").click()
+    expect(page.locator("h1")).to_contain_text("Scheduled")
+    page.context.close()
+
+
+def test_the_panel_polls_a_queued_simulation_and_draws_its_charts(
+    browser, live_server, world, settings, monkeypatch
+):
+    settings.SIMULATION_INLINE_ORDERS = 0  # every window is a job
+    # No worker here: the job is run by the test below, while the page polls.
+    monkeypatch.setattr(tasks.campaign_simulate, "delay", lambda *args, **kwargs: None)
+    campaign, prog, _iphone = failing_design(world)
+    past_orders(world, days_ago=(1, 2, 3), staff_count=4)
+    page = log_in(browser, live_server, "alpha-operator")
+    page.goto(f"/console/campaigns/{campaign.pk}/")
+    expect(page.locator("#simulation-progress")).to_contain_text("Queued")
+    expect(page.locator("#check [data-check=simulation_pending]")).to_be_visible()
+    expect(page.locator("canvas[data-chart]")).to_have_count(0)
+
+    run = CampaignSimulation.objects.for_tenant(world.tenant).get(campaign=campaign)
+    simulation_run_job(tenant_id=world.tenant.pk, simulation_id=run.pk)
+    expect(page.locator("#simulation-progress")).to_have_count(0, timeout=10_000)
+    expect(page.locator("#check [data-check=simulation_pending]")).to_have_count(0)
+    for chart in ("histogram", "regions", "cost", "prizes"):
+        canvas = page.locator(f"canvas[data-chart={chart}][data-program='{prog.pk}']")
+        expect(canvas).to_be_visible()
+        assert page.evaluate("(c) => !!Chart.getChart(c)", canvas.element_handle())
+    expect(page.locator("#simulation [data-figure=orders]")).to_have_text(str(run.total))
+    assert_accessible(page)
     page.context.close()

@@ -14,6 +14,7 @@ calendar (weeks, months, expiry dates) is `points.periods`. Callers import this 
 (`from points import services`): every public name is here.
 """
 
+from ..engine import CENT, points_money
 from ..errors import BudgetRefused
 from ..periods import EXPIRING_SOON_DAYS, lot_expires_at, month_start, period_end, week_start
 from .adjustments import (
@@ -24,7 +25,7 @@ from .adjustments import (
     points_adjustment_reject,
     points_adjustment_submit,
 )
-from .awards import CENT, points_money, points_on_order_completed, points_on_order_placed
+from .awards import points_on_order_completed, points_on_order_placed
 from .expiry import points_activate_due, points_expire_due
 from .ledger import (
     Links,

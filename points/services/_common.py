@@ -5,8 +5,8 @@ from accounts.permissions import Actor
 from core.errors import ValidationFailed, invalid_transition
 from core.services import audit_record
 
+from ..engine import keeps_region_counts  # noqa: F401  (the rules and awards modules use it)
 from ..errors import PointsErrorCode
-from ..models import RuleKind
 
 
 def invalid(field_name: str, message: str, code=PointsErrorCode.INVALID_PROGRAM):
@@ -33,9 +33,3 @@ def switch_active(
         note=note,
     )
     return row
-
-
-def keeps_region_counts(kind: str, cap_per_region) -> bool:
-    """Whether a rule's region counters count its orders and points (a first-N ranking or a
-    per-region cap); other rules leave them alone."""
-    return kind == RuleKind.REGION_FIRST_N or cap_per_region is not None

@@ -4,7 +4,7 @@ transaction of the order event; the lock order is the one of `points.locks`."""
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any, cast
 
 from django.db import transaction
@@ -19,7 +19,8 @@ from budgets import services as money
 from campaigns.models import CampaignStatus
 from core.errors import ConflictError
 
-from .. import locks
+from .. import engine, locks
+from ..engine import points_money
 from ..errors import BudgetRefused
 from ..models import (
     AwardOutcome,
@@ -44,19 +45,10 @@ from .ledger import (
     _entry,
     _entry_exists,
     _locked_holder_accounts,
-    _multiplier,
     _new_lot,
     _recompute_tier,
     account_for_holder,
 )
-
-CENT = Decimal("0.01")
-
-
-def points_money(program: PointsProgram, points: int) -> Decimal:
-    """What `points` cost the budget (SPEC §2.1), rounded to the cent."""
-    return (program.point_value * points).quantize(CENT, rounding=ROUND_HALF_UP)
-
 
 _RULE_FIELDS = [f.name for f in PointsRule._meta.concrete_fields]
 
@@ -122,21 +114,6 @@ def _order_holder(program: PointsProgram, order):
     return holders[program.holder]
 
 
-def _base_points(rule: PointsRule, order, rank: int | None) -> int:
-    if rule.min_amount is not None and order.amount < rule.min_amount:
-        return 0
-    # rule_create requires `points` of both kinds and `per_amount` of a per_amount rule.
-    if rule.kind == RuleKind.PER_ORDER:
-        return cast(int, rule.points)
-    if rule.kind == RuleKind.PER_AMOUNT:
-        return int(order.amount // rule.per_amount) * cast(int, rule.points)
-    if rule.kind == RuleKind.REGION_FIRST_N:
-        for tier in rule.tiers:
-            if tier["from"] <= rank <= tier["to"]:
-                return tier["points"]
-    return 0
-
-
 def _earned_since(tenant: Tenant, account, since, rule=None) -> int:
     qs = OrderAward.objects.for_tenant(tenant).filter(
         account=account, status=AwardStatus.ACTIVE, placed_at__gte=since
@@ -146,22 +123,23 @@ def _earned_since(tenant: Tenant, account, since, rule=None) -> int:
     return qs.aggregate(s=Sum("points"))["s"] or 0
 
 
-def _cap_room(tenant: Tenant, rule, account, counter, at: datetime) -> int | None:
-    """How many more points the caps allow (None: no cap). Counted at `at` in the tenant's zone."""
-    program, zone = rule.program, tenant.zone
-    rooms = []
-    if program.weekly_cap is not None:
-        rooms.append(program.weekly_cap - _earned_since(tenant, account, week_start(at, zone)))
-    if program.monthly_cap is not None:
-        rooms.append(program.monthly_cap - _earned_since(tenant, account, month_start(at, zone)))
-    if rule.cap_per_holder_week is not None:
-        earned = _earned_since(tenant, account, week_start(at, zone), rule=rule)
-        rooms.append(rule.cap_per_holder_week - earned)
-    if rule.cap_total is not None:
-        rooms.append(rule.cap_total - rule.awarded)
-    if rule.cap_per_region is not None and counter is not None:
-        rooms.append(rule.cap_per_region - counter.awarded)
-    return max(min(rooms), 0) if rooms else None
+class _LedgerCapUse:
+    """What the caps count, read from the awards and the locked running sums (engine.CapUse)."""
+
+    def __init__(self, tenant: Tenant, rule: PointsRule, account, counter):
+        self.tenant, self.rule, self.account, self.counter = tenant, rule, account, counter
+
+    def holder_week(self, start: datetime, *, this_rule: bool) -> int:
+        return _earned_since(self.tenant, self.account, start, self.rule if this_rule else None)
+
+    def holder_month(self, start: datetime) -> int:
+        return _earned_since(self.tenant, self.account, start)
+
+    def rule_total(self) -> int:
+        return self.rule.awarded  # read under the rule's row lock (_lock_rules_and_counters)
+
+    def region_total(self) -> int:
+        return self.counter.awarded  # a rule with a per-region cap keeps a locked counter
 
 
 @dataclass
@@ -210,17 +188,17 @@ def _earn(
     assert account is not None, "the caller has locked the holder's account"
     program = rule.program
     at = at or order.placed_at
-    multiplier = _multiplier(account)
-    plan.requested = int(plan.requested * multiplier)
-    points = plan.requested
-    room = _cap_room(tenant, rule, account, plan.counter, at)
-    if room is not None and room < points:
-        plan.note = _("Cap reached: %(room)d of %(asked)d points.") % {
-            "room": room,
-            "asked": points,
-        }
-        points = room
-        plan.outcome = AwardOutcome.PARTIAL if points else AwardOutcome.CAPPED
+    evaluation = engine.evaluate(
+        rule,
+        base=plan.requested,
+        tier=account.tier,
+        use=_LedgerCapUse(tenant, rule, account, plan.counter),
+        at=at,
+        zone=tenant.zone,
+    )
+    plan.requested, points = evaluation.requested, evaluation.points
+    if evaluation.outcome != AwardOutcome.AWARDED:
+        plan.outcome, plan.note = evaluation.outcome, evaluation.note
     amount = points_money(program, points)
     reference = f"earn:order:{order.pk}:rule:{rule.pk}"
     if refused is not None and rule.pk in refused:
@@ -366,9 +344,7 @@ def points_on_order_placed(
             )
             continue
         plan.account = account
-        plan.requested = _base_points(plan.rule, order, plan.rank)
-        if plan.requested == 0 and plan.rule.kind == RuleKind.REGION_FIRST_N:
-            plan.outcome = AwardOutcome.NO_TIER
+        plan.requested = engine.base_points(plan.rule, order.amount, plan.rank)
         awards.append(_earn(tenant, plan, order, now=now, refused=refused or {}))
     return awards
 

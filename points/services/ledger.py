@@ -23,6 +23,7 @@ from core.db import insert_unless_exists
 from core.errors import RuleRefusal, ValidationFailed
 
 from .. import locks
+from ..engine import tier_for
 from ..errors import PointsErrorCode
 from ..models import (
     AwardStatus,
@@ -81,18 +82,6 @@ def _locked_holder_accounts(tenant: Tenant, holders: dict) -> dict:
     return {key: found[p.pk, h.pk] for key, (p, h) in holders.items()}
 
 
-def _tier_for(program: PointsProgram, value: int) -> dict | None:
-    reached = [t for t in program.tiers or [] if value >= t["threshold"]]
-    return max(reached, key=lambda t: t["threshold"]) if reached else None
-
-
-def _multiplier(account: PointsAccount) -> Decimal:
-    for tier in account.program.tiers or []:
-        if tier["name"] == account.tier:
-            return Decimal(str(tier["multiplier"]))
-    return Decimal(1)
-
-
 def _recompute_tier(tenant: Tenant, account: PointsAccount, now: datetime) -> None:
     program = account.program
     if not program.tiers:
@@ -106,7 +95,7 @@ def _recompute_tier(tenant: Tenant, account: PointsAccount, now: datetime) -> No
         )
     else:
         value = account.lifetime_earned
-    tier = _tier_for(program, value)
+    tier = tier_for(program, value)
     account.tier = tier["name"] if tier else ""
 
 

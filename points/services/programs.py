@@ -22,6 +22,7 @@ from ..models import (
     PointsProgram,
     PointsRule,
     TierBasis,
+    default_point_value_range,
 )
 from ._common import invalid, switch_active
 
@@ -29,7 +30,8 @@ PROGRAM_FIELDS = [
     "name",
     "holder",
     "point_value",
-    "point_value_band",
+    "point_value_min",
+    "point_value_max",
     "expiry_policy",
     "expiry_days",
     "expiry_period",
@@ -47,9 +49,32 @@ PROGRAM_FIELDS = [
 ]
 
 
+def _clean_range(data: dict) -> None:
+    """The range of value per point holds the point value itself, above zero (the field is the
+    API's `point_value_range`)."""
+    value = Decimal(data["point_value"])
+    low, high = Decimal(data["point_value_min"]), Decimal(data["point_value_max"])
+    figures = {"min": f"{low:.6f}", "max": f"{high:.6f}", "value": f"{value:.6f}"}
+    if low <= 0:
+        raise invalid("point_value_range", _("The lowest value per point must be above zero."))
+    if low > value:
+        raise invalid(
+            "point_value_range",
+            _("The lowest value per point (%(min)s) is above the value of a point (%(value)s).")
+            % figures,
+        )
+    if high < value:
+        raise invalid(
+            "point_value_range",
+            _("The highest value per point (%(max)s) is below the value of a point (%(value)s).")
+            % figures,
+        )
+
+
 def _clean_program(data: dict) -> None:
     if Decimal(data["point_value"]) <= 0:
         raise invalid("point_value", _("A point must be worth something."))
+    _clean_range(data)
     if data.get("expiry_policy") == ExpiryPolicy.DAYS and not data.get("expiry_days"):
         raise invalid("expiry", _("Say after how many days points expire."))
     if data.get("expiry_policy") == ExpiryPolicy.PERIOD_END and not data.get("expiry_period"):
@@ -72,7 +97,8 @@ def program_create(
     name: str,
     point_value: Decimal,
     holder: str = Holder.STAFF,
-    point_value_band: Decimal = Decimal("0.2"),
+    point_value_min: Decimal | None = None,
+    point_value_max: Decimal | None = None,
     expiry_policy: str = ExpiryPolicy.NONE,
     expiry_days: int | None = None,
     expiry_period: str = "",
@@ -88,13 +114,19 @@ def program_create(
     tier_basis: str = TierBasis.LIFETIME,
     is_active: bool = True,
 ) -> PointsProgram:
-    """A new program; the defaults are the model's."""
+    """A new program; the defaults are the model's. An end of the range of value per point not
+    given is the point value's ± 20 % (`default_point_value_range`)."""
     actor.require(Action.CAMPAIGNS_MANAGE)
+    if Decimal(point_value) > 0:
+        low, high = default_point_value_range(point_value)
+        point_value_min = low if point_value_min is None else point_value_min
+        point_value_max = high if point_value_max is None else point_value_max
     data = {
         "name": name,
         "holder": holder,
         "point_value": point_value,
-        "point_value_band": point_value_band,
+        "point_value_min": point_value_min,
+        "point_value_max": point_value_max,
         "expiry_policy": expiry_policy,
         "expiry_days": expiry_days,
         "expiry_period": expiry_period,
@@ -164,6 +196,24 @@ def _require_program_in_scope(tenant: Tenant, actor: Actor, program: PointsProgr
         )
 
 
+def _clean_moved_value(program: PointsProgram, changes: dict) -> None:
+    """A new point value keeps the range the caller gives with it; given alone, it must still
+    fall inside the program's range, which is never moved silently (prizes were priced by it)."""
+    if "point_value" not in changes or {"point_value_min", "point_value_max"} & set(changes):
+        return
+    value = Decimal(changes["point_value"])
+    low, high = Decimal(program.point_value_min), Decimal(program.point_value_max)
+    if value > 0 and not low <= value <= high:
+        raise invalid(
+            "point_value_range",
+            _(
+                "The program's range of value per point, %(min)s to %(max)s, does not hold the new "
+                "value of a point (%(value)s); give a new range with it."
+            )
+            % {"min": f"{low:.6f}", "max": f"{high:.6f}", "value": f"{value:.6f}"},
+        )
+
+
 @transaction.atomic
 def program_update(
     *,
@@ -189,6 +239,7 @@ def program_update(
         )
     for name, value in changes.items():
         setattr(program, name, value)
+    _clean_moved_value(program, changes)
     _clean_program(snapshot(program, fields=PROGRAM_FIELDS))
     if (
         "name" in changed

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Region, Tenant
 from accounts.permissions import Actor
 from accounts.roles import Action
+from campaigns.checks import campaigns_kept_sound, live_campaigns
 from campaigns.models import Campaign, CampaignStatus
 from core.errors import ConflictError, NotFoundError, ValidationFailed
 from core.services import audit_record, snapshot
@@ -121,8 +122,9 @@ def rule_create(
     _clean_rule(kind, data, regions)
     if kind == RuleKind.REGION_FIRST_N:
         data["tiers"] = sorted(data["tiers"], key=lambda t: t["from"])
-    rule = PointsRule.objects.create(tenant=tenant, campaign=campaign, program=program, **data)
-    rule.regions.set(regions)
+    with campaigns_kept_sound(tenant, live_campaigns(tenant, campaign=campaign)):
+        rule = PointsRule.objects.create(tenant=tenant, campaign=campaign, program=program, **data)
+        rule.regions.set(regions)
     # The counters exist before the first order, so ranking never races to create them.
     RuleRegionCounter.objects.bulk_create(
         [RuleRegionCounter(tenant=tenant, rule=rule, region=region) for region in regions]
@@ -260,11 +262,12 @@ def rule_update(
             _("The rule has already awarded %(n)d points; its total cap cannot be lower.")
             % {"n": rule.awarded},
         )
-    for name in RULE_UPDATE_FIELDS:
-        setattr(rule, name, data[name])
-    rule.save(update_fields=[*RULE_UPDATE_FIELDS, "awarded", "updated_at"])
-    if regions is not None:
-        rule.regions.set(regions)
+    with campaigns_kept_sound(tenant, live_campaigns(tenant, campaign=rule.campaign)):
+        for name in RULE_UPDATE_FIELDS:
+            setattr(rule, name, data[name])
+        rule.save(update_fields=[*RULE_UPDATE_FIELDS, "awarded", "updated_at"])
+        if regions is not None:
+            rule.regions.set(regions)
     audit_record(
         tenant=tenant,
         actor=actor,
@@ -282,9 +285,10 @@ def _rule_set_active(tenant: Tenant, actor: Actor, rule: PointsRule, is_active: 
     rule = locks.lock_rule(tenant, rule)
     if is_active:
         _refuse_if_ended(rule)
-    return switch_active(
-        tenant, actor, rule, is_active, note, noun="points_rule", label=_("points rule")
-    )
+    with campaigns_kept_sound(tenant, live_campaigns(tenant, campaign=rule.campaign)):
+        return switch_active(
+            tenant, actor, rule, is_active, note, noun="points_rule", label=_("points rule")
+        )
 
 
 @transaction.atomic

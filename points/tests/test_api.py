@@ -1,8 +1,11 @@
+from decimal import Decimal
+
 import pytest
 
 from accounts.roles import Role
+from core.models import AuditEntry
 from orders.tests.factories import order_body
-from points.models import PointsAccount
+from points.models import PointsAccount, PointsProgram
 
 from .factories import program, running_campaign
 
@@ -84,6 +87,93 @@ def test_program_validation_errors_are_field_errors(world):
     )
     assert response.status_code == 400
     assert "expiry" in response.json()["fields"]
+
+
+def test_a_program_without_a_range_gets_its_point_value_plus_or_minus_20_percent(world):
+    client = world.client(Role.OPERATOR)
+    response = client.post(
+        "/api/v1/points-programs", {"name": "x", "point_value": "0.01"}, format="json"
+    )
+    assert response.status_code == 201, response.json()
+    assert response.json()["point_value_range"] == {"min": "0.008000", "max": "0.012000"}
+    assert "point_value_band" not in response.json()
+    odd = client.post(
+        "/api/v1/points-programs", {"name": "y", "point_value": "0.000001"}, format="json"
+    )  # the lowest end stays above zero
+    assert odd.json()["point_value_range"] == {"min": "0.000001", "max": "0.000001"}
+    (entry,) = AuditEntry.objects.for_tenant(world.tenant).filter(
+        action="points_program.create", object_id=str(response.json()["id"])
+    )
+    after = entry.after
+    assert (Decimal(after["point_value_min"]), Decimal(after["point_value_max"])) == (
+        Decimal("0.008"), Decimal("0.012"),
+    )  # fmt: skip
+
+
+def test_a_given_range_is_kept_and_patched_one_end_at_a_time(world):
+    client = world.client(Role.OPERATOR)
+    body = {"name": "Followers", "point_value": "0.01",
+            "point_value_range": {"min": "0.01", "max": "0.2"}}  # fmt: skip
+    created = client.post("/api/v1/points-programs", body, format="json")
+    assert created.status_code == 201, created.json()
+    assert created.json()["point_value_range"] == {"min": "0.010000", "max": "0.200000"}
+    url = f"/api/v1/points-programs/{created.json()['id']}"
+    changed = client.patch(url, {"point_value_range": {"max": "0.15"}}, format="json")
+    assert changed.status_code == 200, changed.json()
+    assert changed.json()["point_value_range"] == {"min": "0.010000", "max": "0.150000"}
+    # A new point value inside the range keeps the range.
+    moved = client.patch(url, {"point_value": "0.1"}, format="json")
+    assert moved.status_code == 200, moved.json()
+    assert moved.json()["point_value_range"] == {"min": "0.010000", "max": "0.150000"}
+    # Sent alone, a point value the range would no longer hold is refused, naming the range.
+    out = client.patch(url, {"point_value": "0.3"}, format="json")
+    assert out.status_code == 400, out.json()
+    assert list(out.json()["fields"]) == ["point_value_range"]
+    assert "0.010000 to 0.150000" in out.json()["fields"]["point_value_range"][0]
+    both = client.patch(
+        url, {"point_value": "0.3", "point_value_range": {"max": "0.4"}}, format="json"
+    )
+    assert both.status_code == 200, both.json()
+    stored = PointsProgram.objects.for_tenant(world.tenant).get(pk=created.json()["id"])
+    assert (stored.point_value, stored.point_value_min, stored.point_value_max) == (
+        Decimal("0.3"), Decimal("0.01"), Decimal("0.4"),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "value_range",
+    [
+        {"min": "0.02", "max": "0.05"},  # the lowest end above the point value
+        {"min": "0", "max": "0.05"},  # not above zero
+        {"min": "-0.01", "max": "0.05"},
+        {"min": "0.005", "max": "0.009"},  # the highest end below the point value
+    ],
+)
+def test_a_range_that_does_not_hold_the_point_value_is_a_field_error(world, value_range):
+    client = world.client(Role.OPERATOR)
+    body = {"name": "x", "point_value": "0.01", "point_value_range": value_range}
+    response = client.post("/api/v1/points-programs", body, format="json")
+    assert response.status_code == 400, response.json()
+    assert response.json()["code"] == "invalid_program"
+    assert list(response.json()["fields"]) == ["point_value_range"]
+    assert not PointsProgram.objects.for_tenant(world.tenant).exists()
+    prog = program(world)
+    patched = client.patch(
+        f"/api/v1/points-programs/{prog.pk}", {"point_value_range": value_range}, format="json"
+    )
+    assert patched.status_code == 400 and "point_value_range" in patched.json()["fields"]
+    prog.refresh_from_db()
+    assert (prog.point_value_min, prog.point_value_max) == (Decimal("0.008"), Decimal("0.012"))
+
+
+def test_a_range_without_an_end_on_create_is_refused(world):
+    response = world.client(Role.OPERATOR).post(
+        "/api/v1/points-programs",
+        {"name": "x", "point_value": "0.01", "point_value_range": {"min": "0.005"}},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "point_value_range.max" in response.json()["fields"]
 
 
 def test_a_patched_tier_needs_all_its_fields(world):

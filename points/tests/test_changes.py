@@ -107,7 +107,8 @@ class TestProgramUpdate:
 
     def test_point_value_and_pending_are_fixed_once_points_were_earned(self, world, prog, first_n):
         url = f"/api/v1/points-programs/{prog.pk}"
-        assert patch(world, Role.OPERATOR, url, {"point_value": "0.02"}).status_code == 200
+        moved = {"point_value": "0.02", "point_value_range": {"min": "0.016", "max": "0.024"}}
+        assert patch(world, Role.OPERATOR, url, moved).status_code == 200
         place(world)
         for body in ({"point_value": "0.03"}, {"pending": "days", "pending_days": 3}):
             response = patch(world, Role.OPERATOR, url, body)

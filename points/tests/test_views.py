@@ -1,10 +1,12 @@
 """Console pages of points through Django's test client."""
 
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
 
 from accounts.roles import Role
-from points.models import LedgerEntry, PointsAccount, PointsRule
+from points.models import LedgerEntry, PointsAccount, PointsProgram, PointsRule
 
 from .factories import place, program, rule, running_campaign
 
@@ -112,6 +114,46 @@ def test_program_form_creates_and_reports_errors(world):
     assert missing_days.status_code == 200
     assert "how many days" in missing_days.content.decode()
     assert client.post(url, {**base, "expiry_days": "90"}).status_code == 302
+
+
+def test_program_form_takes_a_range_of_value_per_point(world):
+    client = world.console_client(Role.OPERATOR)
+    url = reverse("points:program_create")
+    page = client.get(url).content.decode()
+    assert "Lowest value per point" in page and "Highest value per point" in page
+    base = {
+        "name": "Follower points", "holder": "staff", "point_value": "0.01",
+        "expiry_policy": "none", "pending_policy": "until_completed", "tier_basis": "lifetime",
+    }  # fmt: skip
+    wrong = client.post(url, {**base, "point_value_min": "0.02", "point_value_max": "0.2"})
+    assert wrong.status_code == 200
+    text = wrong.content.decode()
+    assert "is above the value of a point" in text
+    assert text.count("is above the value of a point") == 1  # once, above the form
+    assert (
+        client.post(url, {**base, "point_value_min": "0.01", "point_value_max": "0.2"}).status_code
+        == 302
+    )
+    made = PointsProgram.objects.for_tenant(world.tenant).get()
+    assert (made.point_value_min, made.point_value_max) == (Decimal("0.01"), Decimal("0.2"))
+    detail = client.get(reverse("points:program_detail", args=[made.pk])).content.decode()
+    assert "0.010000\u20130.200000" in detail
+    # Empty ends are the point value's ± 20 %.
+    client.post(url, {**base, "name": "Plain", "point_value_min": "", "point_value_max": ""})
+    plain = PointsProgram.objects.for_tenant(world.tenant).get(name="Plain")
+    assert (plain.point_value_min, plain.point_value_max) == (Decimal("0.008"), Decimal("0.012"))
+    # Editing: a point value moved out of the range it keeps is refused, naming the range.
+    edit = reverse("points:program_edit", args=[plain.pk])
+    form = {**base, "name": "Plain", "point_value_min": "0.008", "point_value_max": "0.012"}
+    moved = client.post(edit, {**form, "point_value": "0.05"})
+    assert moved.status_code == 200 and "give a new range with it" in moved.content.decode()
+    emptied = client.post(edit, {**form, "point_value": "0.05", "point_value_min": "",
+                                 "point_value_max": ""})  # fmt: skip
+    assert emptied.status_code == 302
+    plain.refresh_from_db()
+    assert (plain.point_value, plain.point_value_min, plain.point_value_max) == (
+        Decimal("0.05"), Decimal("0.04"), Decimal("0.06"),
+    )  # fmt: skip
 
 
 def test_merchant_staff_is_sent_to_the_portal(world, earned):

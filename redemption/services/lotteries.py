@@ -188,14 +188,22 @@ def lottery_update(
 
 
 def expected_points(lottery: Lottery) -> Decimal:
-    """The points a draw returns on average: points outcomes, and prizes at their points cost."""
+    """The points a draw returns on average (SPEC §4): points outcomes; a prize at what it is
+    worth in points, its price or its money at the program's point value, whichever is more;
+    a coupon at the most it can take off, at the program's point value."""
+    point_value = lottery.program.point_value
     total = Decimal(0)
     for outcome in lottery.outcomes.all():  # prefetched with their prizes by the selectors
         if outcome.kind == OutcomeKind.POINTS:
-            total += outcome.probability * outcome.points
+            worth = Decimal(outcome.points)
         elif outcome.kind == OutcomeKind.PRIZE:
-            total += outcome.probability * outcome.prize.points_cost
-    return total
+            worth = max(Decimal(outcome.prize.points_cost), outcome.prize.value / point_value)
+        elif outcome.kind == OutcomeKind.COUPON:
+            worth = outcome.batch.unit_cost / point_value
+        else:
+            continue
+        total += outcome.probability * worth
+    return total.quantize(Decimal("0.01"))
 
 
 def _lock_lottery(tenant: Tenant, lottery_id: int) -> Lottery:

@@ -1,4 +1,5 @@
-"""Prizes of a points program: created and changed, priced within the program's point value."""
+"""Prizes of a points program: created and changed, priced within the program's range of value
+per point."""
 
 from datetime import datetime
 from decimal import Decimal
@@ -9,6 +10,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Tenant
 from accounts.permissions import Actor
 from accounts.roles import Action
+from campaigns.checks import campaigns_kept_sound, live_campaigns
 from core.errors import NotFoundError, ValidationFailed
 from core.services import audit_record, snapshot
 from coupons.models import CouponBatch
@@ -23,6 +25,7 @@ STOCK_MAX = 2**31 - 1  # Prize.stock is a PositiveIntegerField
 PRIZE_FIELDS = [
     "name",
     "kind",
+    "group",
     "points_cost",
     "value",
     "stock",
@@ -55,14 +58,26 @@ def _clean_prize(tenant: Tenant, program, data: dict) -> None:
     start, end = data.get("available_from"), data.get("available_until")
     if start and end and end <= start:
         raise _invalid("available_until", _("After available_from."))
-    # A prize priced far from what its points are worth gives points away or overcharges them.
+    # A prize giving more or less money per point than the program allows gives points away or
+    # overcharges them. Only the range is checked here: how the value per point moves across
+    # the catalogue (dearer prizes may give more) is the campaign check's (SPEC §6).
     if data["value"] > 0:
         per_point = data["value"] / data["points_cost"]
-        if abs(per_point - program.point_value) > program.point_value * program.point_value_band:
+        low, high = program.point_value_min, program.point_value_max
+        if not low <= per_point <= high:
             raise _invalid(
                 "value",
-                _("%(value)s for %(points)d points is outside the program's point value band.")
-                % {"value": f"{data['value']:.2f}", "points": data["points_cost"]},
+                _(
+                    "%(value)s for %(points)d points gives %(per_point)s a point, outside the "
+                    "program's range %(min)s to %(max)s."
+                )
+                % {
+                    "value": f"{data['value']:.2f}",
+                    "points": data["points_cost"],
+                    "per_point": f"{per_point:.6f}",
+                    "min": f"{low:.6f}",
+                    "max": f"{high:.6f}",
+                },
             )
 
 
@@ -75,6 +90,7 @@ def prize_create(
     name: str,
     kind: str,
     points_cost: int,
+    group: str = "",
     value: Decimal = Decimal("0.00"),
     stock: int = 0,
     per_holder_limit: int | None = None,
@@ -87,6 +103,7 @@ def prize_create(
     data = {
         "name": name,
         "kind": kind,
+        "group": group.strip(),
         "points_cost": points_cost,
         "value": value,
         "stock": stock,
@@ -100,7 +117,8 @@ def prize_create(
         raise NotFoundError(_("Not found."))
     _clean_prize(tenant, program, data)
     _require_batch_usable(tenant, actor, coupon_batch)
-    prize = Prize.objects.create(tenant=tenant, program=program, **data)
+    with campaigns_kept_sound(tenant, live_campaigns(tenant, program=program)):
+        prize = Prize.objects.create(tenant=tenant, program=program, **data)
     audit_record(
         tenant=tenant,
         actor=actor,
@@ -124,6 +142,8 @@ def prize_update(
     unknown = set(changes) - set(PRIZE_FIELDS)
     if unknown:
         raise ValidationFailed(_("Unknown fields: %s") % ", ".join(sorted(unknown)))
+    if "group" in changes:
+        changes["group"] = (changes["group"] or "").strip()
     prize = _lock_prize(tenant, prize.pk)
     before = snapshot(prize, fields=PRIZE_FIELDS)
     data = {name: getattr(prize, name) for name in PRIZE_FIELDS} | changes

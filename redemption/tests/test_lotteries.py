@@ -227,8 +227,8 @@ def _coupon_lottery(world):
         world,
         cost_points=100,
         outcomes=[
-            {"kind": "coupon", "batch": batch, "probability": Decimal("0.5")},
-            {"kind": "nothing", "probability": Decimal("0.5")},
+            {"kind": "coupon", "batch": batch, "probability": Decimal("0.04")},
+            {"kind": "nothing", "probability": Decimal("0.96")},
         ],
         activate=True,
     )

@@ -18,6 +18,7 @@ from core.errors import (
 )
 from core.models import AuditEntry
 from coupons.tests.factories import draft_batch
+from points import services as points_services
 from points.models import EntryKind, LedgerEntry
 from points.services import ledger_mismatches
 from redemption import services
@@ -101,6 +102,90 @@ def test_api_create_read_and_patch(world):
     assert client.get("/api/v1/prizes").json()["count"] == 1
     refused = world.client(Role.FINANCE).post("/api/v1/prizes", body, format="json")
     assert refused.status_code == 403
+
+
+def _range_program(world):
+    """Seed 002's program: 100 points to the yuan, prizes giving 0.01 to 0.2 a point."""
+    return points_services.program_create(
+        tenant=world.tenant,
+        actor=world.actor(Role.OPERATOR),
+        name="Follower points",
+        point_value=Decimal("0.01"),
+        point_value_min=Decimal("0.01"),
+        point_value_max=Decimal("0.2"),
+    )
+
+
+def test_a_catalogue_giving_more_per_point_for_dearer_prizes_fits_the_range(world):
+    # Seed 002: 50 points for a 0.5 yuan red envelope (0.01 a point), 500 points for an 88 yuan
+    # one (0.176 a point). The range allows both; how the curve rises is the campaign check's.
+    program = _range_program(world)
+    client = world.client(Role.OPERATOR)
+    base = {"program": program.pk, "kind": "virtual", "group": "Red envelope", "stock": 100}
+    small = {**base, "name": "Red envelope 0.5 CNY", "points_cost": 50, "value": "0.50"}
+    large = {**base, "name": "Red envelope 88 CNY", "points_cost": 500, "value": "88.00"}
+    for body in (small, large):
+        response = client.post("/api/v1/prizes", body, format="json")
+        assert response.status_code == 201, response.json()
+    names = set(Prize.objects.for_tenant(world.tenant).values_list("name", flat=True))
+    assert names == {"Red envelope 0.5 CNY", "Red envelope 88 CNY"}
+
+
+def test_a_prize_outside_the_range_is_refused_and_nothing_is_made(world):
+    program = _range_program(world)
+    client = world.client(Role.OPERATOR)
+    body = {"program": program.pk, "name": "Red envelope 200 CNY", "kind": "virtual",
+            "points_cost": 500, "value": "200.00", "stock": 1}  # fmt: skip
+    response = client.post("/api/v1/prizes", body, format="json")
+    assert response.status_code == 400, response.json()
+    assert response.json()["code"] == "invalid_prize"
+    assert response.json()["fields"]["value"] == [
+        "200.00 for 500 points gives 0.400000 a point, outside the program's range "
+        "0.010000 to 0.200000."
+    ]
+    below = client.post(
+        "/api/v1/prizes", {**body, "name": "Cheap", "value": "2.00"}, format="json"
+    )  # 0.004 a point, under the lowest 0.01
+    assert below.status_code == 400 and "value" in below.json()["fields"]
+    free = client.post("/api/v1/prizes", {**body, "name": "Free", "value": "0"}, format="json")
+    assert free.status_code == 201  # a prize worth nothing is not priced
+    assert list(Prize.objects.for_tenant(world.tenant).values_list("name", flat=True)) == ["Free"]
+
+
+def test_a_patch_out_of_the_range_is_refused(world):
+    p = prize(world, points_cost=1000, value=Decimal("10.00"))  # 0.01, within 0.008 to 0.012
+    response = world.client(Role.OPERATOR).patch(
+        f"/api/v1/prizes/{p.pk}", {"value": "13.00"}, format="json"
+    )
+    assert response.status_code == 400 and "value" in response.json()["fields"]
+    p.refresh_from_db()
+    assert p.value == Decimal("10.00")
+
+
+def test_a_group_round_trips_through_the_api_and_is_audited(world):
+    client = world.client(Role.OPERATOR)
+    body = {"program": staff_program(world).pk, "name": "Top-up 10", "kind": "virtual",
+            "group": "Phone top-up", "points_cost": 1000, "value": "10.00", "stock": 5}  # fmt: skip
+    created = client.post("/api/v1/prizes", body, format="json")
+    assert created.status_code == 201, created.json()
+    assert created.json()["group"] == "Phone top-up"
+    pk = created.json()["id"]
+    plain = client.post("/api/v1/prizes", {**body, "name": "Plain"} | {"group": ""}, format="json")
+    assert plain.json()["group"] == ""  # the kind's general group
+    del body["group"]
+    assert (
+        client.post("/api/v1/prizes", {**body, "name": "Unsaid"}, format="json").json()["group"]
+        == ""
+    )
+    changed = client.patch(f"/api/v1/prizes/{pk}", {"group": "Data plans"}, format="json")
+    assert changed.status_code == 200 and changed.json()["group"] == "Data plans"
+    assert client.get(f"/api/v1/prizes/{pk}").json()["group"] == "Data plans"
+    assert client.patch(f"/api/v1/prizes/{pk}", {"stock": 6}, format="json").json()["group"] == (
+        "Data plans"
+    )  # a PATCH without it keeps it
+    updates = AuditEntry.objects.for_tenant(world.tenant).filter(action="prize.update")
+    first = updates.order_by("id").first()
+    assert (first.before["group"], first.after["group"]) == ("Phone top-up", "Data plans")
 
 
 # --- redemption -------------------------------------------------------------------------------
