@@ -41,7 +41,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from http_load import django_env, ensure_database, replace_section
+from http_load import django_env, ensure_database, load_note, replace_section
 
 django_env("pointsops_bench_simulation")
 
@@ -159,12 +159,13 @@ def seed(orders: int) -> None:
     started = time.perf_counter()
     rng = random.Random(7)
     with transaction.atomic():
-        tenant = Tenant.objects.create(
-            slug=TENANT, name=_tenant_name(orders), time_zone=str(ZONE)
-        )
+        tenant = Tenant.objects.create(slug=TENANT, name=_tenant_name(orders), time_zone=str(ZONE))
         BusinessUnit.objects.create(tenant=tenant, code="bu", name="BU")
         provinces = Region.objects.bulk_create(
-            [Region(tenant=tenant, code=f"P{p:02d}", name=f"Province {p}") for p in range(PROVINCES)]
+            [
+                Region(tenant=tenant, code=f"P{p:02d}", name=f"Province {p}")
+                for p in range(PROVINCES)
+            ]
         )
         cities = Region.objects.bulk_create(
             [
@@ -293,18 +294,20 @@ def window() -> tuple[datetime, datetime]:
     return WINDOW_START, WINDOW_START + timedelta(days=WINDOW_DAYS)
 
 
-def run_replay(the_campaign) -> tuple[float, dict]:
+def run_replay(the_campaign) -> tuple[float, float, dict]:
+    """Wall and CPU seconds of the replay and its summary (CPU: this process's alone, so what
+    PostgreSQL or other processes take on a shared machine shows only in the wall time)."""
     from campaigns.simulation import campaign_rules, replay, summarize
 
     start, end = window()
     rules = campaign_rules(the_campaign)
     available = the_campaign.budget.available
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     state, _awards = replay(
         tenant=the_campaign.tenant, rules=rules, start=start, end=end, budget_left=available
     )
     result = summarize(state, prizes_by_program={}, budget_available=available)
-    return time.perf_counter() - started, result
+    return time.perf_counter() - started, time.process_time() - cpu, result
 
 
 def _sql(rule) -> tuple[str, dict]:
@@ -355,7 +358,7 @@ def _rss_mb() -> float:
 def profile(the_campaign, top: int = 25) -> str:
     profiler = cProfile.Profile()
     profiler.enable()
-    seconds, _result = run_replay(the_campaign)
+    seconds, _cpu, _result = run_replay(the_campaign)
     profiler.disable()
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out)
@@ -389,7 +392,7 @@ def write_results(args, figures: dict) -> str:
         f"completed); one region_first_n rule over every region (1st-10th 5 points, 11th-20th "
         f"10), weekly cap 50, point value 0.01"
         + (", holder tiers 1x/1.2x/1.5x" if args.holder_tiers else ", no holder tiers")
-        + f". Best of {args.repeat} runs each.",
+        + f". Best of {args.repeat} runs each. {figures['load']}",
         "",
         "| what | seconds | orders per second |",
         "|---|---|---|",
@@ -400,8 +403,9 @@ def write_results(args, figures: dict) -> str:
         "",
         f"- replay / SQL: **{replay_s / sql_s:.1f}x**; replay under {TARGET_SECONDS:.0f} s: "
         f"**{met}**",
-        f"- per run, replay: {', '.join(f'{s:.2f}' for s in figures['replays'])} s; SQL: "
-        f"{', '.join(f'{s:.2f}' for s in figures['sqls'])} s",
+        f"- per run, replay: {_seconds(figures['replays'])} s wall, "
+        f"{_seconds(figures['replay_cpus'])} s CPU of the Python process; SQL: "
+        f"{_seconds(figures['sqls'])} s",
         f"- peak memory of the process (ru_maxrss): {figures['peak_mb']:,.0f} MB "
         f"({figures['rss_before_mb']:,.0f} MB before the first replay)",
         f"- replay: {result['points']:,} points ({result['money']}) to "
@@ -410,6 +414,10 @@ def write_results(args, figures: dict) -> str:
         "",
     ]
     return replace_section(TITLE, "\n".join(lines))
+
+
+def _seconds(values: list[float]) -> str:
+    return ", ".join(f"{v:.2f}" for v in values)
 
 
 def _shares() -> dict:
@@ -444,18 +452,19 @@ def main():
     setup(args.orders, args.reseed)
     the_campaign = campaign(args.holder_tiers)
     rule = the_campaign.points_rules.get()
-    rss_before = _rss_mb()
-    replays, sqls, result, sql_result = [], [], {}, {}
+    rss_before, load_before = _rss_mb(), os.getloadavg()
+    replays, cpus, sqls, result, sql_result = [], [], [], {}, {}
     for n in range(args.repeat):
         sql_s, sql_result = run_sql(rule)
-        replay_s, result = run_replay(the_campaign)
+        replay_s, cpu_s, result = run_replay(the_campaign)
         sqls.append(sql_s)
         replays.append(replay_s)
-        print(f"run {n + 1}: replay {replay_s:6.2f} s, SQL {sql_s:5.2f} s")
+        cpus.append(cpu_s)
+        print(f"run {n + 1}: replay {replay_s:6.2f} s ({cpu_s:.2f} s CPU), SQL {sql_s:5.2f} s")
     figures = {
-        "replay": min(replays), "sql": min(sqls), "replays": replays, "sqls": sqls,
-        "result": result, "sql_result": sql_result, "peak_mb": _peak_mb(),
-        "rss_before_mb": rss_before, **_shares(),
+        "replay": min(replays), "sql": min(sqls), "replays": replays, "replay_cpus": cpus,
+        "sqls": sqls, "result": result, "sql_result": sql_result, "peak_mb": _peak_mb(),
+        "rss_before_mb": rss_before, "load": load_note(load_before), **_shares(),
     }  # fmt: skip
     replay_s, sql_s = figures["replay"], figures["sql"]
     print(f"\n{'what':<46} {'seconds':>8} {'orders/s':>10}   (best of {args.repeat})")
@@ -469,6 +478,7 @@ def main():
     print(f"replay: {result['orders']:,} orders, {result['points']:,} points, {result['money']}, "
           f"{result['budget_refusals']} budget refusals; SQL (no caps, no closes): "
           f"{sql_result['points']:,} points to {sql_result['earning']:,} staff")  # fmt: skip
+    print(figures["load"])
     if not args.no_write:
         print("written to", write_results(args, figures))
     if args.profile:

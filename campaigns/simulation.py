@@ -113,7 +113,7 @@ class Replay:
         )
         self.named = {r.pk: set(r.regions.values_list("id", flat=True)) for r in self.rules}
         self.by_pk = {r.pk: r for r in self.rules}
-        fields = {Holder.STAFF: "staff_id", Holder.MERCHANT: "merchant_id"}
+        fields: dict[str, str] = {Holder.STAFF: "staff_id", Holder.MERCHANT: "merchant_id"}
         self.holder_field = {
             r.program_id: fields.get(r.program.holder, "customer_id") for r in rules
         }
@@ -130,7 +130,7 @@ class Replay:
         self.holders: dict[tuple, _Holder] = defaultdict(_Holder)
         self.active_holders: dict[int, set] = defaultdict(set)  # program → holders with orders
         self.awards_of: dict[int, list[SimulatedAward]] = defaultdict(list)
-        self.points = Counter()  # program → points not closed
+        self.points: Counter = Counter()  # program → points not closed
         self.money = Decimal("0.00")
         self.refused = 0
         self.refused_money = Decimal("0.00")  # what the refused awards would have cost
@@ -139,10 +139,11 @@ class Replay:
     # --- which rules an order counts in ---------------------------------------------------
 
     def _path(self, region_id: int) -> list[int]:
-        path = []
-        while region_id is not None:
-            path.append(region_id)
-            region_id = self.parents.get(region_id)
+        path: list[int] = []
+        at: int | None = region_id
+        while at is not None:
+            path.append(at)
+            at = self.parents.get(at)
         return path
 
     def matches(self, region_id: int, rules: Iterable[PointsRule]) -> list[tuple[PointsRule, int]]:
@@ -315,7 +316,7 @@ def replay(
 
 
 def _histogram(values: Iterable[int]) -> list[dict]:
-    counts = Counter()
+    counts: Counter = Counter()
     for value in values:
         label = next((b[2] for b in HISTOGRAM if b[0] <= value <= b[1]), HISTOGRAM_TOP[1])
         counts[label] += 1

@@ -9,6 +9,7 @@ it); redemption/checks.py compares prizes with the first.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import cast
 
 from django.utils.translation import gettext as _
 
@@ -127,7 +128,9 @@ def check_points_budget(report: CheckReport) -> None:
     bounded = [e for e in earnable(report) if e.total is not None]
     if not bounded:
         return
-    most = sum((engine.points_money(e.program, e.total) for e in bounded), Decimal("0.00"))
+    most = sum(
+        (engine.points_money(e.program, cast(int, e.total)) for e in bounded), Decimal("0.00")
+    )
     can_pay = budget.available + sum(
         (_awarded_money(report, e.program) for e in bounded), Decimal("0.00")
     )

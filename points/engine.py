@@ -45,7 +45,7 @@ def base_points(rule: PointsRule, amount: Decimal, rank: int | None) -> int:
     if rule.kind == RuleKind.PER_ORDER:
         return cast(int, rule.points)
     if rule.kind == RuleKind.PER_AMOUNT:
-        return int(amount // rule.per_amount) * cast(int, rule.points)
+        return int(amount // cast(Decimal, rule.per_amount)) * cast(int, rule.points)
     if rule.kind == RuleKind.REGION_FIRST_N:
         for tier in rule.tiers:
             if tier["from"] <= cast(int, rank) <= tier["to"]:

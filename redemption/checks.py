@@ -120,7 +120,7 @@ def _compare(report: CheckReport, small: Prize, big: Prize) -> None:
     if _per_point(big) >= _per_point(small):
         return
     units = math.ceil(big.value / small.value)
-    figures = {
+    figures: dict[str, object] = {
         "prizes": [
             {
                 "id": p.pk,
