@@ -26,7 +26,7 @@ from budgets.models import BudgetStatus
 from core.errors import RuleRefusal
 
 from .errors import CampaignErrorCode
-from .models import Campaign, CampaignStatus
+from .models import Campaign, CampaignStatus, SimulationStatus
 
 # A campaign whose design is live: changing what it awards by is checked first.
 LIVE = (CampaignStatus.SCHEDULED, CampaignStatus.RUNNING, CampaignStatus.PAUSED)
@@ -192,7 +192,7 @@ def campaign_check_run(
                 "The simulation on past orders has not finished (%(status)s), so what it would"
                 " find is not known yet."
             )
-            % {"status": report.simulation["status"]},
+            % {"status": SimulationStatus(report.simulation["status"]).label.lower()},
             figures={"done": report.simulation["done"], "total": report.simulation["total"]},
         )
     return report

@@ -24,6 +24,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Max
 from django.utils import timezone
 
 from accounts.models import Region, Tenant
@@ -399,7 +400,7 @@ def _fields(row, *skip: str) -> dict:
             if f.name not in skip}  # fmt: skip
 
 
-def _version(campaign, rules, prizes, budget_available, window) -> str:
+def _version(campaign, rules, prizes, budget_available, window, orders) -> str:
     """What the result depends on, hashed: a change to any of it is a new simulation."""
     design = {
         "campaign": [campaign.pk, campaign.starts_at, campaign.ends_at],
@@ -414,6 +415,7 @@ def _version(campaign, rules, prizes, budget_available, window) -> str:
         "prizes": [[p.pk, p.points_cost, p.value] for ps in prizes.values() for p in ps],
         "budget": budget_available,
         "window": window,
+        "orders": orders,
     }
     return hashlib.sha256(json.dumps(design, default=str, sort_keys=True).encode()).hexdigest()
 
@@ -441,7 +443,12 @@ def simulation_for_check(report) -> dict:
                 "result": None}  # fmt: skip
     prizes = _prizes_by_program(tenant, {r.program_id for r in rules})
     available = campaign.budget.available
-    version = _version(campaign, rules, prizes, available, (start, end))
+    # The window's orders change too (one placed late, one closed): their count and latest
+    # change are part of the version, so a stored result never describes other orders.
+    orders = window_orders(tenant, start, end).aggregate(
+        count=Count("id"), changed=Max("updated_at")
+    )
+    version = _version(campaign, rules, prizes, available, (start, end), orders)
     run = CampaignSimulation.objects.for_tenant(tenant).filter(campaign=campaign, version=version)
     run = run.first()
     if run is None:
@@ -450,7 +457,7 @@ def simulation_for_check(report) -> dict:
                 run = CampaignSimulation.objects.create(
                     tenant=tenant, campaign=campaign, version=version,
                     window_start=start, window_end=end,
-                    total=window_orders(tenant, start, end).count(),
+                    total=orders["count"],
                 )  # fmt: skip
         except IntegrityError:  # another check made it meanwhile
             run = CampaignSimulation.objects.for_tenant(tenant).get(
@@ -603,6 +610,32 @@ def shadow_get(campaign: Campaign) -> dict | None:
         .first()
     )
     return _as_dict(run) if run else None
+
+
+def shadow_against_simulation(campaign: Campaign, simulation: dict) -> dict | None:
+    """A scheduled campaign's shadow run next to its simulation, both per day: whether the live
+    orders since it was scheduled earn what the past orders predicted. None before a refresh."""
+    shadow = shadow_get(campaign) if campaign.status == CampaignStatus.SCHEDULED else None
+    if not (shadow and shadow["result"] and simulation.get("result")):
+        return None
+
+    def per_day(run: dict) -> dict:
+        window = run["window"]
+        start, end = datetime.fromisoformat(window["from"]), datetime.fromisoformat(window["to"])
+        days = Decimal(max((end - start).total_seconds(), 86400)) / 86400  # a first day is whole
+        result = run["result"]
+        return {
+            "orders": Decimal(result["orders"]) / days,
+            "points": Decimal(result["points"]) / days,
+            "money": Decimal(result["money"]) / days,
+        }
+
+    return {
+        "since": datetime.fromisoformat(shadow["window"]["from"]),
+        "until": datetime.fromisoformat(shadow["window"]["to"]),
+        "simulated": per_day(simulation),
+        "shadow": per_day(shadow),
+    }
 
 
 def shadows_drop(*, campaign_ids: Iterable[int]) -> None:

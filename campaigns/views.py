@@ -18,6 +18,7 @@ from .checks import local_days
 from .models import CAMPAIGN_MOVES, CampaignStatus
 from .scope import campaign_changeable, campaign_require_change
 from .serializers import CheckWindowSerializer
+from .simulation import shadow_against_simulation
 
 ACTIONS: LifeCycleActions = {
     "schedule": (services.campaign_schedule, gettext_lazy("Campaign scheduled.")),
@@ -108,6 +109,7 @@ def _check_context(request, campaign) -> dict:
         "polling": simulation["status"] in IN_PROGRESS,
         "progress": _percent(simulation.get("done", 0), simulation.get("total", 0)),
         "panel_query": urlencode({"from": first, "to": last}) if window is not None else "",
+        "shadow": shadow_against_simulation(campaign, simulation),
     }
     if result:
         context["programs"] = _simulation_programs(result)

@@ -18,6 +18,7 @@ from core.models import AuditEntry
 from orders.services import OrderFacts, order_place
 from points import services as points_services
 from points.tests.factories import program, rule
+from redemption import services as redemption_services
 from redemption.models import Lottery, LotteryStatus, Prize
 from redemption.tests.factories import lottery, prize
 
@@ -329,3 +330,38 @@ class TestLiveChanges:
             e["object"]["id"]
             for e in services.campaign_check(tenant=world.tenant, campaign=campaign)["errors"]
         }
+
+    def test_a_program_change_that_breaks_a_running_campaign_is_refused(self, world):
+        campaign, prog = _campaign(world, amount="75.00"), program(world)
+        _first_n(world, campaign, prog, cap_total=7500)  # 7,500 points at 0.01: 75.00
+        set_status(campaign, CampaignStatus.RUNNING)
+        operator = world.actor(Role.OPERATOR)
+        with pytest.raises(RuleRefusal) as refused:
+            points_services.program_update(
+                tenant=world.tenant, actor=operator, program=prog, point_value=Decimal("0.02"),
+                point_value_min=Decimal("0.016"), point_value_max=Decimal("0.024"),
+            )  # fmt: skip
+        assert "points_exceed_budget" in refused.value.fields
+        prog.refresh_from_db()
+        assert prog.point_value == Decimal("0.01")
+        points_services.program_update(tenant=world.tenant, actor=operator, program=prog, name="B")
+
+    def test_a_prize_repriced_out_of_reach_is_refused_but_may_leave_the_shelf(self, world):
+        campaign, prog = _campaign(world), program(world)
+        _first_n(world, campaign, prog, cap_total=7500)
+        voucher = prize(world, prog, points_cost=5_000, value=Decimal("50.00"))
+        set_status(campaign, CampaignStatus.SCHEDULED)
+        operator = world.actor(Role.OPERATOR)
+        with pytest.raises(RuleRefusal) as refused:
+            redemption_services.prize_update(
+                tenant=world.tenant, actor=operator, prize=voucher, points_cost=10_000,
+                value=Decimal("100.00"),
+            )  # fmt: skip
+        assert "prize_unreachable" in refused.value.fields
+        voucher.refresh_from_db()
+        assert voucher.points_cost == 5_000
+        redemption_services.prize_update(
+            tenant=world.tenant, actor=operator, prize=voucher, is_active=False
+        )
+        voucher.refresh_from_db()
+        assert not voucher.is_active

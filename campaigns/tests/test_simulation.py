@@ -3,11 +3,12 @@ afterwards earn exactly what it said — holders, points, ranks, outcomes and mo
 
 import random
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from django.db.models import Sum
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.roles import Role
@@ -15,7 +16,13 @@ from accounts.tests.factories import MerchantFactory, RegionFactory, StaffFactor
 from budgets.tests.factories import approved_budget
 from campaigns import services
 from campaigns.models import CampaignSimulation, CampaignStatus, ShadowAward
-from campaigns.simulation import campaign_rules, replay, shadow_get, shadow_runs_refresh
+from campaigns.simulation import (
+    campaign_rules,
+    replay,
+    shadow_get,
+    shadow_runs_refresh,
+    window_orders,
+)
 from campaigns.tests.factories import new_campaign, set_status
 from orders.models import Order
 from orders.services import OrderFacts, order_close, order_complete, order_place
@@ -56,7 +63,7 @@ def _design(world, *, budget_amount="2.00"):
     )  # fmt: skip
     rule(
         world, campaign, prog, kind="per_amount", points=1, per_amount=Decimal("50"),
-        min_amount=Decimal("20"), cap_per_holder_week=15,
+        min_amount=Decimal("20"), cap_per_holder_week=5,
     )  # fmt: skip
     rule(world, campaign, prog, kind="milestone", milestone={"count": 3, "period": "week",
                                                              "points": 7})  # fmt: skip
@@ -171,7 +178,18 @@ def test_the_check_reports_the_simulation_and_keeps_it_per_version(world):
     points_services.rule_update(
         tenant=world.tenant, actor=world.actor(Role.OPERATOR), rule=first_rule, cap_per_region=30
     )
-    assert client.get(url).json()["simulation"]["id"] != simulation["id"]
+    replayed = client.get(url).json()["simulation"]
+    assert replayed["id"] != simulation["id"]
+
+    # So does an order of the window that closes meanwhile.
+    still_open = window_orders(world.tenant, *_window_of(replayed)).filter(status="open").first()
+    order_close(tenant=world.tenant, actor=world.system, order=still_open)
+    assert client.get(url).json()["simulation"]["id"] != replayed["id"]
+
+
+def _window_of(simulation: dict) -> tuple[datetime, datetime]:
+    window = simulation["window"]
+    return datetime.fromisoformat(window["from"]), datetime.fromisoformat(window["to"])
 
 
 def test_a_big_window_runs_as_a_job_and_reports_progress(world, settings):
@@ -242,6 +260,9 @@ def test_shadow_mode_runs_a_scheduled_campaign_on_live_orders_without_paying(wor
     )
     assert shadow_runs_refresh() == 1  # refreshed in place, not doubled
     assert ShadowAward.objects.for_tenant(world.tenant).count() == shadow.count()
+    # The campaign page shows it beside the simulation, per day (less than a day: as one day).
+    page = world.console_client(Role.OPERATOR).get(reverse("campaigns:detail", args=[campaign.pk]))
+    assert f'data-figure="shadow-points">{run["result"]["points"]:,}<' in page.content.decode()
 
     # On its start the shadow is dropped: from then on its awards are real.
     services.campaigns_advance(now=campaign.starts_at + timedelta(seconds=1))

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Tenant
 from accounts.permissions import Actor
 from accounts.roles import Action
+from campaigns.checks import campaigns_kept_sound, live_campaigns
 from core.errors import ConflictError, PermissionDeniedError, ValidationFailed
 from core.services import audit_record, snapshot
 
@@ -249,7 +250,8 @@ def program_update(
         .exists()
     ):
         raise invalid("name", _("A program of this name exists."))
-    program.save()
+    with campaigns_kept_sound(tenant, live_campaigns(tenant, program=program)):
+        program.save()
     program.refresh_from_db()  # decimals as stored, for the answer and the audit
     audit_record(
         tenant=tenant,

@@ -152,7 +152,9 @@ def prize_update(
     _require_batch_usable(tenant, actor, changes.get("coupon_batch"))
     for name, value in changes.items():
         setattr(prize, name, value)
-    prize.save()
+    live = [] if changes == {"is_active": False} else live_campaigns(tenant, program=prize.program)
+    with campaigns_kept_sound(tenant, live):
+        prize.save()
     audit_record(
         tenant=tenant,
         actor=actor,

@@ -17,7 +17,7 @@ def test_seed_demo_prizes_twice(capsys):
     assert "prizes: 3 prizes and a lottery, redemptions already there" in out
     assert "portal prizes: already there" in out
     tenant = demo_tenant_get()
-    prizes = Prize.objects.for_tenant(tenant)
+    prizes = Prize.objects.for_tenant(tenant).exclude(name__startswith="First design")
     assert sorted(prizes.values_list("name", flat=True)) == [
         "JD e-card 40 CNY",
         "Phone top-up 10 CNY",
