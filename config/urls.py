@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("coupons.urls_api")),
     path("", include("points.urls_api")),
     path("", include("redemption.urls_api")),
+    path("", include("reports.urls_api")),
 ]
 console = [
     path("", include("accounts.urls_console")),
@@ -20,6 +21,7 @@ console = [
     path("coupons/", include("coupons.urls_console")),
     path("points/", include("points.urls_console")),
     path("prizes/", include("redemption.urls_console")),
+    path("reports/", include("reports.urls_console")),
 ]
 
 urlpatterns = [

@@ -16,7 +16,8 @@ API, kept small on purpose:
 - `csv_lines(header, rows)`: CSV lines as `str`, lazily, for a file, a task or a response;
 - `csv_response(header, rows, filename)`: a streamed `text/csv` download (rows may be an
   iterator over a queryset, never loaded into memory);
-- `xlsx_bytes(header, rows, sheet=...)`: an .xlsx workbook (openpyxl, write-only mode).
+- `xlsx_bytes(header, rows, sheet=...)`: an .xlsx workbook (openpyxl, write-only mode);
+- `download(fmt, header, rows, filename, sheet=...)`: the response of either format.
 
 No other module writes CSV or XLSX itself: `core/tests/test_exports.py` fails on a
 `csv.writer`, `csv.DictWriter` or openpyxl `Workbook` outside this file.
@@ -26,7 +27,9 @@ import csv
 import io
 from collections.abc import Iterable, Iterator, Sequence
 
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 # The first characters that make a spreadsheet evaluate a cell, or skip to the next one.
 _FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r", "\n", "\0")
@@ -99,3 +102,12 @@ def xlsx_bytes(header: Sequence, rows: Iterable[Sequence], *, sheet: str = "Expo
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def download(fmt: str, header: Sequence, rows: Iterable[Sequence], filename: str, *, sheet: str):
+    """`rows` as a download of `fmt` ("csv": streamed; "xlsx": built in write-only mode)."""
+    if fmt == "csv":
+        return csv_response(header, rows, filename)
+    response = HttpResponse(xlsx_bytes(header, rows, sheet=sheet), content_type=XLSX_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -3,7 +3,7 @@ them earned, holds, spent and redeemed, with a drill-down and an export. Rewards
 never hidden from the merchant who pays for them."""
 
 from django.core.paginator import Page, Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.text import slugify
@@ -11,14 +11,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from accounts.roles import Action
-from core.exports import csv_response, xlsx_bytes
+from core.exports import download
 from points import selectors as points_selectors
 from web.pages import paginate, portal_view
 
 from . import selectors
 from .filters import StaffOverviewFilter
 
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SUBLIST_SIZE = 10  # redemptions and draws on the drill-down, per page
 
 
@@ -122,8 +121,4 @@ def staff_export(request, fmt: str):
     merchant = actor.membership.merchant
     stamp = timezone.localdate().isoformat()
     filename = f"staff-{slugify(merchant.code if merchant else 'all')}-{stamp}.{fmt}"
-    if fmt == "csv":
-        return csv_response(header, rows, filename)
-    response = HttpResponse(xlsx_bytes(header, rows, sheet=_("Staff")), content_type=XLSX_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return download(fmt, header, rows, filename, sheet=_("Staff"))

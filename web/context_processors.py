@@ -32,6 +32,7 @@ class NavItem:
 
 SECTIONS = {
     "operations": _("Operations"),
+    "reports": _("Reports"),
     "master_data": _("Master data"),
     "admin": _("Administration"),
 }

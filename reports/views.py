@@ -1,0 +1,134 @@
+"""The console's report pages: the figures of reports.selectors, as charts with their tables,
+filtered as the API is (PointsFilterSerializer) and downloadable as CSV or XLSX."""
+
+from urllib.parse import urlencode
+
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
+
+from accounts.roles import Action
+from accounts.selectors import region_list
+from campaigns.selectors import campaign_list
+from coupons.selectors import batch_list
+from points.models import Holder
+from points.selectors import program_list
+from web.pages import console_view
+
+from . import selectors
+from .exports import points_download, reconciliation_download
+from .serializers import EXPORT_FORMATS, PointsFilterSerializer, ReconciliationFilterSerializer
+
+FILTER_FIELDS = ("program", "campaign", "batch", "from", "to", "region", "merchant")
+FIELD_LABELS = {
+    "program": _("Program"),
+    "campaign": _("Campaign"),
+    "batch": _("Batch"),
+    "from": _("From"),
+    "to": _("To"),
+    "region": _("Region"),
+    "merchant": _("Merchant"),
+}
+
+
+def _parameters(request, filters) -> tuple[dict, dict | None, list[str]]:
+    """What was asked (the non-empty filters), the validated parameters (None when refused),
+    and the messages of what was refused, each with its field's label."""
+    actor = request.actor
+    asked = {name: value for name in FILTER_FIELDS if (value := request.GET.get(name, "").strip())}
+    params = filters(data=asked, context={"tenant": actor.tenant, "actor": actor})
+    if params.is_valid():
+        return asked, params.validated_data, []
+    errors = [
+        f"{FIELD_LABELS.get(name, name)}: {message}"
+        for name, messages in params.errors.items()
+        for message in messages
+    ]
+    return asked, None, errors
+
+
+@console_view(Action.REPORTS_READ)
+def points_report(request):
+    actor = request.actor
+    tenant = actor.tenant
+    asked, params, errors = _parameters(request, PointsFilterSerializer)
+    context = {
+        **_filter_context(request, asked, errors),
+        "programs": program_list(tenant=tenant, actor=actor).filter(holder=Holder.STAFF),
+    }
+    if params is not None:
+        window = params["window"]
+        report = selectors.points_report(tenant=tenant, actor=actor, window=window)
+        context.update(
+            report=report,
+            values={**_chosen(asked, params), "program": window.program.pk},
+            charts={
+                "histogram": _series(report["histogram"], "bucket", "staff"),
+                "regions": _series(report["regions_unlocked"], "regions", "staff"),
+            },
+        )
+    return render(request, "reports/points_report.html", context)
+
+
+def _number(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+def _filter_context(request, asked: dict, errors: list[str]) -> dict:
+    """What every report page's filter bar needs; a refused filter keeps what was typed."""
+    actor = request.actor
+    return {
+        "asked": asked,
+        "errors": errors,
+        "regions": region_list(tenant=actor.tenant, actor=actor).order_by("code"),
+        "query": urlencode(asked),
+        "values": {name: _number(asked.get(name)) for name in ("program", "campaign", "batch")}
+        | {name: asked.get(name, "") for name in ("from", "to", "region", "merchant")},
+        "formats": EXPORT_FORMATS,
+    }
+
+
+def _chosen(asked: dict, params: dict) -> dict:
+    """The filters as the report used them (the default days filled in)."""
+    return {**asked, "from": str(params["first"]), "to": str(params["last"])}
+
+
+def _series(rows: list[dict], label: str, value: str) -> dict:
+    """A bar chart's data for static/js/report_charts.js."""
+    return {"labels": [str(r[label]) for r in rows], "values": [r[value] for r in rows]}
+
+
+@console_view(Action.REPORTS_READ)
+def points_export(request, fmt: str):
+    """The report's rows as the page's filters choose them."""
+    return _download(request, fmt, PointsFilterSerializer, points_download)
+
+
+def _download(request, fmt: str, filters, download):
+    """A report's rows as its page's filters choose them; a refused filter: back to the page."""
+    _asked, params, _errors = _parameters(request, filters)
+    if params is None or fmt not in EXPORT_FORMATS:
+        return redirect(f"{request.path.rsplit('/', 1)[0]}/?{request.GET.urlencode()}")
+    actor = request.actor
+    return download(tenant=actor.tenant, actor=actor, window=params["window"], fmt=fmt)
+
+
+@console_view(Action.REPORTS_READ)
+def reconciliation(request):
+    actor = request.actor
+    tenant = actor.tenant
+    asked, params, errors = _parameters(request, ReconciliationFilterSerializer)
+    context = {
+        **_filter_context(request, asked, errors),
+        "campaigns": campaign_list(tenant=tenant, actor=actor).order_by("-starts_at", "name"),
+        "batches": batch_list(tenant=tenant, actor=actor).order_by("campaign__name", "name"),
+    }
+    if params is not None:
+        window = params["window"]
+        report = selectors.reconciliation(tenant=tenant, actor=actor, window=window)
+        context.update(report=report, values={**context["values"], **_chosen(asked, params)})
+    return render(request, "reports/reconciliation.html", context)
+
+
+@console_view(Action.REPORTS_READ)
+def reconciliation_export(request, fmt: str):
+    return _download(request, fmt, ReconciliationFilterSerializer, reconciliation_download)
