@@ -35,6 +35,7 @@ class Action(StrEnum):
     POINTS_ADJUST = "points.adjust"
     POINTS_READ = "points.read"
     REPORTS_READ = "reports.read"
+    SETTLEMENTS_MANAGE = "settlements.manage"  # prepare and close periods (never one's own)
     PORTAL_OWN = "portal.own"  # own points, prizes, lottery
     PORTAL_MERCHANT = "portal.merchant"  # the merchant's staff, read
     AUDIT_READ = "audit.read"
@@ -71,6 +72,7 @@ ROLE_ACTIONS: dict[str, frozenset[Action]] = {
             A.BUDGETS_DRAFT,
             A.BUDGETS_APPROVE,
             A.BUDGETS_READ,
+            A.SETTLEMENTS_MANAGE,
             A.CAMPAIGNS_READ,
             A.COUPONS_SUPPORT_READ,
             A.ORDERS_READ,

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.errors import DomainError, NotFoundError
+from web.dashboard import dashboard_panels
 from web.pages import console_view, filtered_list, portal_view, role_home, safe_next
 
 from . import filters, forms, selectors, services
@@ -91,7 +92,8 @@ def tenant_pick(request):
 def home(request):
     actor = request.actor
     counts = selectors.console_counts(tenant=actor.tenant, actor=actor)
-    return render(request, "accounts/home.html", {"counts": counts})
+    panels = dashboard_panels(request)
+    return render(request, "accounts/home.html", {"counts": counts, "panels": panels})
 
 
 # --- users and roles -------------------------------------------------------------------------------------

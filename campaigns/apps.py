@@ -17,3 +17,16 @@ class CampaignsConfig(AppConfig):
             NavItem(_("Campaigns"), "campaigns:list", Action.CAMPAIGNS_READ, "operations"),
             NavItem(_("Channels"), "campaigns:channels", Action.CAMPAIGNS_READ, "master_data"),
         ]
+
+    @property
+    def console_dashboard(self):
+        from accounts.roles import Action
+        from web.dashboard import DashboardPanel
+
+        from .dashboard import running_campaigns
+
+        return [
+            DashboardPanel(
+                "campaigns/_dashboard.html", running_campaigns, Action.CAMPAIGNS_READ, order=10
+            )
+        ]

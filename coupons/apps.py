@@ -23,3 +23,14 @@ class CouponsConfig(AppConfig):
             NavItem(_("Issuance rules"), "coupons:rules", Action.CAMPAIGNS_READ, "operations"),
             NavItem(_("Blocklist"), "coupons:blocklist", Action.COUPONS_SUPPORT_READ, "operations"),
         ]
+
+    @property
+    def console_dashboard(self):
+        from accounts.roles import Action
+        from web.dashboard import DashboardPanel
+
+        from .dashboard import recent_jobs
+
+        return [
+            DashboardPanel("coupons/_dashboard_jobs.html", recent_jobs, Action.COUPONS_ISSUE, 30)
+        ]

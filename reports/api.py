@@ -3,32 +3,36 @@
 from collections.abc import Callable
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework.response import Response
 
-from web.api.views import TenantAPIView
+from web.api.views import ListCreateView, TenantAPIView, object_action_view
 
-from . import selectors
+from . import selectors, services
 from . import serializers as s
-from .exports import points_download, reconciliation_download
+from .exports import points_download, reconciliation_download, settlement_download
 
 TAGS = ["reports"]
 
 
-class ReportView(TenantAPIView):
-    """A report: its parameters through `filters`, its figures from `report` (a selector)
-    answered as `answer`, or with `?format=csv|xlsx` its rows through `download`. DRF's own
-    `format` switch (of renderers) must not take the parameter for its own."""
-
-    filters: type[s.ReportFilterSerializer]
-    report: Callable[..., dict]
-    download: Callable
-    answer: type[s.serializers.Serializer]
+class DownloadView(TenantAPIView):
+    """A view whose `?format=csv|xlsx` is a download: DRF's own `format` switch (of renderers)
+    must not take the parameter for its own."""
 
     def perform_content_negotiation(self, request, force=False):
         # JSON answers whatever `format` says: the parameters' check then names a bad one (400)
         asked = "format" in request.query_params
         return super().perform_content_negotiation(request, force=force or asked)
+
+
+class ReportView(DownloadView):
+    """A report: its parameters through `filters`, its figures from `report` (a selector)
+    answered as `answer`, or with `?format=csv|xlsx` its rows through `download`."""
+
+    filters: type[s.ReportFilterSerializer]
+    report: Callable[..., dict]
+    download: Callable
+    answer: type[s.serializers.Serializer]
 
     def get(self, request):
         params = self.filters(
@@ -88,3 +92,68 @@ class ReconciliationView(ReportView):
     )
     def get(self, request):
         return super().get(request)
+
+
+@extend_schema_view(
+    get=extend_schema(tags=TAGS, responses={200: s.SettlementSerializer(many=True)}),
+    post=extend_schema(
+        tags=TAGS,
+        request=s.SettlementPrepareSerializer,
+        responses={201: s.SettlementSerializer},
+        description="Finance prepares a period of coupon redemptions to close, for all "
+        "merchants or one (SPEC §5). 422 period_not_ended unless its last day has passed; "
+        "409 period_settled when it overlaps a prepared or closed settlement of the same "
+        "merchants.",
+    ),
+)
+class SettlementListView(ListCreateView):
+    selector = staticmethod(selectors.settlement_list)
+    filterable = False
+    output = s.SettlementSerializer
+    input = s.SettlementPrepareSerializer
+    create = staticmethod(services.settlement_prepare)
+
+
+class SettlementDetailView(DownloadView):
+    @extend_schema(
+        tags=TAGS,
+        parameters=[s.StatementFormatSerializer],
+        responses={
+            200: s.SettlementDetailSerializer,
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="?format=csv"),
+        },
+        description="A settlement and what it states: once closed, the figures frozen then; "
+        "before, the reconciliation as it is now. `?format=csv|xlsx`: the statement, its "
+        "rows and a totals row equal to `totals`.",
+    )
+    def get(self, request, id):
+        settlement = selectors.settlement_get(tenant=self.tenant, actor=self.actor, id=id)
+        asked = s.StatementFormatSerializer(data=request.query_params)
+        asked.is_valid(raise_exception=True)
+        if fmt := asked.validated_data.get("format"):
+            return settlement_download(tenant=self.tenant, settlement=settlement, fmt=fmt)
+        figures = selectors.settlement_figures(tenant=self.tenant, settlement=settlement)
+        return Response(
+            s.SettlementSerializer(settlement).data | s.SettlementFiguresSerializer(figures).data
+        )
+
+
+def _settlement_action(name: str, service, description: str):
+    return object_action_view(
+        name, getter=selectors.settlement_get, service=service, param="settlement",
+        input=s.SettlementNoteSerializer, output=s.SettlementSerializer, tags=TAGS,
+        description=description,
+    )  # fmt: skip
+
+
+SettlementCloseView = _settlement_action(
+    "SettlementCloseView",
+    services.settlement_close,
+    "Another finance user closes the settlement: its figures are frozen (403 maker_checker "
+    "for the one who prepared it; 409 invalid_transition unless prepared).",
+)
+SettlementDiscardView = _settlement_action(
+    "SettlementDiscardView",
+    services.settlement_discard,
+    "A prepared settlement withdrawn; a closed one is never reopened (409 invalid_transition).",
+)

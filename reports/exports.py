@@ -1,6 +1,8 @@
 """The reports' rows as CSV or XLSX (core.exports writes them): the same columns from the
 console and the API."""
 
+from collections.abc import Iterable
+
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
@@ -8,11 +10,13 @@ from accounts.models import Tenant
 from accounts.permissions import Actor
 from core.exports import download
 
+from .models import Settlement
 from .selectors import (
     ReportWindow,
     points_report_rows,
     reconciliation_rows,
     reconciliation_totals,
+    settlement_figures,
 )
 
 POINTS_COLUMNS = (
@@ -77,9 +81,8 @@ RECONCILIATION_COLUMNS = (
 )
 
 
-def reconciliation_download(*, tenant: Tenant, actor: Actor, window: ReportWindow, fmt: str):
-    """The rows, then a totals row that is the API's totals (SPEC §5: a statement adds up)."""
-    titles = [
+def _reconciliation_titles() -> list[str]:
+    return [
         _("Merchant code"),
         _("Merchant"),
         _("Campaign"),
@@ -91,15 +94,32 @@ def reconciliation_download(*, tenant: Tenant, actor: Actor, window: ReportWindo
         _("Discount rolled back"),
         _("Net discount"),
     ]
-    totals = reconciliation_totals(tenant=tenant, actor=actor, window=window)
 
-    def rows():
-        for row in reconciliation_rows(tenant=tenant, actor=actor, window=window).iterator(
-            chunk_size=2000
-        ):
+
+def _statement(rows: Iterable[dict], totals: dict, filename: str, fmt: str):
+    """The rows, then a totals row that is the API's totals (SPEC §5: a statement adds up)."""
+
+    def lines():
+        for row in rows:
             yield [row[name] for name in RECONCILIATION_COLUMNS]
         yield [_("Total"), "", "", "", *(totals[name] for name in RECONCILIATION_COLUMNS[4:])]
 
+    return download(fmt, _reconciliation_titles(), lines(), filename, sheet=_("Reconciliation"))
+
+
+def reconciliation_download(*, tenant: Tenant, actor: Actor, window: ReportWindow, fmt: str):
     days = window.days(tenant)
-    filename = f"reconciliation-{days['from']}-{days['to']}.{fmt}"
-    return download(fmt, titles, rows(), filename, sheet=_("Reconciliation"))
+    return _statement(
+        reconciliation_rows(tenant=tenant, actor=actor, window=window).iterator(chunk_size=2000),
+        reconciliation_totals(tenant=tenant, actor=actor, window=window),
+        f"reconciliation-{days['from']}-{days['to']}.{fmt}",
+        fmt,
+    )
+
+
+def settlement_download(*, tenant: Tenant, settlement: Settlement, fmt: str):
+    """The settlement's statement: what it froze when closed (before: as it is now)."""
+    figures = settlement_figures(tenant=tenant, settlement=settlement)
+    scope = settlement.merchant.code if settlement.merchant else "all"
+    filename = f"settlement-{scope}-{settlement.first_day}-{settlement.last_day}.{fmt}"
+    return _statement(figures["rows"], figures["totals"], filename, fmt)

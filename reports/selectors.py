@@ -30,6 +30,7 @@ from accounts.permissions import Actor
 from accounts.regions import region_descendant_ids
 from accounts.roles import Action
 from accounts.selectors import staff_list
+from campaigns.checks import local_days
 from campaigns.models import Campaign
 from core.selectors import filtered, get_visible
 from coupons.models import CouponBatch
@@ -53,6 +54,7 @@ from redemption.models import LotteryDraw, PrizeRedemption, RedemptionStatus
 from redemption.selectors import redemption_list
 
 from .filters import StaffOverviewFilter
+from .models import Settlement, SettlementStatus
 
 # The overview's figures, in the order the pages and the export show them.
 STAFF_FIGURES = (
@@ -412,6 +414,8 @@ def _reconciled(window: ReportWindow) -> dict:
         "redeemed_order_amount": Sum("order_amount", filter=redeemed, default=MONEY_ZERO),
         "rollbacks": Count("pk", filter=rolled_back),
         "rolled_back_discount": Sum("discount", filter=rolled_back, default=MONEY_ZERO),
+        # of those, the ones redeemed before the period: adjustments of an earlier one
+        "late_rollbacks": Count("pk", filter=rolled_back & Q(redeemed_at__lt=window.start)),
     }
 
 
@@ -466,3 +470,32 @@ def reconciliation(*, tenant: Tenant, actor: Actor, window: ReportWindow) -> dic
         "totals": reconciliation_totals(tenant=tenant, actor=actor, window=window),
         "rows": list(reconciliation_rows(tenant=tenant, actor=actor, window=window)),
     }
+
+
+# --- settlements ------------------------------------------------------------------------------
+
+
+def settlement_list(*, tenant: Tenant, actor: Actor) -> QuerySet:
+    """The tenant's settlements, latest period first (money figures: finance, admins, auditors
+    — a regional operator's report scope cannot hold a tenant-wide statement)."""
+    actor.require(Action.REPORTS_READ)
+    if actor.region_ids is not None or actor.merchant_id is not None:
+        return Settlement.objects.for_tenant(tenant).none()
+    return Settlement.objects.for_tenant(tenant).select_related(
+        "merchant", "prepared_by", "closed_by"
+    )
+
+
+def settlement_get(*, tenant: Tenant, actor: Actor, id) -> Settlement:
+    return get_visible(settlement_list(tenant=tenant, actor=actor), pk=id)
+
+
+def settlement_figures(*, tenant: Tenant, settlement: Settlement) -> dict:
+    """What a settlement states: once closed, its frozen totals and rows; before, the
+    reconciliation of its days and merchants as it is now (`frozen` says which)."""
+    if settlement.status == SettlementStatus.CLOSED:
+        return {"frozen": True, "totals": settlement.totals, "rows": settlement.rows}
+    start, end = local_days(tenant, settlement.first_day, settlement.last_day)
+    window = ReportWindow(start=start, end=end, merchant=settlement.merchant)
+    figures = reconciliation(tenant=tenant, actor=Actor.for_system(tenant), window=window)
+    return {"frozen": False, "totals": figures["totals"], "rows": figures["rows"]}

@@ -180,6 +180,9 @@ class _Reconciled(serializers.Serializer):
     rollbacks = serializers.IntegerField(help_text="Rolled back in the period.")
     rolled_back_discount = _money()
     net_discount = _money(help_text="Discount less rolled back.")
+    late_rollbacks = serializers.IntegerField(
+        help_text="Rollbacks of coupons redeemed before the period: adjustments of an earlier one."
+    )
 
 
 class _ReconciliationRow(_Reconciled):
@@ -196,3 +199,57 @@ class ReconciliationSerializer(serializers.Serializer):
     period = _Period()
     totals = _Reconciled()
     rows = _ReconciliationRow(many=True)
+
+
+class SettlementPrepareSerializer(serializers.Serializer):
+    from_ = serializers.DateField(help_text="First day (inclusive).")
+    to = serializers.DateField(help_text="Last day (inclusive); it must have passed.")
+    merchant = serializers.CharField(required=False, help_text="A merchant's code; none: all.")
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_")
+        return fields
+
+    def validate(self, data):
+        tenant, actor = self.context["tenant"], self.context["actor"]
+        merchant = ReportFilterSerializer._lookup(
+            merchant_list(tenant=tenant, actor=actor), "merchant", data.get("merchant")
+        )
+        return {
+            "first_day": data["from"], "last_day": data["to"], "merchant": merchant,
+            "note": data["note"],
+        }  # fmt: skip
+
+
+class SettlementNoteSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class SettlementSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    merchant = serializers.CharField(source="merchant.code", default=None)
+    first_day = serializers.DateField()
+    last_day = serializers.DateField()
+    status = serializers.CharField()
+    prepared_by = serializers.CharField(source="prepared_by.username", default=None)
+    closed_by = serializers.CharField(source="closed_by.username", default=None)
+    closed_at = serializers.DateTimeField()
+    note = serializers.CharField()
+
+
+class SettlementFiguresSerializer(serializers.Serializer):
+    frozen = serializers.BooleanField(help_text="Closed: the figures as they were then.")
+    totals = _Reconciled()
+    rows = _ReconciliationRow(many=True)
+
+
+class SettlementDetailSerializer(SettlementSerializer, SettlementFiguresSerializer):
+    """A settlement with what it states (the API's answer; documented as one)."""
+
+
+class StatementFormatSerializer(serializers.Serializer):
+    format = serializers.ChoiceField(
+        choices=EXPORT_FORMATS, required=False, help_text="csv or xlsx: the statement."
+    )

@@ -9,4 +9,14 @@ urlpatterns = [
         api.ReconciliationView.as_view(),
         name="api-report-reconciliation",
     ),
+    path("settlements", api.SettlementListView.as_view(), name="api-settlement-list"),
+    path("settlements/<int:id>", api.SettlementDetailView.as_view(), name="api-settlement-detail"),
+    path(
+        "settlements/<int:id>/close", api.SettlementCloseView.as_view(), name="api-settlement-close"
+    ),
+    path(
+        "settlements/<int:id>/discard",
+        api.SettlementDiscardView.as_view(),
+        name="api-settlement-discard",
+    ),
 ]

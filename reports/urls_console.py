@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from . import views
 
@@ -11,5 +11,17 @@ urlpatterns = [
         "reconciliation/export.<str:fmt>",
         views.reconciliation_export,
         name="reconciliation_export",
+    ),
+    path("settlements/", views.settlement_list, name="settlement_list"),
+    path("settlements/<int:pk>/", views.settlement_detail, name="settlement_detail"),
+    re_path(
+        r"^settlements/(?P<pk>[0-9]+)/(?P<verb>close|discard)/$",
+        views.settlement_action,
+        name="settlement_action",
+    ),
+    path(
+        "settlements/<int:pk>/statement.<str:fmt>",
+        views.settlement_export,
+        name="settlement_export",
     ),
 ]

@@ -3,19 +3,23 @@ filtered as the API is (PointsFilterSerializer) and downloadable as CSV or XLSX.
 
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
 from accounts.roles import Action
 from accounts.selectors import region_list
 from campaigns.selectors import campaign_list
+from core.errors import DomainError
 from coupons.selectors import batch_list
 from points.models import Holder
 from points.selectors import program_list
-from web.pages import console_view
+from web.pages import LifeCycleActions, console_view, paginate, run_action
 
-from . import selectors
-from .exports import points_download, reconciliation_download
+from . import forms, selectors, services
+from .exports import points_download, reconciliation_download, settlement_download
 from .serializers import EXPORT_FORMATS, PointsFilterSerializer, ReconciliationFilterSerializer
 
 FILTER_FIELDS = ("program", "campaign", "batch", "from", "to", "region", "merchant")
@@ -132,3 +136,70 @@ def reconciliation(request):
 @console_view(Action.REPORTS_READ)
 def reconciliation_export(request, fmt: str):
     return _download(request, fmt, ReconciliationFilterSerializer, reconciliation_download)
+
+
+SETTLEMENT_ACTIONS: LifeCycleActions = {
+    "close": (
+        services.settlement_close,
+        gettext_lazy("Settlement closed: its figures are frozen."),
+    ),
+    "discard": (services.settlement_discard, gettext_lazy("Settlement discarded.")),
+}
+
+
+@console_view(Action.REPORTS_READ)
+def settlement_list(request):
+    actor = request.actor
+    form = forms.SettlementForm(request.POST or None, actor=actor)
+    if request.method == "POST" and form.is_valid():
+        try:
+            settlement = services.settlement_prepare(
+                tenant=actor.tenant, actor=actor, **form.cleaned_data
+            )
+        except DomainError as exc:
+            form.add_domain_error(exc)
+        else:
+            messages.success(request, gettext_lazy("Prepared: another finance user closes it."))
+            return redirect("reports:settlement_detail", pk=settlement.pk)
+    page = paginate(request, selectors.settlement_list(tenant=actor.tenant, actor=actor))
+    return render(
+        request,
+        "reports/settlement_list.html",
+        {"form": form, "page": page, "can_manage": actor.can(Action.SETTLEMENTS_MANAGE)},
+    )
+
+
+@console_view(Action.REPORTS_READ)
+def settlement_detail(request, pk: int):
+    actor = request.actor
+    settlement = selectors.settlement_get(tenant=actor.tenant, actor=actor, id=pk)
+    figures = selectors.settlement_figures(tenant=actor.tenant, settlement=settlement)
+    return render(
+        request,
+        "reports/settlement_detail.html",
+        {
+            "settlement": settlement,
+            "figures": figures,
+            "formats": EXPORT_FORMATS,
+            "can_manage": actor.can(Action.SETTLEMENTS_MANAGE),
+        },
+    )
+
+
+@require_POST
+@console_view(Action.SETTLEMENTS_MANAGE)
+def settlement_action(request, pk: int, verb: str):
+    actor = request.actor
+    settlement = selectors.settlement_get(tenant=actor.tenant, actor=actor, id=pk)
+    service, done = SETTLEMENT_ACTIONS[verb]
+    run_action(request, service, done, settlement=settlement, note=request.POST.get("note", ""))
+    return redirect("reports:settlement_detail", pk=pk)
+
+
+@console_view(Action.REPORTS_READ)
+def settlement_export(request, pk: int, fmt: str):
+    actor = request.actor
+    settlement = selectors.settlement_get(tenant=actor.tenant, actor=actor, id=pk)
+    if fmt not in EXPORT_FORMATS:
+        return redirect("reports:settlement_detail", pk=pk)
+    return settlement_download(tenant=actor.tenant, settlement=settlement, fmt=fmt)

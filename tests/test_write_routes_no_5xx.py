@@ -114,6 +114,12 @@ def _redeem_body(w, ctx):
     }
 
 
+def _settlement(w):
+    from reports.tests.isolation import settlement_prepared as prepared
+
+    return prepared(w)
+
+
 def _rejected_budget(w):
     budget = submitted_budget(w)
     return budget_services.budget_reject(
@@ -414,6 +420,16 @@ EXAMPLES: dict[str, Example | list[Example]] = {
     ),
     "budget-adjustments/<int:id>/reject": Example(
         client=FIN, setup=lambda w: {"id": _adjustment(w).pk}, body=lambda w, c: {"note": "no"}
+    ),
+    # --- settlements -----------------------------------------------------------------------
+    "settlements": Example(
+        client=FIN, body=lambda w, c: {"from": "2026-10-01", "to": "2026-10-31", "note": "Oct"}
+    ),
+    "settlements/<int:id>/close": Example(
+        client=FIN, setup=lambda w: {"id": _settlement(w).pk}, body=lambda w, c: {"note": "ok"}
+    ),
+    "settlements/<int:id>/discard": Example(
+        client=FIN, setup=lambda w: {"id": _settlement(w).pk}, body=lambda w, c: {"note": "no"}
     ),
     # --- campaigns -------------------------------------------------------------------------
     "campaigns": Example(

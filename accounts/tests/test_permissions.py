@@ -115,6 +115,9 @@ IMPLIED = {
     },
     # Orders are written by integrators only (API key scope `orders`), never by a role.
     "orders.write": set(),
+    # §1: finance "reconciles redemptions, exports settlement reports"; §5: a settlement is
+    # closed by finance under maker-checker.
+    "settlements.manage": {"finance"},
 }
 
 # §7: scopes `orders`, `coupons`, `points`, `master_data` of the integration endpoints (§8).

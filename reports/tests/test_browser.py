@@ -8,6 +8,7 @@ from openpyxl import load_workbook
 from playwright.sync_api import expect
 
 from accounts.roles import Role
+from campaigns.tests.factories import running_campaign
 from campaigns.tests.test_browser import log_in
 from tests.browser.axe import assert_accessible
 
@@ -72,4 +73,14 @@ def test_finance_reconciles_one_merchant_and_downloads_the_statement(
     assert total[0] == "Total"
     assert total[header.index("Redemptions")] == api["totals"]["redemptions"] == 3
     assert f"{total[header.index('Net discount')]:.2f}" == api["totals"]["net_discount"]
+    page.context.close()
+
+
+def test_the_operators_dashboard_draws_the_running_campaigns_chart(browser, live_server, world):
+    running_campaign(world, purpose="coupons")
+    page = log_in(browser, live_server, "alpha-operator")
+    chart = page.locator("canvas[data-chart-source=chart-running]")
+    expect(chart).to_be_visible()
+    assert chart.bounding_box()["height"] > 50
+    assert_accessible(page)
     page.context.close()

@@ -44,6 +44,7 @@ def _visit(page: Page, url: str) -> None:
 
 def _checked(page: Page) -> None:
     """No sideways scroll on a phone, and nothing axe calls serious or critical."""
+    page.wait_for_load_state()  # after a click, the next page may still be on its way
     assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
     assert_accessible(page)
 
