@@ -86,6 +86,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("FILE_UPLOAD_MAX_MEMORY_SIZE", 
 
 # A campaign simulation over at most this many past orders answers inline; more run as a job.
 SIMULATION_INLINE_ORDERS = int(os.environ.get("SIMULATION_INLINE_ORDERS", 20_000))
+# A report download of more rows than this is written by a Celery job (with progress) instead.
+EXPORT_INLINE_ROWS = int(os.environ.get("EXPORT_INLINE_ROWS", 50_000))
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"

@@ -17,7 +17,8 @@ API, kept small on purpose:
 - `csv_response(header, rows, filename)`: a streamed `text/csv` download (rows may be an
   iterator over a queryset, never loaded into memory);
 - `xlsx_bytes(header, rows, sheet=...)`: an .xlsx workbook (openpyxl, write-only mode);
-- `download(fmt, header, rows, filename, sheet=...)`: the response of either format.
+- `download(fmt, header, rows, filename, sheet=...)`: the response of either format;
+- `export_write(fmt, header, rows, path, sheet=...)`: either format as a file (a job's).
 
 No other module writes CSV or XLSX itself: `core/tests/test_exports.py` fails on a
 `csv.writer`, `csv.DictWriter` or openpyxl `Workbook` outside this file.
@@ -71,10 +72,11 @@ def csv_response(header: Sequence, rows: Iterable[Sequence], filename: str):
     return response
 
 
-def xlsx_bytes(header: Sequence, rows: Iterable[Sequence], *, sheet: str = "Export") -> bytes:
-    """An .xlsx workbook with one sheet: the header, then the rows. Every cell passes
+def _workbook(header: Sequence, rows: Iterable[Sequence], sheet: str):
+    """A write-only workbook of one sheet: the header, then the rows. Every cell passes
     `safe_cell`, and strings are stored as string cells: openpyxl would otherwise store a
-    string starting with `=` as a formula."""
+    string starting with `=` as a formula. Write-only: rows go to a temporary file as they
+    come, so the rows never sit in memory together."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -99,9 +101,24 @@ def xlsx_bytes(header: Sequence, rows: Iterable[Sequence], *, sheet: str = "Expo
     worksheet.append(cells(header))
     for row in rows:
         worksheet.append(cells(row))
+    return workbook
+
+
+def xlsx_bytes(header: Sequence, rows: Iterable[Sequence], *, sheet: str = "Export") -> bytes:
+    """An .xlsx workbook with one sheet: the header, then the rows (see _workbook)."""
     buffer = io.BytesIO()
-    workbook.save(buffer)
+    _workbook(header, rows, sheet).save(buffer)
     return buffer.getvalue()
+
+
+def export_write(fmt: str, header: Sequence, rows: Iterable[Sequence], path, *, sheet: str):
+    """`rows` written as a `fmt` file at `path` (a job's export): CSV line by line, XLSX in
+    write-only mode."""
+    if fmt == "csv":
+        with open(path, "w", encoding="utf-8", newline="") as file:
+            file.writelines(csv_lines(header, rows))
+    else:
+        _workbook(header, rows, sheet).save(path)
 
 
 def download(fmt: str, header: Sequence, rows: Iterable[Sequence], filename: str, *, sheet: str):

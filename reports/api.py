@@ -10,7 +10,12 @@ from web.api.views import ListCreateView, TenantAPIView, object_action_view
 
 from . import selectors, services
 from . import serializers as s
-from .exports import points_download, reconciliation_download, settlement_download
+from .exports import (
+    campaign_effect_download,
+    points_download,
+    reconciliation_download,
+    settlement_download,
+)
 
 TAGS = ["reports"]
 
@@ -89,6 +94,22 @@ class ReconciliationView(ReportView):
         "the period (count, discount, order amount), those rolled back in it (whenever "
         "redeemed) and the net discount, with the totals. `?format=csv|xlsx`: the rows and a "
         "totals row.",
+    )
+    def get(self, request):
+        return super().get(request)
+
+
+class CampaignEffectView(ReportView):
+    filters, answer = s.CampaignEffectFilterSerializer, s.CampaignEffectSerializer
+    report, download = selectors.campaign_effect, campaign_effect_download
+
+    @_documented(
+        filters,
+        answer,
+        "What a campaign's coupons did in a period (SPEC §5): issued, redeemed and the "
+        "redemption rate, the discount cost net of rollbacks, orders and order amount "
+        "attributed, new customers; by batch, by the orders' channel and by day; and the "
+        "burn-down of its budget. `?format=csv|xlsx`: the days.",
     )
     def get(self, request):
         return super().get(request)

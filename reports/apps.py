@@ -11,6 +11,9 @@ class ReportsConfig(AppConfig):
         from web.context_processors import NavItem
 
         return [
+            NavItem(
+                _("Campaign effect"), "reports:campaign_effect", Action.REPORTS_READ, "reports"
+            ),
             NavItem(_("Points report"), "reports:points", Action.REPORTS_READ, "reports"),
             NavItem(_("Reconciliation"), "reports:reconciliation", Action.REPORTS_READ, "reports"),
             NavItem(

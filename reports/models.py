@@ -42,3 +42,32 @@ class Settlement(TenantScoped):
     def __str__(self):
         scope = self.merchant.code if self.merchant_id else "all"
         return f"{scope} {self.first_day}..{self.last_day}"
+
+
+class ExportStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class ExportJob(TenantScoped):
+    """A download too big for one request: written to a file by a Celery job that reports its
+    progress, then fetched by the one who asked (with the data scope they had)."""
+
+    requested_by = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+")
+    report = models.CharField(max_length=32)  # a name of reports.exports.EXPORTABLE
+    params = models.JSONField(default=dict)  # the report's filters, as the page sent them
+    fmt = models.CharField(max_length=4)
+    status = models.CharField(
+        max_length=8, choices=ExportStatus.choices, default=ExportStatus.QUEUED
+    )
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    file = models.FileField(upload_to="exports/", blank=True)
+    filename = models.CharField(max_length=200, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]

@@ -1,7 +1,9 @@
 """The reports' parameters and answers (SPEC §8 `GET /reports/...`). The console's report pages
 read their parameters through the same serializer, so both say the same about bad input."""
 
+from dataclasses import replace
 from datetime import timedelta
+from typing import cast
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -9,6 +11,7 @@ from rest_framework import serializers
 
 from accounts.selectors import merchant_list, region_list
 from campaigns.checks import local_days
+from campaigns.models import Campaign, CampaignStatus
 from campaigns.selectors import campaign_list
 from campaigns.serializers import MAX_WINDOW_DAYS
 from coupons.selectors import batch_list
@@ -253,3 +256,92 @@ class StatementFormatSerializer(serializers.Serializer):
     format = serializers.ChoiceField(
         choices=EXPORT_FORMATS, required=False, help_text="csv or xlsx: the statement."
     )
+
+
+class CampaignEffectFilterSerializer(ReconciliationFilterSerializer):
+    """The campaign effect's filters: a campaign (default: the latest running, else the latest
+    started), one of its batches, and the rest."""
+
+    def window(self, data, **choices) -> ReportWindow:
+        window = super().window(data, **choices)
+        if window.campaign is None:
+            tenant, actor = self.context["tenant"], self.context["actor"]
+            campaigns = campaign_list(tenant=tenant, actor=actor)
+            latest = campaigns.filter(status=CampaignStatus.RUNNING).order_by("-starts_at").first()
+            latest = latest or campaigns.order_by("-starts_at").first()
+            if latest is None:
+                raise serializers.ValidationError({"campaign": [_("No campaign yet.")]})
+            window = replace(window, campaign=latest)
+        if (
+            window.batch is not None
+            and window.batch.campaign_id != cast(Campaign, window.campaign).pk
+        ):
+            raise serializers.ValidationError({"batch": [_("Not a batch of this campaign.")]})
+        return window
+
+
+class _Effect(serializers.Serializer):
+    issued = serializers.IntegerField(help_text="Coupons issued in the period.")
+    redemption_rate = serializers.DecimalField(
+        max_digits=6, decimal_places=4, help_text="Of those, the share redeemed now."
+    )
+    redemptions = serializers.IntegerField()
+    redeemed_discount = _money()
+    rollbacks = serializers.IntegerField()
+    rolled_back_discount = _money()
+    net_discount = _money(help_text="The discount cost: given less rolled back.")
+    late_rollbacks = serializers.IntegerField()
+    redeemed_order_amount = _money()
+    orders = serializers.IntegerField(help_text="Orders a live redemption is attributed to.")
+    order_amount = _money(help_text="Their amount, each order once.")
+    new_customers = serializers.IntegerField(
+        help_text="Registered in the period, redeeming for the first time in it."
+    )
+
+
+class _EffectBatch(serializers.Serializer):
+    batch = serializers.IntegerField()
+    name = serializers.CharField()
+    issued = serializers.IntegerField()
+    claimed = serializers.IntegerField(help_text="Flash claims over the batch's whole life.")
+    redemptions = serializers.IntegerField()
+    redeemed_discount = _money()
+    rollbacks = serializers.IntegerField()
+
+
+class _EffectChannel(serializers.Serializer):
+    channel = serializers.CharField(help_text="The order's channel code; empty: none given.")
+    redemptions = serializers.IntegerField()
+    discount = _money()
+    order_amount = _money()
+
+
+class _EffectDay(serializers.Serializer):
+    day = serializers.DateField()
+    issued = serializers.IntegerField()
+    redemptions = serializers.IntegerField()
+    discount = _money()
+
+
+class _BurnDay(serializers.Serializer):
+    day = serializers.DateField()
+    amount = _money()
+    reserved = _money()
+    spent = _money()
+
+
+class _CampaignRef(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class CampaignEffectSerializer(serializers.Serializer):
+    """The campaign effect (reports.selectors.campaign_effect)."""
+
+    campaign = _CampaignRef()
+    period = _Period()
+    totals = _Effect()
+    batches = _EffectBatch(many=True)
+    channels = _EffectChannel(many=True)
+    days = _EffectDay(many=True)
+    burn_down = _BurnDay(many=True, help_text="The budget at the end of each day.")

@@ -1,25 +1,40 @@
 """Settlements (SPEC §5): prepare, close (maker-checker) or discard a period of coupon
-redemptions. Closing freezes the reconciliation's figures; nothing reopens a closed one."""
+redemptions. Closing freezes the reconciliation's figures; nothing reopens a closed one.
+And export jobs: a report download too big for one request, written by Celery."""
 
+import logging
+import tempfile
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.core.files import File
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from rest_framework import serializers
 
-from accounts.models import Merchant, Tenant
+from accounts.models import Membership, Merchant, Tenant
 from accounts.permissions import Actor
 from accounts.roles import Action
 from budgets.errors import MakerChecker
 from campaigns.serializers import MAX_WINDOW_DAYS
-from core.errors import ConflictError, RuleRefusal, ValidationFailed, invalid_transition
+from core.errors import (
+    ConflictError,
+    DomainError,
+    PermissionDeniedError,
+    RuleRefusal,
+    ValidationFailed,
+    invalid_transition,
+)
+from core.exports import export_write
 from core.services import audit_record
 
 from .errors import ReportErrorCode
-from .models import Settlement, SettlementStatus
+from .models import ExportJob, ExportStatus, Settlement, SettlementStatus
 from .selectors import settlement_figures
+
+logger = logging.getLogger(__name__)
 
 
 def _snapshot(settlement: Settlement) -> dict:
@@ -135,3 +150,76 @@ def settlement_discard(
         before={"status": SettlementStatus.PREPARED}, after=_snapshot(settlement), note=note,
     )  # fmt: skip
     return settlement
+
+
+# --- export jobs ------------------------------------------------------------------------------
+
+PROGRESS_EVERY = 5_000  # rows between two progress updates
+
+
+def export_request(*, tenant: Tenant, actor: Actor, report: str, params: dict, fmt: str):
+    """A job that writes the report's rows (as `params` filter them, in the actor's scope) to a
+    file; queued when the transaction commits. The parameters were validated by the caller."""
+    from . import tasks  # the tasks import this module
+
+    actor.require(Action.REPORTS_READ)
+    job = ExportJob.objects.create(
+        tenant=tenant, requested_by=actor.user, report=report, params=params, fmt=fmt
+    )
+
+    def send():
+        try:
+            tasks.export_run.delay(tenant.pk, job.pk)
+        except Exception:  # the broker is down: say so on the job instead of failing the page
+            logger.exception("Export %s could not be queued.", job.pk)
+            ExportJob.objects.for_tenant(tenant).filter(pk=job.pk).update(
+                status=ExportStatus.FAILED, error="The job queue cannot be reached; try again."
+            )
+
+    transaction.on_commit(send)
+    return job
+
+
+def export_run(*, tenant_id: int, job_id: int) -> str:
+    """Write the job's file (again, if a retry finds it half done), counting rows as it goes.
+    A finished job is left alone, so a duplicate delivery writes nothing twice."""
+    from .exports import EXPORTABLE
+
+    job = ExportJob.objects.for_tenant(tenant_id).select_related("tenant").get(pk=job_id)
+    if job.status in (ExportStatus.DONE, ExportStatus.FAILED):
+        return job.status
+    tenant = job.tenant
+    membership = Membership.objects.for_tenant(tenant).filter(user=job.requested_by).first()
+    filters, table_of = EXPORTABLE[job.report]
+    try:
+        if membership is None:
+            raise PermissionDeniedError(_("The one who asked is no longer a member."))
+        actor = Actor(tenant=tenant, membership=membership)
+        params = filters(data=job.params, context={"tenant": tenant, "actor": actor})
+        params.is_valid(raise_exception=True)
+        table = table_of(tenant=tenant, actor=actor, window=params.validated_data["window"])
+        total = table.count() if table.count else 0
+        ExportJob.objects.for_tenant(tenant).filter(pk=job.pk).update(
+            status=ExportStatus.RUNNING, total=total, done=0
+        )
+
+        def counted(rows):
+            for n, row in enumerate(rows, start=1):
+                if n % PROGRESS_EVERY == 0:
+                    ExportJob.objects.for_tenant(tenant).filter(pk=job.pk).update(done=n)
+                yield row
+
+        with tempfile.NamedTemporaryFile(suffix=f".{job.fmt}") as scratch:
+            export_write(
+                job.fmt, table.titles, counted(table.rows), scratch.name, sheet=table.sheet
+            )
+            scratch.seek(0)
+            job.file.save(f"{tenant.pk}-{job.pk}.{job.fmt}", File(scratch), save=False)
+    except (DomainError, serializers.ValidationError) as exc:
+        job.status, job.error = ExportStatus.FAILED, str(exc)[:300]
+    else:
+        job.status, job.done, job.total = ExportStatus.DONE, total, total
+        job.filename = f"{table.name}.{job.fmt}"
+    job.finished_at = timezone.now()
+    job.save()
+    return job.status

@@ -9,6 +9,11 @@ urlpatterns = [
         api.ReconciliationView.as_view(),
         name="api-report-reconciliation",
     ),
+    path(
+        "reports/campaign-effect",
+        api.CampaignEffectView.as_view(),
+        name="api-report-campaign-effect",
+    ),
     path("settlements", api.SettlementListView.as_view(), name="api-settlement-list"),
     path("settlements/<int:id>", api.SettlementDetailView.as_view(), name="api-settlement-detail"),
     path(

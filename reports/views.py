@@ -3,7 +3,9 @@ filtered as the API is (PointsFilterSerializer) and downloadable as CSV or XLSX.
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
+from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _
@@ -19,8 +21,14 @@ from points.selectors import program_list
 from web.pages import LifeCycleActions, console_view, paginate, run_action
 
 from . import forms, selectors, services
-from .exports import points_download, reconciliation_download, settlement_download
-from .serializers import EXPORT_FORMATS, PointsFilterSerializer, ReconciliationFilterSerializer
+from .exports import EXPORTABLE, campaign_effect_table, settlement_download
+from .models import ExportStatus
+from .serializers import (
+    EXPORT_FORMATS,
+    CampaignEffectFilterSerializer,
+    PointsFilterSerializer,
+    ReconciliationFilterSerializer,
+)
 
 FILTER_FIELDS = ("program", "campaign", "batch", "from", "to", "region", "merchant")
 FIELD_LABELS = {
@@ -104,16 +112,39 @@ def _series(rows: list[dict], label: str, value: str) -> dict:
 @console_view(Action.REPORTS_READ)
 def points_export(request, fmt: str):
     """The report's rows as the page's filters choose them."""
-    return _download(request, fmt, PointsFilterSerializer, points_download)
+    return _table_download(request, fmt, *EXPORTABLE["points"], report="points")
 
 
-def _download(request, fmt: str, filters, download):
-    """A report's rows as its page's filters choose them; a refused filter: back to the page."""
-    _asked, params, _errors = _parameters(request, filters)
+def _table_download(request, fmt: str, filters, table_of, report: str | None = None):
+    """A report's rows as its page's filters choose them (a refused filter: back to the page).
+    Of a `report` a job can write, more rows than settings.EXPORT_INLINE_ROWS go to an export
+    job, whose page shows the progress and then the file."""
+    asked, params, _errors = _parameters(request, filters)
     if params is None or fmt not in EXPORT_FORMATS:
         return redirect(f"{request.path.rsplit('/', 1)[0]}/?{request.GET.urlencode()}")
     actor = request.actor
-    return download(tenant=actor.tenant, actor=actor, window=params["window"], fmt=fmt)
+    table = table_of(tenant=actor.tenant, actor=actor, window=params["window"])
+    if report and table.count is not None and table.count() > settings.EXPORT_INLINE_ROWS:
+        job = services.export_request(
+            tenant=actor.tenant, actor=actor, report=report, params=asked, fmt=fmt
+        )
+        return redirect("reports:export", pk=job.pk)
+    return table.download(fmt)
+
+
+@console_view(Action.REPORTS_READ)
+def export_detail(request, pk: int):
+    """An export job's progress (the page polls itself while it runs) and then its file."""
+    job = selectors.export_get(tenant=request.actor.tenant, actor=request.actor, id=pk)
+    return render(request, "reports/export_detail.html", {"job": job})
+
+
+@console_view(Action.REPORTS_READ)
+def export_file(request, pk: int):
+    job = selectors.export_get(tenant=request.actor.tenant, actor=request.actor, id=pk)
+    if job.status != ExportStatus.DONE:
+        return redirect("reports:export", pk=pk)
+    return FileResponse(job.file.open("rb"), as_attachment=True, filename=job.filename)
 
 
 @console_view(Action.REPORTS_READ)
@@ -134,8 +165,62 @@ def reconciliation(request):
 
 
 @console_view(Action.REPORTS_READ)
+def campaign_effect(request):
+    actor = request.actor
+    tenant = actor.tenant
+    asked, params, errors = _parameters(request, CampaignEffectFilterSerializer)
+    context = {
+        **_filter_context(request, asked, errors),
+        "campaigns": campaign_list(tenant=tenant, actor=actor).order_by("-starts_at", "name"),
+        "batches": batch_list(tenant=tenant, actor=actor).order_by("campaign__name", "name"),
+    }
+    if params is not None:
+        window = params["window"]
+        effect = selectors.campaign_effect(tenant=tenant, actor=actor, window=window)
+        chosen = {**_chosen(asked, params), "campaign": window.campaign.pk}
+        context.update(
+            report=effect,
+            values={**context["values"], **chosen},
+            charts={
+                "days": {
+                    "labels": [str(d["day"]) for d in effect["days"]],
+                    "datasets": [
+                        {
+                            "label": _("Coupons issued"),
+                            "values": [d["issued"] for d in effect["days"]],
+                        },
+                        {
+                            "label": _("Redemptions"),
+                            "values": [d["redemptions"] for d in effect["days"]],
+                        },
+                    ],
+                },
+                "burn": {
+                    "labels": [str(d["day"]) for d in effect["burn_down"]],
+                    "datasets": [
+                        {
+                            "label": _("Spent"),
+                            "values": [float(d["spent"]) for d in effect["burn_down"]],
+                        },
+                        {
+                            "label": _("Reserved"),
+                            "values": [float(d["reserved"]) for d in effect["burn_down"]],
+                        },
+                    ],
+                },
+            },
+        )
+    return render(request, "reports/campaign_effect.html", context)
+
+
+@console_view(Action.REPORTS_READ)
+def campaign_effect_export(request, fmt: str):
+    return _table_download(request, fmt, CampaignEffectFilterSerializer, campaign_effect_table)
+
+
+@console_view(Action.REPORTS_READ)
 def reconciliation_export(request, fmt: str):
-    return _download(request, fmt, ReconciliationFilterSerializer, reconciliation_download)
+    return _table_download(request, fmt, *EXPORTABLE["reconciliation"], report="reconciliation")
 
 
 SETTLEMENT_ACTIONS: LifeCycleActions = {

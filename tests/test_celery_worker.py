@@ -1,14 +1,20 @@
 """A real Celery worker, started by the test session on Redis, runs the maintenance task."""
 
+import io
+import time
 from datetime import timedelta
 
 import pytest
 from django.conf import settings
 from django.utils import timezone
+from openpyxl import load_workbook
 
+from accounts.roles import Role
 from config.celery import app as celery_app
 from core import tasks
 from core.models import IdempotencyKey
+from reports import services as report_services
+from reports.models import ExportStatus
 
 pytestmark = [
     pytest.mark.worker,
@@ -38,6 +44,25 @@ def test_worker_purges_old_idempotency_keys(celery_worker, world):
     keys = IdempotencyKey.objects.for_tenant(world.tenant)
     assert not keys.filter(pk=old.pk).exists()
     assert keys.filter(pk=fresh.pk).exists()
+    assert celery_worker.alive()
+
+
+def test_worker_writes_a_report_export(celery_worker, world):
+    job = report_services.export_request(
+        tenant=world.tenant, actor=world.actor(Role.FINANCE), report="reconciliation",
+        params={}, fmt="xlsx",
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while (
+        job.status not in (ExportStatus.DONE, ExportStatus.FAILED) and time.monotonic() < deadline
+    ):
+        time.sleep(0.2)
+        job.refresh_from_db()
+    assert job.status == ExportStatus.DONE, job.error
+    with job.file.open("rb") as written:
+        header, total = list(load_workbook(io.BytesIO(written.read())).active.values)
+    assert (header[0], total[0]) == ("Merchant code", "Total")
+    job.file.delete(save=False)
     assert celery_worker.alive()
 
 

@@ -4,12 +4,14 @@ physical prizes, cancels refunded once, stock adjustments and the per-holder rat
 
 from datetime import timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from django.utils import timezone
 
 from accounts.roles import Role
 from accounts.tests.factories import MerchantFactory, StaffFactory, UserFactory
+from core import ratelimit
 from core.errors import (
     ConflictError,
     NotFoundError,
@@ -338,8 +340,10 @@ def test_stock_beyond_the_columns_bound_is_a_clear_error(world):
 
 
 @pytest.mark.parametrize("rate", ["2/min", "2/minute", "2/m"])
-def test_holder_rates_read_as_drf_reads_them(world, me, settings, rate):
+def test_holder_rates_read_as_drf_reads_them(world, me, settings, monkeypatch, rate):
     settings.HOLDER_RATES = {"prize_redeem": rate}
+    # One moment for the three: a fixed window's edge between them would reset the count.
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: 1_000_020.0))
     p = prize(world, points_cost=100, value=Decimal("1.00"))
     give_points(world, p.program, world.staff, 1000)
     _redeem(world, p, me)

@@ -84,3 +84,12 @@ def test_the_operators_dashboard_draws_the_running_campaigns_chart(browser, live
     assert chart.bounding_box()["height"] > 50
     assert_accessible(page)
     page.context.close()
+
+
+def test_the_campaign_effect_page_draws_its_charts(browser, live_server, world, redemptions):
+    page = log_in(browser, live_server, "alpha-operator")
+    page.goto("/console/reports/campaign-effect/")
+    expect(page.locator("canvas[data-chart-source=chart-days]")).to_be_visible()
+    expect(page.locator("canvas[data-chart-source=chart-burn]")).to_be_visible()
+    assert_accessible(page)
+    page.context.close()

@@ -40,3 +40,16 @@ def test_merchant_staff_and_other_roles_outside_reports_are_kept_out(world):
         403,
     )
     assert world.console_client(Role.AUDITOR).get(reverse("reports:points")).status_code == 200
+
+
+def test_the_campaign_effect_page_shows_the_apis_figures(world, redemptions):
+    api = world.client(Role.OPERATOR).get("/api/v1/reports/campaign-effect").json()
+    page = world.console_client(Role.OPERATOR).get(reverse("reports:campaign_effect"))
+    html = page.content.decode()
+    assert f'data-figure="issued">{api["totals"]["issued"]}<' in html
+    assert f'data-figure="redemptions">{api["totals"]["redemptions"]}<' in html
+    assert 'id="chart-days"' in html and 'id="chart-burn"' in html
+    download = world.console_client(Role.OPERATOR).get(
+        reverse("reports:campaign_effect_export", args=["xlsx"])
+    )
+    assert download.status_code == 200 and download["Content-Type"].endswith("sheet")
