@@ -70,3 +70,4 @@ bench: setup check-services
 	DATABASE_URL=$(BENCH_DATABASE)/pointsops_bench_expiry $(PY) bench/points_expiry.py
 	DATABASE_URL=$(BENCH_DATABASE)/pointsops_bench_redeem REDIS_URL=$(TEST_REDIS_URL) $(PY) bench/redeem.py
 	DATABASE_URL=$(BENCH_DATABASE)/pointsops_bench_simulation $(PY) bench/simulation.py
+	DATABASE_URL=$(BENCH_DATABASE)/pointsops_bench_reports $(PY) bench/reports.py

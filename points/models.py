@@ -381,6 +381,8 @@ class LedgerEntry(TenantScoped):
         indexes = [
             models.Index(fields=["tenant", "account", "-id"]),
             models.Index(fields=["tenant", "order"]),
+            # the reports' periods: the window's entries, not every account's whole history
+            models.Index(fields=["tenant", "created_at"], name="ledger_tenant_created"),
         ]
 
     def save(self, *args, **kwargs):

@@ -115,6 +115,18 @@ class CampaignEffectView(ReportView):
         return super().get(request)
 
 
+class BudgetVsActualView(TenantAPIView):
+    @extend_schema(
+        tags=TAGS,
+        responses={200: s.BudgetVsActualSerializer(many=True)},
+        description="Per business unit, its approved and closed budgets against what is "
+        "reserved and spent (SPEC §5, finance); a business-unit admin sees their own unit.",
+    )
+    def get(self, request):
+        rows = selectors.budget_vs_actual(tenant=self.tenant, actor=self.actor)
+        return Response(s.BudgetVsActualSerializer(rows, many=True).data)
+
+
 @extend_schema_view(
     get=extend_schema(tags=TAGS, responses={200: s.SettlementSerializer(many=True)}),
     post=extend_schema(

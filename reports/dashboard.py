@@ -59,4 +59,5 @@ def finance(request) -> dict:
         .count(),
         "unsettled_from": unsettled_from,
         "liability": liability.quantize(Decimal("0.01")),
+        "budgets": selectors.budget_vs_actual(tenant=tenant, actor=actor),
     }

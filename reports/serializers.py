@@ -345,3 +345,16 @@ class CampaignEffectSerializer(serializers.Serializer):
     channels = _EffectChannel(many=True)
     days = _EffectDay(many=True)
     burn_down = _BurnDay(many=True, help_text="The budget at the end of each day.")
+
+
+class BudgetVsActualSerializer(serializers.Serializer):
+    business_unit = serializers.CharField(source="business_unit__code")
+    business_unit_name = serializers.CharField(source="business_unit__name")
+    budgets = serializers.IntegerField(help_text="Approved or closed budgets.")
+    amount = _money()
+    reserved = _money()
+    spent = _money()
+    available = _money()
+    used = serializers.DecimalField(
+        max_digits=6, decimal_places=4, help_text="Reserved and spent over the amount."
+    )

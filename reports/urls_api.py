@@ -14,6 +14,7 @@ urlpatterns = [
         api.CampaignEffectView.as_view(),
         name="api-report-campaign-effect",
     ),
+    path("reports/budget-vs-actual", api.BudgetVsActualView.as_view(), name="api-budget-vs-actual"),
     path("settlements", api.SettlementListView.as_view(), name="api-settlement-list"),
     path("settlements/<int:id>", api.SettlementDetailView.as_view(), name="api-settlement-detail"),
     path(

@@ -3,6 +3,7 @@
 from ._common import ReportWindow
 from .campaign_effect import campaign_effect
 from .finance import (
+    budget_vs_actual,
     export_get,
     reconciliation,
     reconciliation_rows,
@@ -19,13 +20,22 @@ from .merchant import (
     staff_draw_list,
     staff_redemption_list,
 )
-from .points import POINTS_BUCKET_TOP, POINTS_BUCKETS, points_report, points_report_rows
+from .points import (
+    POINTS_BUCKET_TOP,
+    POINTS_BUCKETS,
+    POINTS_FIGURES,
+    points_report,
+    points_report_rows,
+    staff_figures,
+)
 
 __all__ = [
     "POINTS_BUCKETS",
     "POINTS_BUCKET_TOP",
+    "POINTS_FIGURES",
     "STAFF_FIGURES",
     "ReportWindow",
+    "budget_vs_actual",
     "campaign_effect",
     "export_get",
     "merchant_staff_get",
@@ -40,5 +50,6 @@ __all__ = [
     "settlement_get",
     "settlement_list",
     "staff_draw_list",
+    "staff_figures",
     "staff_redemption_list",
 ]

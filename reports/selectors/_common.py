@@ -61,6 +61,6 @@ def _per_staff(queryset: QuerySet, staff_path: str, total) -> Coalesce:
     )
 
 
-def _share(part: int, whole: int) -> Decimal:
+def _share(part: int | Decimal, whole: int | Decimal) -> Decimal:
     """part / whole to four places (0 when there is no whole)."""
     return (Decimal(part) / whole).quantize(Decimal("0.0001")) if whole else Decimal(0)

@@ -12,12 +12,14 @@ from accounts.models import Tenant
 from accounts.permissions import Actor
 from accounts.regions import region_descendant_ids
 from accounts.roles import Action
+from budgets.models import BudgetStatus
+from budgets.selectors import budget_list
 from campaigns.checks import local_days
 from core.selectors import get_visible
 from coupons.selectors import redemption_list as coupon_redemption_list
 
 from ..models import ExportJob, Settlement, SettlementStatus
-from ._common import MONEY_ZERO, ReportWindow
+from ._common import MONEY_ZERO, ReportWindow, _share
 
 
 def _reconciled(window: ReportWindow) -> dict:
@@ -125,3 +127,29 @@ def export_get(*, tenant: Tenant, actor: Actor, id) -> ExportJob:
     actor.require(Action.REPORTS_READ)
     mine = ExportJob.objects.for_tenant(tenant).filter(requested_by=actor.user)
     return get_visible(mine, pk=id)
+
+
+def budget_vs_actual(*, tenant: Tenant, actor: Actor) -> list[dict]:
+    """Per business unit, its approved and closed budgets: the amount, what is reserved and
+    spent against it, what is left, and the share used (SPEC §5, finance)."""
+    actor.require(Action.REPORTS_READ)
+    rows = (
+        budget_list(tenant=tenant, actor=actor)
+        .filter(status__in=[BudgetStatus.APPROVED, BudgetStatus.CLOSED])
+        .values("business_unit__code", "business_unit__name")
+        .annotate(
+            budgets=Count("pk"),
+            amount=Sum("amount"),
+            reserved=Sum("reserved"),
+            spent=Sum("spent"),
+        )
+        .order_by("business_unit__code")
+    )
+    return [
+        {
+            **row,
+            "available": row["amount"] - row["reserved"] - row["spent"],
+            "used": _share(row["reserved"] + row["spent"], row["amount"]),
+        }
+        for row in rows
+    ]

@@ -5,14 +5,11 @@ from datetime import datetime, timedelta
 from typing import cast
 
 from django.db.models import (
-    BigIntegerField,
-    Case,
     Count,
     F,
     Q,
     QuerySet,
     Sum,
-    When,
 )
 from django.utils import timezone
 
@@ -36,7 +33,7 @@ from points.models import (
 )
 from points.periods import month_start
 
-from ._common import ReportWindow, _per_staff, _share
+from ._common import ReportWindow, _share
 
 # Points per holder, as the review counted them (and the campaign check's simulation does).
 POINTS_BUCKETS = ((0, 0, "0"), (1, 99, "1-99"), (100, 999, "100-999"), (1000, 9999, "1,000-9,999"))
@@ -56,58 +53,93 @@ def _report_staff(tenant: Tenant, actor: Actor, window: ReportWindow) -> QuerySe
 
 
 def points_report_rows(*, tenant: Tenant, actor: Actor, window: ReportWindow) -> QuerySet:
-    """One row per eligible staff member (staff of a merchant with orders in the period), by
-    merchant and code, with the period's figures in the program: `earned`, `taken_back`
-    (cancelled or reversed by closed orders), `net` (earned less taken back), `expired`,
-    `spent` (net of refunds), `regions` (regions unlocked: distinct regions where a first-N
-    rule paid them), and now: `balance`, `pending`."""
-    program = cast(PointsProgram, window.program)
+    """The eligible staff (of a merchant with orders in the period), by merchant and code;
+    `staff_figures` gives each one's figures."""
     staff = _report_staff(tenant, actor, window)
     ordering = Order.objects.for_tenant(tenant).filter(
         placed_at__gte=window.start, placed_at__lt=window.end
     )
-    eligible = staff.filter(merchant_id__in=ordering.values("merchant_id"))
-    entries = LedgerEntry.objects.for_tenant(tenant).filter(
-        account__program=program, created_at__gte=window.start, created_at__lt=window.end
-    )
-    accounts = PointsAccount.objects.for_tenant(tenant).filter(program=program)
-    unlocked = OrderAward.objects.for_tenant(tenant).filter(
-        account__program=program,
-        rule__kind=RuleKind.REGION_FIRST_N,
-        status=AwardStatus.ACTIVE,
-        points__gt=0,
-        placed_at__gte=window.start,
-        placed_at__lt=window.end,
-    )
-    points = Sum("points")
-    earned = _per_staff(entries.filter(kind=EntryKind.EARN), "account__staff", points)
-    taken_back = _per_staff(
-        entries.filter(kind__in=[EntryKind.CANCEL, EntryKind.REVERSE]), "account__staff", points
-    )
     return (
-        eligible.annotate(
-            earned=earned,
-            taken_back=taken_back,
-            expired=_per_staff(entries.filter(kind=EntryKind.EXPIRE), "account__staff", points),
-            spent=_per_staff(
-                entries.filter(kind__in=[EntryKind.SPEND, EntryKind.REFUND]),
-                "account__staff",
-                Sum(
-                    Case(
-                        When(kind=EntryKind.REFUND, then=-F("points")),
-                        default=F("points"),
-                        output_field=BigIntegerField(),
-                    )
-                ),
-            ),
-            regions=_per_staff(unlocked, "account__staff", Count("region_id", distinct=True)),
-            balance=_per_staff(accounts, "staff", Sum("balance")),
-            pending=_per_staff(accounts, "staff", Sum("pending")),
-        )
-        .annotate(net=F("earned") - F("taken_back"))
+        staff.filter(merchant_id__in=ordering.values("merchant_id"))
         .select_related("merchant")
         .order_by("merchant__code", "code", "pk")
     )
+
+
+POINTS_FIGURES = (
+    "earned",
+    "taken_back",
+    "net",
+    "expired",
+    "spent",
+    "regions",
+    "balance",
+    "pending",
+)
+
+
+def staff_figures(*, tenant: Tenant, window: ReportWindow, staff: QuerySet) -> dict[int, dict]:
+    """Per staff member of `staff`, the period's figures in the program: `earned`,
+    `taken_back` (cancelled or reversed by closed orders), `net` (earned less taken back),
+    `expired`, `spent` (net of refunds), `regions` (regions unlocked: distinct regions where a
+    first-N rule paid them), and now: `balance`, `pending`. Three grouped queries, each one
+    pass over the period's rows (not a lookup per staff member); staff with none are absent."""
+    program = cast(PointsProgram, window.program)
+    in_period = {"created_at__gte": window.start, "created_at__lt": window.end}
+
+    def points(*kinds):
+        return Sum("points", filter=Q(kind__in=kinds), default=0)
+
+    flows = (
+        LedgerEntry.objects.for_tenant(tenant)
+        .filter(account__program=program, account__staff__in=staff.values("pk"), **in_period)
+        .values("account__staff")
+        .annotate(
+            earned=points(EntryKind.EARN),
+            taken_back=points(EntryKind.CANCEL, EntryKind.REVERSE),
+            expired=points(EntryKind.EXPIRE),
+            spent_gross=points(EntryKind.SPEND),
+            refunded=points(EntryKind.REFUND),
+        )
+        .order_by()
+    )
+    unlocked = (
+        OrderAward.objects.for_tenant(tenant)
+        .filter(
+            account__program=program,
+            account__staff__in=staff.values("pk"),
+            rule__kind=RuleKind.REGION_FIRST_N,
+            status=AwardStatus.ACTIVE,
+            points__gt=0,
+            placed_at__gte=window.start,
+            placed_at__lt=window.end,
+        )
+        .values("account__staff")
+        .annotate(regions=Count("region_id", distinct=True))
+        .order_by()
+    )
+    held = (
+        PointsAccount.objects.for_tenant(tenant)
+        .filter(program=program, staff__in=staff.values("pk"))
+        .values("staff")
+        .annotate(balance=Sum("balance"), pending=Sum("pending"))
+        .order_by()
+    )
+    figures: dict[int, dict] = {}
+
+    def of(staff_id: int) -> dict:
+        return figures.setdefault(staff_id, dict.fromkeys(POINTS_FIGURES, 0))
+
+    for row in flows:
+        one = of(row["account__staff"])
+        one.update(earned=row["earned"], taken_back=row["taken_back"], expired=row["expired"])
+        one["net"] = row["earned"] - row["taken_back"]
+        one["spent"] = row["spent_gross"] - row["refunded"]
+    for row in unlocked:
+        of(row["account__staff"])["regions"] = row["regions"]
+    for row in held:
+        of(row["staff"]).update(balance=row["balance"], pending=row["pending"])
+    return figures
 
 
 def _bucket(points: int) -> str:
@@ -128,9 +160,11 @@ def points_report(
     histogram = Counter({label: 0 for *_, label in POINTS_BUCKETS} | {POINTS_BUCKET_TOP[1]: 0})
     unlocked: Counter = Counter()
     eligible = earning = redeeming = 0
-    for row in points_report_rows(tenant=tenant, actor=actor, window=window).values(
-        "earned", "taken_back", "net", "expired", "spent", "regions", "balance", "pending"
-    ):
+    staff = points_report_rows(tenant=tenant, actor=actor, window=window)
+    figures = staff_figures(tenant=tenant, window=window, staff=staff)
+    none = dict.fromkeys(POINTS_FIGURES, 0)
+    for staff_id in staff.values_list("pk", flat=True):
+        row = figures.get(staff_id, none)
         eligible += 1
         earning += row["net"] > 0
         redeeming += row["spent"] > 0

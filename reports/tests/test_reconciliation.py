@@ -12,6 +12,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from accounts.roles import Role
+from budgets.models import Budget
 from coupons.models import CouponRedemption
 
 pytestmark = pytest.mark.django_db
@@ -102,3 +103,26 @@ def test_the_downloads_end_with_the_apis_totals_and_are_safe_to_open(world, rede
         assert Decimal(str(total[header.index(title)])) == Decimal(str(totals[name]))
         assert sum(Decimal(str(r[header.index(title)])) for r in rows) == Decimal(str(totals[name]))
     assert "'=cmd|x" in {row[1] for row in rows}
+
+
+def test_budget_against_actual_per_business_unit_from_the_budgets(world, redemptions):
+    body = world.client(Role.FINANCE).get("/api/v1/reports/budget-vs-actual").json()
+    live = Budget.objects.for_tenant(world.tenant).filter(status__in=["approved", "closed"])
+    expected = defaultdict(lambda: [0, Decimal(0), Decimal(0), Decimal(0)])
+    for budget in live.select_related("business_unit"):
+        row = expected[budget.business_unit.code]
+        row[0] += 1
+        row[1] += budget.amount
+        row[2] += budget.reserved
+        row[3] += budget.spent
+    got = {
+        r["business_unit"]: [r["budgets"], Decimal(r["amount"]), Decimal(r["reserved"]),
+                             Decimal(r["spent"])]
+        for r in body
+    }  # fmt: skip
+    assert got == dict(expected) and any(v[3] > 0 for v in got.values())
+    page = world.console_client(Role.FINANCE).get("/console/").content.decode()
+    assert 'id="bva-title"' in page
+    assert (
+        world.client(Role.MERCHANT_STAFF).get("/api/v1/reports/budget-vs-actual").status_code == 403
+    )
